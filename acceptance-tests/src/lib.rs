@@ -1,0 +1,1 @@
+//! Harness for acceptance tests: see tests/.
