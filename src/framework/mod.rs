@@ -1,0 +1,15 @@
+//! The provider framework: protocol-independent building blocks for resources.
+
+pub mod diag;
+pub mod json;
+pub mod msgpack;
+pub mod plan;
+pub mod resource;
+pub mod schema;
+pub mod typed;
+pub mod value;
+
+pub use diag::{AttrPath, Diagnostic, Diagnostics, Severity};
+pub use resource::{DataSource, Resource};
+pub use schema::{Attribute, Schema};
+pub use value::{Type, Value};
