@@ -1,1 +1,56 @@
-fn main() {}
+//! The provider binary: serves the plugin protocol when Terraform starts it.
+
+use std::process::ExitCode;
+
+use terraform_provider_libvirt::plugin::{self, Mode};
+
+const NOT_FROM_TERRAFORM: &str = "\
+This is a Terraform plugin (terraform-provider-libvirt); run it through terraform, not directly.
+Use --debug to start it in reattach mode for debugging, or --version to print its version.";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mode = match args.first().map(String::as_str) {
+        Some("--version") | Some("-version") => {
+            println!("terraform-provider-libvirt {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        Some("--debug") | Some("-debug") => Mode::Debug {
+            address: args
+                .iter()
+                .position(|a| a == "--address")
+                .and_then(|i| args.get(i + 1).cloned())
+                .unwrap_or_else(|| plugin::DEFAULT_ADDRESS.to_string()),
+        },
+        Some(other) => {
+            eprintln!("unknown argument {other:?}\n{NOT_FROM_TERRAFORM}");
+            return ExitCode::from(1);
+        }
+        None => {
+            if std::env::var(plugin::MAGIC_COOKIE_KEY).as_deref() != Ok(plugin::MAGIC_COOKIE_VALUE) {
+                eprintln!("{NOT_FROM_TERRAFORM}");
+                return ExitCode::from(1);
+            }
+            Mode::Terraform
+        }
+    };
+    // Before anything touches libvirt: its default error printer would write
+    // to the stream that carries the handshake.
+    terraform_provider_libvirt::libvirt::conn::init_libvirt();
+    plugin::log::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("terraform-provider-libvirt: starting the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(plugin::serve(mode)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("terraform-provider-libvirt: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,7 +1,9 @@
 //! Our layer over the `virt` crate.
 
 pub mod conn;
+pub mod domain;
 pub mod error;
+pub mod storage;
 pub mod xml;
 
 pub use conn::Connection;

@@ -1,0 +1,357 @@
+//! Schemas: the attributes of a resource, data source or the provider, with
+//! their types, documentation, validation and planning behaviour.
+
+use super::diag::{AttrPath, Diagnostic, Diagnostics};
+use super::value::{Type, Value};
+
+/// The schema of one resource type, data source or the provider itself.
+#[derive(Clone, Debug)]
+pub struct Schema {
+    /// Bumped when the state layout changes; old states go through the
+    /// resource's upgrader.
+    pub version: i64,
+    /// Markdown description of the whole type.
+    pub description: String,
+    /// Top-level attributes.
+    pub attributes: Vec<Attribute>,
+    /// Nested blocks (only `timeouts` so far).
+    pub blocks: Vec<Block>,
+}
+
+/// A nested block with single nesting, such as `timeouts { delete = "5m" }`.
+#[derive(Clone, Debug)]
+pub struct Block {
+    /// The block's type name.
+    pub name: &'static str,
+    /// Markdown description.
+    pub description: String,
+    /// Its attributes.
+    pub attributes: Vec<Attribute>,
+}
+
+/// A check of one attribute's known value; an `Err` explains what would be valid.
+#[derive(Clone, Copy)]
+pub enum Validator {
+    /// The string must be one of these.
+    OneOf(&'static [&'static str]),
+    /// A check of a string value, or of each element of a list or set of strings.
+    Str(fn(&str) -> Result<(), String>),
+    /// A check of a whole number.
+    Int(fn(i64) -> Result<(), String>),
+}
+
+impl std::fmt::Debug for Validator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Validator::OneOf(v) => write!(f, "OneOf({v:?})"),
+            Validator::Str(_) => write!(f, "Str(..)"),
+            Validator::Int(_) => write!(f, "Int(..)"),
+        }
+    }
+}
+
+/// One attribute.
+#[derive(Clone, Debug)]
+pub struct Attribute {
+    /// Its name.
+    pub name: &'static str,
+    /// Its cty type.
+    pub ty: Type,
+    /// Markdown description (the docs are generated from it).
+    pub description: String,
+    /// Must be set in configuration.
+    pub required: bool,
+    /// May be set in configuration.
+    pub optional: bool,
+    /// The provider may set it.
+    pub computed: bool,
+    /// Hidden in plan output.
+    pub sensitive: bool,
+    /// Deprecation message, if deprecated.
+    pub deprecated: Option<&'static str>,
+    /// A change means the object must be replaced.
+    pub requires_replace: bool,
+    /// The value planned when the configuration leaves it unset.
+    pub default: Option<Value>,
+    /// A computed value that does not change once known: planned as the prior
+    /// value instead of "known after apply" on updates.
+    pub stable: bool,
+    /// Checks of known values.
+    pub validators: Vec<Validator>,
+}
+
+impl Attribute {
+    fn new(name: &'static str, ty: Type) -> Self {
+        Attribute {
+            name,
+            ty,
+            description: String::new(),
+            required: false,
+            optional: false,
+            computed: false,
+            sensitive: false,
+            deprecated: None,
+            requires_replace: false,
+            default: None,
+            stable: false,
+            validators: Vec::new(),
+        }
+    }
+
+    /// A string attribute.
+    pub fn string(name: &'static str) -> Self {
+        Self::new(name, Type::String)
+    }
+    /// A number attribute.
+    pub fn number(name: &'static str) -> Self {
+        Self::new(name, Type::Number)
+    }
+    /// A bool attribute.
+    pub fn bool(name: &'static str) -> Self {
+        Self::new(name, Type::Bool)
+    }
+    /// An attribute of any type.
+    pub fn typed(name: &'static str, ty: Type) -> Self {
+        Self::new(name, ty)
+    }
+
+    /// Must be set.
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+    /// May be set.
+    pub fn optional(mut self) -> Self {
+        self.optional = true;
+        self
+    }
+    /// Set by the provider.
+    pub fn computed(mut self) -> Self {
+        self.computed = true;
+        self
+    }
+    /// Optional, with this value when unset (shown in plans).
+    pub fn default(mut self, v: impl Into<Value>) -> Self {
+        self.optional = true;
+        self.computed = true;
+        self.default = Some(v.into());
+        self
+    }
+    /// A change replaces the object.
+    pub fn replace(mut self) -> Self {
+        self.requires_replace = true;
+        self
+    }
+    /// Computed once, then unchanged (the prior value is planned on updates).
+    pub fn stable(mut self) -> Self {
+        self.stable = true;
+        self
+    }
+    /// Hidden in plan output.
+    pub fn sensitive(mut self) -> Self {
+        self.sensitive = true;
+        self
+    }
+    /// Deprecated, with a message saying what to use instead.
+    pub fn deprecated(mut self, message: &'static str) -> Self {
+        self.deprecated = Some(message);
+        self
+    }
+    /// Markdown description.
+    pub fn describe(mut self, text: impl Into<String>) -> Self {
+        self.description = text.into();
+        self
+    }
+    /// Adds a validator.
+    pub fn validate(mut self, v: Validator) -> Self {
+        self.validators.push(v);
+        self
+    }
+    /// The string must be one of `values` (also documented).
+    pub fn one_of(mut self, values: &'static [&'static str]) -> Self {
+        self.validators.push(Validator::OneOf(values));
+        self
+    }
+
+    /// Runs the validators on `v`; unknown and null values pass.
+    pub fn check(&self, path: &AttrPath, v: &Value, diags: &mut Diagnostics) {
+        for validator in &self.validators {
+            check_one(*validator, self.name, path, v, diags);
+        }
+    }
+}
+
+fn check_one(validator: Validator, name: &str, path: &AttrPath, v: &Value, diags: &mut Diagnostics) {
+    match v {
+        Value::Null | Value::Unknown => {}
+        Value::List(items) | Value::Set(items) | Value::Tuple(items) => {
+            for (i, item) in items.iter().enumerate() {
+                check_one(validator, name, &path.clone().then_index(i), item, diags);
+            }
+        }
+        Value::String(s) => {
+            let outcome = match validator {
+                Validator::OneOf(allowed) if allowed.contains(&s.as_str()) => Ok(()),
+                Validator::OneOf(allowed) => Err(format!(
+                    "{s:?} is not a valid value for {name}; use one of: {}.",
+                    allowed.join(", ")
+                )),
+                Validator::Str(f) => f(s),
+                Validator::Int(_) => Ok(()),
+            };
+            if let Err(detail) = outcome {
+                diags.push(Diagnostic::error(format!("Invalid {name}"), detail).at(path.clone()));
+            }
+        }
+        Value::Number(_) => {
+            if let (Validator::Int(f), Some(n)) = (validator, v.as_i64()) {
+                if let Err(detail) = f(n) {
+                    diags.push(Diagnostic::error(format!("Invalid {name}"), detail).at(path.clone()));
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+impl Block {
+    /// The standard `timeouts` block with the given operations ("create", "delete", …).
+    pub fn timeouts(ops: &[(&'static str, &'static str)]) -> Self {
+        Block {
+            name: "timeouts",
+            description: "How long operations may take, as durations such as `\"30s\"`, `\"2m\"` or `\"1h\"`.".into(),
+            attributes: ops
+                .iter()
+                .map(|(op, default)| {
+                    Attribute::string(op)
+                        .optional()
+                        .validate(Validator::Str(validate_duration))
+                        .describe(format!("Time allowed for {op}; default `\"{default}\"`."))
+                })
+                .collect(),
+        }
+    }
+
+    /// The cty type of this block's value.
+    pub fn ty(&self) -> Type {
+        Type::Object(self.attributes.iter().map(|a| (a.name.to_string(), a.ty.clone())).collect())
+    }
+}
+
+impl Schema {
+    /// A schema with a description and attributes.
+    pub fn new(description: impl Into<String>, attributes: Vec<Attribute>) -> Self {
+        Schema {
+            version: 0,
+            description: description.into(),
+            attributes,
+            blocks: Vec::new(),
+        }
+    }
+
+    /// Adds a nested block.
+    pub fn with_block(mut self, b: Block) -> Self {
+        self.blocks.push(b);
+        self
+    }
+
+    /// The cty object type of values of this schema.
+    pub fn ty(&self) -> Type {
+        let mut fields: std::collections::BTreeMap<String, Type> = self
+            .attributes
+            .iter()
+            .map(|a| (a.name.to_string(), a.ty.clone()))
+            .collect();
+        for b in &self.blocks {
+            fields.insert(b.name.to_string(), b.ty());
+        }
+        Type::Object(fields)
+    }
+
+    /// The attribute called `name`.
+    pub fn attribute(&self, name: &str) -> Option<&Attribute> {
+        self.attributes.iter().find(|a| a.name == name)
+    }
+
+    /// Runs every attribute's validators on a configuration value.
+    pub fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        for a in &self.attributes {
+            if let Some(v) = config.attr(a.name) {
+                a.check(&AttrPath::attr(a.name), v, diags);
+            }
+        }
+        for b in &self.blocks {
+            if let Some(bv) = config.attr(b.name) {
+                for a in &b.attributes {
+                    if let Some(v) = bv.attr(a.name) {
+                        a.check(&AttrPath::attr(b.name).then_attr(a.name), v, diags);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Parses a duration such as `"90s"`, `"2m"`, `"1h30m"` (Go's units h, m, s, ms).
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("{s:?} is not a duration: write a number with a unit, such as \"30s\", \"2m\" or \"1h30m\"");
+    let mut total = 0f64;
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        if num_len == 0 {
+            return Err(bad());
+        }
+        let n: f64 = rest[..num_len].parse().map_err(|_| bad())?;
+        rest = &rest[num_len..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let factor = match &rest[..unit_len] {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 0.001,
+            _ => return Err(bad()),
+        };
+        total += n * factor;
+        rest = &rest[unit_len..];
+    }
+    Ok(std::time::Duration::from_secs_f64(total))
+}
+
+fn validate_duration(s: &str) -> Result<(), String> {
+    parse_duration(s).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("2 minutes").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("10").is_err());
+    }
+
+    #[test]
+    fn validators_name_the_attribute_and_valid_values() {
+        let a = Attribute::string("on_destroy").one_of(&["keep", "delete"]);
+        let mut d = Diagnostics::new();
+        a.check(&AttrPath::attr("on_destroy"), &Value::String("drop".into()), &mut d);
+        assert_eq!(d.0.len(), 1);
+        assert!(d.0[0].detail.contains("keep, delete"), "{}", d.0[0].detail);
+        assert_eq!(d.0[0].attribute, Some(AttrPath::attr("on_destroy")));
+        let mut d = Diagnostics::new();
+        a.check(&AttrPath::attr("on_destroy"), &Value::Unknown, &mut d);
+        assert!(d.0.is_empty());
+    }
+}

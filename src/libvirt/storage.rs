@@ -1,0 +1,300 @@
+//! Storage pools and volumes: typed operations over [`Connection::run`].
+//!
+//! Lookups return `Ok(None)` for "not found", so a resource's read can tell
+//! "gone" from "could not ask".
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use virt::connect::Connect;
+use virt::storage_pool::StoragePool;
+use virt::storage_vol::StorageVol;
+
+use super::error::{lv, Error, Result};
+use super::xml::{PoolXml, VolumeXml};
+use super::Connection;
+
+/// `virStoragePoolBuildFlags`: fail when a device already holds data.
+pub const BUILD_NO_OVERWRITE: u32 = 4;
+/// `virStoragePoolBuildFlags`: write over whatever the devices hold.
+pub const BUILD_OVERWRITE: u32 = 8;
+/// `virStorageVolResizeFlags`: allow a smaller capacity.
+pub const RESIZE_SHRINK: u32 = 4;
+
+/// A storage pool as libvirt reports it.
+#[derive(Clone, Debug)]
+pub struct PoolInfo {
+    /// UUID.
+    pub uuid: String,
+    /// Whether it is started.
+    pub active: bool,
+    /// Whether libvirt starts it on boot.
+    pub autostart: bool,
+    /// Its definition and sizes.
+    pub xml: PoolXml,
+}
+
+/// A storage volume as libvirt reports it.
+#[derive(Clone, Debug)]
+pub struct VolInfo {
+    /// The pool it belongs to.
+    pub pool: String,
+    /// Its definition (name, key, path, sizes).
+    pub xml: VolumeXml,
+}
+
+impl VolInfo {
+    /// The volume's key (for LVM: the LV UUID).
+    pub fn key(&self) -> String {
+        self.xml.key.clone().unwrap_or_default()
+    }
+    /// The device path, /dev/<vg>/<lv>.
+    pub fn path(&self) -> String {
+        self.xml.target_path.clone().unwrap_or_default()
+    }
+}
+
+fn quoted(s: &str) -> String {
+    format!("'{s}'")
+}
+
+fn not_found_to_none<T>(r: Result<T>) -> Result<Option<T>> {
+    match r {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn pool_info(p: &StoragePool, object: &str) -> Result<PoolInfo> {
+    let xml = p.xml_desc(0).map_err(lv("read storage pool", object))?;
+    Ok(PoolInfo {
+        uuid: p.uuid_string().map_err(lv("read storage pool", object))?,
+        active: p.is_active().map_err(lv("read storage pool", object))?,
+        autostart: p.autostart().map_err(lv("read storage pool", object))?,
+        xml: PoolXml::parse(&xml).map_err(|source| Error::Xml {
+            object: format!("storage pool {object}"),
+            source,
+        })?,
+    })
+}
+
+fn vol_info(v: &StorageVol, pool: &str, object: &str) -> Result<VolInfo> {
+    let xml = v.xml_desc(0).map_err(lv("read storage volume", object))?;
+    Ok(VolInfo {
+        pool: pool.to_string(),
+        xml: VolumeXml::parse(&xml).map_err(|source| Error::Xml {
+            object: format!("storage volume {object}"),
+            source,
+        })?,
+    })
+}
+
+fn lookup_pool(c: &Connect, name: &str) -> Result<StoragePool> {
+    c.lookup_storage_pool_by_name(name).map_err(lv("look up storage pool", quoted(name)))
+}
+
+/// Per-pool coordination shared by all RPCs of one provider instance.
+#[derive(Default)]
+pub struct PoolLocks {
+    refreshes: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Instant>>>>>,
+}
+
+impl PoolLocks {
+    fn slot(&self, pool: &str) -> Arc<tokio::sync::Mutex<Option<Instant>>> {
+        let mut map = self.refreshes.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(pool.to_string()).or_default().clone()
+    }
+
+    /// Refreshes `pool` so that sizes changed outside libvirt (lvextend,
+    /// lvremove) are seen, coalescing concurrent requests: when a refresh
+    /// started after this call began, its result is used instead of another.
+    /// Terraform reads every volume of a pool at once during plan; this turns
+    /// N refreshes into about one.
+    pub async fn refresh(&self, conn: &Connection, pool: &str) -> Result<()> {
+        let asked = Instant::now();
+        let slot = self.slot(pool);
+        let mut last = slot.lock().await;
+        if last.is_some_and(|t| t >= asked) {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let name = pool.to_string();
+        conn.run("refresh storage pool", &quoted(pool), move |c| {
+            let p = lookup_pool(c, &name)?;
+            if p.is_active().map_err(lv("refresh storage pool", quoted(&name)))? {
+                p.refresh(0).map_err(lv("refresh storage pool", quoted(&name)))?;
+            }
+            Ok(())
+        })
+        .await?;
+        *last = Some(started);
+        Ok(())
+    }
+}
+
+impl Connection {
+    /// The pool with this UUID, else the pool with this name.
+    pub async fn find_pool(&self, uuid: Option<&str>, name: &str) -> Result<Option<PoolInfo>> {
+        let uuid = uuid.filter(|u| !u.is_empty()).map(str::to_string);
+        let name = name.to_string();
+        self.run("look up storage pool", &quoted(&name), move |c| {
+            let by_uuid = match &uuid {
+                Some(u) => not_found_to_none(
+                    c.lookup_storage_pool_by_uuid_string(u).map_err(lv("look up storage pool", quoted(u))),
+                )?,
+                None => None,
+            };
+            let pool = match by_uuid {
+                Some(p) => Some(p),
+                None if !name.is_empty() => not_found_to_none(lookup_pool(c, &name))?,
+                None => None,
+            };
+            pool.map(|p| pool_info(&p, &quoted(&name))).transpose()
+        })
+        .await
+    }
+
+    /// Defines a pool from XML; returns its UUID.
+    pub async fn define_pool(&self, name: &str, xml: String) -> Result<String> {
+        let object = quoted(name);
+        self.run("define storage pool", &object.clone(), move |c| {
+            let p = c.define_storage_pool_xml(&xml, 0).map_err(lv("define storage pool", object.clone()))?;
+            p.uuid_string().map_err(lv("define storage pool", object.clone()))
+        })
+        .await
+    }
+
+    /// Runs one pool operation by name.
+    pub async fn pool_op(&self, op: &'static str, name: &str, f: fn(&StoragePool) -> std::result::Result<(), virt::error::Error>) -> Result<()> {
+        let name = name.to_string();
+        self.run(op, &quoted(&name), move |c| f(&lookup_pool(c, &name)?).map_err(lv(op, quoted(&name))))
+            .await
+    }
+
+    /// Builds the pool (vgcreate on its devices) with `flags`.
+    pub async fn build_pool(&self, name: &str, flags: u32) -> Result<()> {
+        let name = name.to_string();
+        self.run("build storage pool", &quoted(&name), move |c| {
+            lookup_pool(c, &name)?.build(flags).map_err(lv("build storage pool", quoted(&name)))
+        })
+        .await
+    }
+
+    /// Sets whether libvirt starts the pool on boot.
+    pub async fn set_pool_autostart(&self, name: &str, on: bool) -> Result<()> {
+        let name = name.to_string();
+        self.run("set autostart of storage pool", &quoted(&name), move |c| {
+            lookup_pool(c, &name)?
+                .set_autostart(on)
+                .map(|_| ())
+                .map_err(lv("set autostart of storage pool", quoted(&name)))
+        })
+        .await
+    }
+
+    /// Volume groups libvirt can see on the host and the devices under them
+    /// (`virConnectFindStoragePoolSources` for type logical): (vg, devices).
+    pub async fn logical_sources(&self) -> Result<Vec<(String, Vec<String>)>> {
+        self.run("find logical volume groups", "on the host", |c| {
+            let xml = c
+                .find_storage_pool_sources("logical", None, 0)
+                .map_err(lv("find logical volume groups", "on the host"))?;
+            super::xml::parse_pool_sources(&xml).map_err(|source| Error::Xml {
+                object: "the host's volume groups".into(),
+                source,
+            })
+        })
+        .await
+    }
+
+    /// Every volume of an active pool.
+    pub async fn list_volumes(&self, pool: &str) -> Result<Vec<VolInfo>> {
+        let pool = pool.to_string();
+        self.run("list volumes of storage pool", &quoted(&pool), move |c| {
+            let p = lookup_pool(c, &pool)?;
+            let vols = p.list_all_volumes(0).map_err(lv("list volumes of storage pool", quoted(&pool)))?;
+            vols.iter().map(|v| vol_info(v, &pool, &quoted(&pool))).collect()
+        })
+        .await
+    }
+
+    /// Creates a volume in `pool` from XML.
+    pub async fn create_volume(&self, pool: &str, name: &str, xml: String) -> Result<VolInfo> {
+        let (pool, object) = (pool.to_string(), format!("'{pool}/{name}'"));
+        self.run("create storage volume", &object.clone(), move |c| {
+            let p = lookup_pool(c, &pool)?;
+            let v = StorageVol::create_xml(&p, &xml, 0).map_err(lv("create storage volume", object.clone()))?;
+            vol_info(&v, &pool, &object)
+        })
+        .await
+    }
+
+    /// The volume `name` in `pool`.
+    pub async fn find_volume(&self, pool: &str, name: &str) -> Result<Option<VolInfo>> {
+        let (pool, name) = (pool.to_string(), name.to_string());
+        let object = format!("'{pool}/{name}'");
+        self.run("look up storage volume", &object.clone(), move |c| {
+            let p = match not_found_to_none(lookup_pool(c, &pool))? {
+                Some(p) => p,
+                None => return Ok(None),
+            };
+            let v = not_found_to_none(p.lookup_storage_vol_by_name(&name).map_err(lv("look up storage volume", object.clone())))?;
+            v.map(|v| vol_info(&v, &pool, &object)).transpose()
+        })
+        .await
+    }
+
+    /// The volume with this key or path (`by_path` chooses), with its pool.
+    pub async fn find_volume_by(&self, key_or_path: &str, by_path: bool) -> Result<Option<VolInfo>> {
+        let id = key_or_path.to_string();
+        let object = quoted(key_or_path);
+        self.run("look up storage volume", &object.clone(), move |c| {
+            let found = if by_path {
+                c.lookup_storage_vol_by_path(&id)
+            } else {
+                c.lookup_storage_vol_by_key(&id)
+            };
+            let Some(v) = not_found_to_none(found.map_err(lv("look up storage volume", object.clone())))? else {
+                return Ok(None);
+            };
+            let pool = v
+                .lookup_storage_pool()
+                .and_then(|p| p.name())
+                .map_err(lv("look up the pool of storage volume", object.clone()))?;
+            vol_info(&v, &pool, &object).map(Some)
+        })
+        .await
+    }
+
+    /// Deletes a volume, wiping it first when asked.
+    pub async fn delete_volume(&self, pool: &str, name: &str, wipe: bool) -> Result<()> {
+        let (pool, name) = (pool.to_string(), name.to_string());
+        let object = format!("'{pool}/{name}'");
+        self.run("delete storage volume", &object.clone(), move |c| {
+            let v = lookup_pool(c, &pool)?
+                .lookup_storage_vol_by_name(&name)
+                .map_err(lv("look up storage volume", object.clone()))?;
+            if wipe {
+                v.wipe(0).map_err(lv("wipe storage volume", object.clone()))?;
+            }
+            v.delete(0).map_err(lv("delete storage volume", object.clone()))
+        })
+        .await
+    }
+
+    /// Resizes a volume to `capacity` bytes.
+    pub async fn resize_volume(&self, pool: &str, name: &str, capacity: u64, flags: u32) -> Result<()> {
+        let (pool, name) = (pool.to_string(), name.to_string());
+        let object = format!("'{pool}/{name}'");
+        self.run("resize storage volume", &object.clone(), move |c| {
+            lookup_pool(c, &pool)?
+                .lookup_storage_vol_by_name(&name)
+                .map_err(lv("look up storage volume", object.clone()))?
+                .resize(capacity, flags)
+                .map_err(lv("resize storage volume", object.clone()))
+        })
+        .await
+    }
+}

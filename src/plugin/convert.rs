@@ -1,0 +1,166 @@
+//! Conversions between the framework's types and protobuf messages.
+
+use crate::framework::diag::PathStep;
+use crate::framework::resource::IdentitySchema;
+use crate::framework::schema::{Attribute, Block, Validator};
+use crate::framework::{msgpack, AttrPath, Diagnostic, Diagnostics, Schema, Severity, Type, Value};
+use crate::proto::tfplugin6 as pb;
+
+/// Decodes a DynamicValue (msgpack, or JSON from older code paths; empty is null).
+pub fn decode(dv: Option<&pb::DynamicValue>, ty: &Type) -> Result<Value, Diagnostics> {
+    let Some(dv) = dv else { return Ok(Value::Null) };
+    let result = if !dv.msgpack.is_empty() {
+        msgpack::decode(&dv.msgpack, ty)
+    } else if !dv.json.is_empty() {
+        crate::framework::json::decode(&dv.json, ty)
+    } else {
+        return Ok(Value::Null);
+    };
+    result.map_err(|e| {
+        Diagnostic::error(
+            "Invalid Value From Terraform",
+            format!("The provider could not decode a value Terraform sent: {e}"),
+        )
+        .into()
+    })
+}
+
+/// Encodes a value as a msgpack DynamicValue.
+pub fn encode(v: &Value, ty: &Type) -> Result<pb::DynamicValue, Diagnostics> {
+    msgpack::encode(v, ty)
+        .map(|msgpack| pb::DynamicValue {
+            msgpack,
+            json: Vec::new(),
+        })
+        .map_err(|e| {
+            Diagnostic::error(
+                "Provider Internal Error",
+                format!("The provider could not encode a value: {e}. This is a bug in the provider."),
+            )
+            .into()
+        })
+}
+
+/// Diagnostics as protobuf.
+pub fn diags(d: Diagnostics) -> Vec<pb::Diagnostic> {
+    d.into_iter().map(diag).collect()
+}
+
+fn diag(d: Diagnostic) -> pb::Diagnostic {
+    pb::Diagnostic {
+        severity: match d.severity {
+            Severity::Error => pb::diagnostic::Severity::Error as i32,
+            Severity::Warning => pb::diagnostic::Severity::Warning as i32,
+        },
+        summary: d.summary,
+        detail: d.detail,
+        attribute: d.attribute.as_ref().map(path),
+    }
+}
+
+/// An attribute path as protobuf.
+pub fn path(p: &AttrPath) -> pb::AttributePath {
+    use pb::attribute_path::step::Selector;
+    pb::AttributePath {
+        steps: p
+            .0
+            .iter()
+            .map(|s| pb::attribute_path::Step {
+                selector: Some(match s {
+                    PathStep::Attr(a) => Selector::AttributeName(a.clone()),
+                    PathStep::Index(i) => Selector::ElementKeyInt(*i),
+                    PathStep::Key(k) => Selector::ElementKeyString(k.clone()),
+                }),
+            })
+            .collect(),
+    }
+}
+
+/// A schema as protobuf.
+pub fn schema(s: &Schema) -> pb::Schema {
+    pb::Schema {
+        version: s.version,
+        block: Some(pb::schema::Block {
+            version: s.version,
+            attributes: s.attributes.iter().map(attribute).collect(),
+            block_types: s.blocks.iter().map(block).collect(),
+            description: s.description.clone(),
+            description_kind: pb::StringKind::Markdown as i32,
+            deprecated: false,
+        }),
+    }
+}
+
+fn block(b: &Block) -> pb::schema::NestedBlock {
+    pb::schema::NestedBlock {
+        type_name: b.name.to_string(),
+        block: Some(pb::schema::Block {
+            version: 0,
+            attributes: b.attributes.iter().map(attribute).collect(),
+            block_types: Vec::new(),
+            description: b.description.clone(),
+            description_kind: pb::StringKind::Markdown as i32,
+            deprecated: false,
+        }),
+        nesting: pb::schema::nested_block::NestingMode::Single as i32,
+        min_items: 0,
+        max_items: 0,
+    }
+}
+
+/// The description shown to users: the attribute's own text, plus the valid
+/// values and deprecation when the schema knows them.
+pub fn full_description(a: &Attribute) -> String {
+    let mut d = a.description.clone();
+    for v in &a.validators {
+        if let Validator::OneOf(values) = v {
+            let list: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+            if !d.contains("One of") {
+                d.push_str(&format!(" One of {}.", list.join(", ")));
+            }
+        }
+    }
+    if let Some(msg) = a.deprecated {
+        d.push_str(&format!(" **Deprecated:** {msg}"));
+    }
+    d
+}
+
+fn attribute(a: &Attribute) -> pb::schema::Attribute {
+    pb::schema::Attribute {
+        name: a.name.to_string(),
+        r#type: a.ty.to_json_bytes(),
+        nested_type: None,
+        description: full_description(a),
+        required: a.required,
+        optional: a.optional,
+        computed: a.computed,
+        sensitive: a.sensitive,
+        description_kind: pb::StringKind::Markdown as i32,
+        deprecated: a.deprecated.is_some(),
+        write_only: false,
+    }
+}
+
+/// An identity schema as protobuf.
+pub fn identity_schema(s: &IdentitySchema) -> pb::ResourceIdentitySchema {
+    pb::ResourceIdentitySchema {
+        version: s.version,
+        identity_attributes: s
+            .attributes
+            .iter()
+            .map(|(name, ty, required, description)| pb::resource_identity_schema::IdentityAttribute {
+                name: name.to_string(),
+                r#type: ty.to_json_bytes(),
+                required_for_import: *required,
+                optional_for_import: !*required,
+                description: description.to_string(),
+            })
+            .collect(),
+    }
+}
+
+/// The cty type of an identity schema.
+pub fn identity_type(s: &IdentitySchema) -> Type {
+    Type::Object(s.attributes.iter().map(|(n, t, _, _)| (n.to_string(), t.clone())).collect())
+}

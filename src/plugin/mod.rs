@@ -1,0 +1,288 @@
+//! Being a go-plugin: handshake, private Unix socket, AutoMTLS, gRPC services.
+
+pub mod convert;
+pub mod log;
+pub mod server;
+pub mod tls;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use base64::Engine;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{mpsc, Notify};
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::proto::plugin as gp;
+use crate::proto::tfplugin6::provider_server::ProviderServer;
+
+/// The cookie Terraform sets so a plugin knows it was started by Terraform.
+pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
+/// Its value for Terraform providers.
+pub const MAGIC_COOKIE_VALUE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+/// The plugin protocol version we serve.
+pub const PROTOCOL_VERSION: u32 = 6;
+/// The provider address used in reattach lines.
+pub const DEFAULT_ADDRESS: &str = "registry.terraform.io/libvirt-lvm/libvirt";
+
+/// Why serving failed before or during the handshake.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    /// Terraform offered only protocol versions we do not speak.
+    #[error("Terraform offered plugin protocol versions {0:?}; this provider speaks protocol 6 only (Terraform 1.0 or newer)")]
+    Protocol(String),
+    /// Socket or directory trouble.
+    #[error("{what}: {source}")]
+    Io {
+        /// What we were doing.
+        what: &'static str,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// TLS setup.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    /// The gRPC server failed.
+    #[error("gRPC server: {0}")]
+    Grpc(#[from] tonic::transport::Error),
+}
+
+fn io(what: &'static str) -> impl FnOnce(std::io::Error) -> PluginError {
+    move |source| PluginError::Io { what, source }
+}
+
+/// How to serve.
+pub enum Mode {
+    /// Started by Terraform: handshake line on stdout, AutoMTLS if asked.
+    Terraform,
+    /// Started by a developer: no TLS, print a TF_REATTACH_PROVIDERS line.
+    Debug {
+        /// The provider source address to put in the line.
+        address: String,
+    },
+}
+
+/// Checks the protocol versions Terraform offers (`PLUGIN_PROTOCOL_VERSIONS`).
+pub fn negotiate(offered: Option<&str>) -> Result<u32, PluginError> {
+    match offered {
+        // go-plugin without the variable means the app's default: ours.
+        None => Ok(PROTOCOL_VERSION),
+        Some(list) if list.split(',').any(|v| v.trim() == PROTOCOL_VERSION.to_string()) => Ok(PROTOCOL_VERSION),
+        Some(list) => Err(PluginError::Protocol(list.to_string())),
+    }
+}
+
+/// Serves until Terraform calls GRPCController.Shutdown (or, in debug mode, Ctrl-C).
+pub async fn serve(mode: Mode) -> Result<(), PluginError> {
+    let version = match mode {
+        Mode::Terraform => negotiate(std::env::var("PLUGIN_PROTOCOL_VERSIONS").ok().as_deref())?,
+        Mode::Debug { .. } => PROTOCOL_VERSION,
+    };
+
+    // A fresh private directory (0700) holds the socket; it goes away on exit.
+    let dir = tempfile::Builder::new()
+        .prefix("tf-libvirt-")
+        .tempdir()
+        .map_err(io("creating the socket directory"))?;
+    set_private(dir.path())?;
+    let socket: PathBuf = dir.path().join("plugin.sock");
+    let listener = UnixListener::bind(&socket).map_err(io("binding the plugin socket"))?;
+
+    let tls = match (&mode, std::env::var("PLUGIN_CLIENT_CERT")) {
+        (Mode::Terraform, Ok(pem)) if !pem.trim().is_empty() => Some(tls::server_config(&pem)?),
+        _ => None,
+    };
+    let cert_b64 = tls
+        .as_ref()
+        .map(|t| base64::engine::general_purpose::STANDARD_NO_PAD.encode(&t.cert_der))
+        .unwrap_or_default();
+
+    let shutdown = Arc::new(Notify::new());
+    let provider = server::ProviderService::new();
+    let incoming = accept_loop(listener, tls.map(|t| tokio_rustls::TlsAcceptor::from(t.config)));
+
+    match &mode {
+        Mode::Terraform => {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "1|{version}|unix|{}|grpc|{cert_b64}", socket.display())
+                .and_then(|_| out.flush())
+                .map_err(io("writing the handshake line"))?;
+        }
+        Mode::Debug { address } => {
+            let reattach = serde_json::json!({
+                address.as_str(): {
+                    "Protocol": "grpc",
+                    "ProtocolVersion": version,
+                    "Pid": std::process::id(),
+                    "Test": true,
+                    "Addr": {"Network": "unix", "String": socket.display().to_string()},
+                }
+            });
+            println!("Provider started in debug mode. To attach Terraform, set this in the shell you run terraform from:\n");
+            println!("\tTF_REATTACH_PROVIDERS='{reattach}'\n");
+            println!("Stop it with Ctrl-C.");
+        }
+    }
+    tracing::debug!(socket = %socket.display(), tls = !cert_b64.is_empty(), "serving");
+
+    let stop = shutdown.clone();
+    let debug = matches!(mode, Mode::Debug { .. });
+    let signals = async move {
+        // Terraform forwards Ctrl-C to the whole process group; a provider
+        // keeps running and lets Terraform stop it (StopProvider, Shutdown).
+        let Ok(mut int) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) else {
+            return std::future::pending().await;
+        };
+        loop {
+            int.recv().await;
+            if debug {
+                return;
+            }
+            tracing::debug!("ignoring SIGINT; Terraform will stop the provider");
+        }
+    };
+
+    tonic::transport::Server::builder()
+        .add_service(ProviderServer::new(provider).max_decoding_message_size(256 << 20))
+        .add_service(gp::grpc_controller_server::GrpcControllerServer::new(Controller(stop)))
+        .add_service(gp::grpc_stdio_server::GrpcStdioServer::new(Stdio))
+        .add_service(gp::grpc_broker_server::GrpcBrokerServer::new(Broker))
+        .serve_with_incoming_shutdown(incoming, async move {
+            tokio::select! {
+                _ = shutdown.notified() => {}
+                _ = signals => {}
+            }
+        })
+        .await?;
+    drop(dir);
+    Ok(())
+}
+
+fn set_private(path: &std::path::Path) -> Result<(), PluginError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(io("securing the socket directory"))
+}
+
+/// Accepts connections; TLS handshakes run concurrently so a slow or hostile
+/// client cannot block the next one. Refused handshakes are dropped here.
+fn accept_loop(listener: UnixListener, tls: Option<tokio_rustls::TlsAcceptor>) -> ReceiverStream<Result<Conn, std::io::Error>> {
+    let (tx, rx) = mpsc::channel(16);
+    tokio::spawn(async move {
+        loop {
+            let stream = match listener.accept().await {
+                Ok((s, _)) => s,
+                Err(e) => {
+                    tracing::warn!("accept on the plugin socket failed: {e}");
+                    continue;
+                }
+            };
+            let tx = tx.clone();
+            match &tls {
+                None => {
+                    if tx.send(Ok(Conn::Plain(stream))).await.is_err() {
+                        return;
+                    }
+                }
+                Some(acceptor) => {
+                    let acceptor = acceptor.clone();
+                    tokio::spawn(async move {
+                        match acceptor.accept(stream).await {
+                            Ok(s) => {
+                                let _ = tx.send(Ok(Conn::Tls(Box::new(s)))).await;
+                            }
+                            Err(e) => tracing::warn!("refused a connection at the TLS layer: {e}"),
+                        }
+                    });
+                }
+            }
+        }
+    });
+    ReceiverStream::new(rx)
+}
+
+/// A plugin connection, with or without TLS.
+pub enum Conn {
+    /// Debug mode.
+    Plain(UnixStream),
+    /// AutoMTLS.
+    Tls(Box<tokio_rustls::server::TlsStream<UnixStream>>),
+}
+
+impl tonic::transport::server::Connected for Conn {
+    type ConnectInfo = ();
+    fn connect_info(&self) -> Self::ConnectInfo {}
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_flush(cx),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+struct Controller(Arc<Notify>);
+
+#[tonic::async_trait]
+impl gp::grpc_controller_server::GrpcController for Controller {
+    async fn shutdown(&self, _: tonic::Request<gp::Empty>) -> Result<tonic::Response<gp::Empty>, tonic::Status> {
+        tracing::debug!("GRPCController.Shutdown: exiting");
+        self.0.notify_one();
+        Ok(tonic::Response::new(gp::Empty {}))
+    }
+}
+
+/// We never write to stdout after the handshake, so the stream stays empty
+/// (and open, as go-plugin expects).
+struct Stdio;
+
+type Pending<T> = Pin<Box<dyn tokio_stream::Stream<Item = Result<T, tonic::Status>> + Send>>;
+
+#[tonic::async_trait]
+impl gp::grpc_stdio_server::GrpcStdio for Stdio {
+    type StreamStdioStream = Pending<gp::StdioData>;
+    async fn stream_stdio(&self, _: tonic::Request<()>) -> Result<tonic::Response<Self::StreamStdioStream>, tonic::Status> {
+        Ok(tonic::Response::new(Box::pin(tokio_stream::pending())))
+    }
+}
+
+/// Terraform opens the broker stream; providers never broker connections.
+struct Broker;
+
+#[tonic::async_trait]
+impl gp::grpc_broker_server::GrpcBroker for Broker {
+    type StartStreamStream = Pending<gp::ConnInfo>;
+    async fn start_stream(
+        &self,
+        _: tonic::Request<tonic::Streaming<gp::ConnInfo>>,
+    ) -> Result<tonic::Response<Self::StartStreamStream>, tonic::Status> {
+        Ok(tonic::Response::new(Box::pin(tokio_stream::pending())))
+    }
+}

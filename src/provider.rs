@@ -1,0 +1,219 @@
+//! The provider itself: its configuration block, the context every resource
+//! gets (the shared libvirt connection), and the list of types it serves.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::framework::resource::{AnyDataSource, AnyResource, Erased, ErasedData};
+use crate::framework::schema::{parse_duration, Attribute, Validator};
+use crate::framework::{Diagnostic, Diagnostics, Schema, Value};
+use crate::libvirt::conn::{redact_uri, ConnectOptions};
+use crate::libvirt::{Connection, Error};
+
+/// The URI used when neither `uri` nor `LIBVIRT_DEFAULT_URI` is set.
+pub const FALLBACK_URI: &str = "qemu:///system";
+
+/// The provider's configuration schema.
+pub fn schema() -> Schema {
+    Schema::new(
+        "Manages LVM storage on libvirt hypervisors: logical storage pools over volume groups, \
+         logical volumes, and disks attached to running domains without restarting them.",
+        vec![
+            Attribute::string("uri")
+                .optional()
+                .validate(Validator::Str(validate_uri))
+                .describe(
+                    "libvirt connection URI, such as `qemu:///system`, `qemu+ssh://root@host/system` or \
+                     `qemu+tls://host/system`. Defaults to the `LIBVIRT_DEFAULT_URI` environment variable, \
+                     then `qemu:///system`. Passwords in the URI are never logged or shown in messages.",
+                ),
+            Attribute::string("connect_timeout")
+                .optional()
+                .validate(Validator::Str(|s| parse_duration(s).map(|_| ())))
+                .describe(
+                    "How long opening the connection may take before the provider gives up with an error, \
+                     as a duration such as `\"30s\"`. Default `\"30s\"`.",
+                ),
+            Attribute::number("keepalive_interval")
+                .optional()
+                .validate(Validator::Int(|n| {
+                    if (0..=3600).contains(&n) {
+                        Ok(())
+                    } else {
+                        Err(format!("{n} is out of range: use 0 (off) to 3600 seconds."))
+                    }
+                }))
+                .describe(
+                    "Seconds between libvirt keepalive messages on remote connections; 0 turns keepalive \
+                     off. With `keepalive_count`, bounds how long a dead hypervisor can stall an operation. \
+                     Default `5`.",
+                ),
+            Attribute::number("keepalive_count")
+                .optional()
+                .validate(Validator::Int(|n| {
+                    if (1..=100).contains(&n) {
+                        Ok(())
+                    } else {
+                        Err(format!("{n} is out of range: use 1 to 100."))
+                    }
+                }))
+                .describe(
+                    "Keepalive messages that may go unanswered before the connection is closed as dead. \
+                     Default `3`.",
+                ),
+        ],
+    )
+}
+
+fn validate_uri(s: &str) -> Result<(), String> {
+    if s.contains(":/") && !s.starts_with(':') && !s.chars().any(char::is_whitespace) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{:?} is not a libvirt URI: write one such as \"qemu:///system\", \
+             \"qemu+ssh://user@host/system\" or \"qemu+tls://host/system\".",
+            redact_uri(s).0
+        ))
+    }
+}
+
+#[derive(Deserialize)]
+struct Config {
+    uri: Option<String>,
+    connect_timeout: Option<String>,
+    keepalive_interval: Option<i64>,
+    keepalive_count: Option<i64>,
+}
+
+/// What every resource operation gets: the configured connection.
+pub struct Ctx {
+    uri: String,
+    opts: ConnectOptions,
+    conn: tokio::sync::OnceCell<Connection>,
+    stopping: Arc<AtomicBool>,
+    /// Per-pool coordination (refresh coalescing, serialised pool changes).
+    pub pools: crate::libvirt::storage::PoolLocks,
+}
+
+impl Ctx {
+    /// Builds the context from the provider configuration (the connection
+    /// opens when first needed, so `validate` and `plan` without hypervisor
+    /// work never connect).
+    pub fn configure(config: &Value, stopping: Arc<AtomicBool>) -> Result<Ctx, Diagnostics> {
+        if !config.is_wholly_known() {
+            return Err(Diagnostic::error(
+                "Provider Configuration Not Known",
+                "The libvirt provider's configuration depends on values known only after apply. \
+                 Set uri and the other provider arguments from values known at plan time.",
+            )
+            .into());
+        }
+        let c: Config = crate::framework::typed::from_value(config).map_err(|e| {
+            Diagnostics::from(Diagnostic::error("Invalid Provider Configuration", e.to_string()))
+        })?;
+        let uri = c
+            .uri
+            .or_else(|| std::env::var("LIBVIRT_DEFAULT_URI").ok().filter(|s| !s.is_empty()))
+            .unwrap_or_else(|| FALLBACK_URI.to_string());
+        let mut opts = ConnectOptions::default();
+        if let Some(t) = c.connect_timeout {
+            opts.connect_timeout = parse_duration(&t).map_err(|e| {
+                Diagnostics::from(Diagnostic::error("Invalid connect_timeout", e).at_attr("connect_timeout"))
+            })?;
+        }
+        if let Some(n) = c.keepalive_interval {
+            opts.keepalive_interval = n as i32;
+        }
+        if let Some(n) = c.keepalive_count {
+            opts.keepalive_count = n as u32;
+        }
+        Ok(Ctx {
+            uri,
+            opts,
+            conn: tokio::sync::OnceCell::new(),
+            stopping,
+            pools: Default::default(),
+        })
+    }
+
+    /// A context for `uri` with default options (tests, benchmarks).
+    pub fn for_uri(uri: &str) -> Ctx {
+        Ctx {
+            uri: uri.to_string(),
+            opts: ConnectOptions::default(),
+            conn: tokio::sync::OnceCell::new(),
+            stopping: Arc::new(AtomicBool::new(false)),
+            pools: Default::default(),
+        }
+    }
+
+    /// The shared connection, opened on first use.
+    pub async fn conn(&self) -> Result<&Connection, Diagnostic> {
+        self.conn
+            .get_or_try_init(|| Connection::open(&self.uri, &self.opts, self.stopping.clone()))
+            .await
+            .map_err(Diagnostic::from)
+    }
+
+    /// Whether Terraform asked the provider to stop.
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// How long to wait for the connection to open.
+    pub fn connect_timeout(&self) -> Duration {
+        self.opts.connect_timeout
+    }
+}
+
+impl From<Error> for Diagnostic {
+    fn from(e: Error) -> Self {
+        let summary = match &e {
+            Error::Libvirt { op, .. } | Error::Stopped { op, .. } | Error::Internal { op, .. } => {
+                format!("Failed To {}", title_case(op))
+            }
+            Error::ConnectTimeout { .. } => "Hypervisor Not Reachable".to_string(),
+            Error::Xml { .. } => "Unexpected XML From libvirt".to_string(),
+        };
+        Diagnostic::error(summary, e.to_string())
+    }
+}
+
+impl From<Error> for Diagnostics {
+    fn from(e: Error) -> Self {
+        Diagnostic::from(e).into()
+    }
+}
+
+fn title_case(s: &str) -> String {
+    s.split(' ')
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().chain(c).collect(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Every managed resource type this provider serves.
+pub fn resources() -> Vec<Box<dyn AnyResource>> {
+    vec![
+        Box::new(Erased::new(crate::resources::lvm_pool::LvmPool)),
+        Box::new(Erased::new(crate::resources::lvm_volume::LvmVolume)),
+        Box::new(Erased::new(crate::resources::disk_attachment::DiskAttachment)),
+    ]
+}
+
+/// Every data source this provider serves.
+pub fn data_sources() -> Vec<Box<dyn AnyDataSource>> {
+    vec![
+        Box::new(ErasedData::new(crate::data_sources::lvm_pool::LvmPoolData)),
+        Box::new(ErasedData::new(crate::data_sources::lvm_volume::LvmVolumeData)),
+    ]
+}
