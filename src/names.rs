@@ -136,15 +136,22 @@ pub fn validate_device_path(path: &str) -> Result<(), String> {
 /// Disk buses a guest disk can be attached to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Bus {
+    /// virtio-blk (`vd*`), one PCI device per disk.
     Virtio,
+    /// A SCSI controller (`sd*`), virtio-scsi on KVM.
     Scsi,
+    /// An AHCI controller (`sd*`).
     Sata,
+    /// Legacy IDE (`hd*`); not hot-pluggable.
     Ide,
+    /// USB mass storage (`sd*`).
     Usb,
+    /// Xen paravirtual (`xvd*`).
     Xen,
 }
 
 impl Bus {
+    /// Every bus, in declaration order.
     pub const ALL: [Bus; 6] = [
         Bus::Virtio,
         Bus::Scsi,

@@ -41,6 +41,7 @@ const MAX_DECIMALS: usize = 38;
 
 /// Why a size string was rejected; every message quotes the input.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[allow(missing_docs)] // the messages document the variants
 pub enum SizeError {
     #[error("size is empty: write a number of bytes (\"1073741824\") or a number with a unit (\"10GiB\")")]
     Empty,

@@ -32,12 +32,15 @@ const MAX_DEPTH: usize = 64;
 pub enum XmlError {
     /// Not well-formed XML.
     #[error("malformed {doc} XML: {reason}")]
+    #[allow(missing_docs)]
     Malformed { doc: &'static str, reason: String },
     /// Well-formed, but not shaped as libvirt emits this document.
     #[error("unexpected {doc} XML: {reason}")]
+    #[allow(missing_docs)]
     Invalid { doc: &'static str, reason: String },
     /// A value that cannot be written into an XML document.
     #[error("cannot write {doc} XML: {reason}")]
+    #[allow(missing_docs)]
     Unrepresentable { doc: &'static str, reason: String },
 }
 
@@ -212,8 +215,9 @@ fn scaled(value: &str, unit: Option<&str>) -> Option<u64> {
     let factor = match unit.as_str() {
         "" | "b" | "byte" | "bytes" => 1,
         _ => {
-            let (prefix, rest) = unit.split_at(1);
-            let base: u64 = match rest {
+            let mut chars = unit.chars();
+            let prefix = chars.next()?;
+            let base: u64 = match chars.as_str() {
                 "" | "ib" => 1024,
                 "b" => 1000,
                 _ => return None,
@@ -282,16 +286,23 @@ fn esc<'a>(doc: &'static str, what: &str, value: &'a str) -> Result<Cow<'a, str>
 pub struct PoolXml {
     /// `<pool type=…>`, `logical` for LVM pools.
     pub pool_type: String,
+    /// `<name>`.
     pub name: String,
+    /// `<uuid>`.
     pub uuid: Option<String>,
-    /// Sizes in bytes; 0 when libvirt omits them.
+    /// `<capacity>` in bytes (0 when absent, as for an inactive pool).
     pub capacity: u64,
+    /// `<allocation>` in bytes.
     pub allocation: u64,
+    /// `<available>` in bytes.
     pub available: u64,
+    /// `<source>`.
     pub source: PoolSourceXml,
+    /// `<target><path>`: `/dev/<vg>` for logical pools.
     pub target_path: Option<String>,
 }
 
+/// The `<source>` of a pool.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PoolSourceXml {
     /// `<device path=…>`, in document order (the physical volumes).
@@ -303,6 +314,7 @@ pub struct PoolSourceXml {
 }
 
 impl PoolXml {
+    /// Parses a `<pool>` document.
     pub fn parse(xml: &str) -> Result<Self, XmlError> {
         let root = parse_tree(xml, POOL, "pool")?;
         let source = root.child("source");
@@ -364,17 +376,22 @@ pub fn logical_pool_xml<S: AsRef<str>>(
 pub struct VolumeXml {
     /// `<volume type=…>`, `block` for logical volumes.
     pub vol_type: Option<String>,
+    /// `<name>`: the LV name in a logical pool.
     pub name: String,
     /// For logical volumes, the LV UUID (`XXXXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXXXX`).
     pub key: Option<String>,
+    /// `<capacity>` in bytes: the size the guest sees.
     pub capacity: u64,
+    /// `<allocation>` in bytes: the space used on the host.
     pub allocation: u64,
+    /// `<target><path>`: `/dev/<vg>/<lv>` for logical volumes.
     pub target_path: Option<String>,
     /// `<target><format type=…>`; logical volumes have none.
     pub format: Option<String>,
 }
 
 impl VolumeXml {
+    /// Parses a `<volume>` document.
     pub fn parse(xml: &str) -> Result<Self, XmlError> {
         let root = parse_tree(xml, VOLUME, "volume")?;
         Ok(VolumeXml {
@@ -406,7 +423,9 @@ pub fn volume_xml(name: &str, capacity: u64, allocation: u64) -> Result<String, 
 /// `virsh dumpxml` of a domain; only what disk attachment needs is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainXml {
+    /// `<name>`.
     pub name: String,
+    /// `<uuid>`.
     pub uuid: Option<String>,
     /// `<domain id=…>`, present only while the domain runs.
     pub id: Option<i32>,
@@ -414,7 +433,9 @@ pub struct DomainXml {
     pub domain_type: String,
     /// `<features><acpi/>`: without ACPI a guest ignores hot-unplug requests.
     pub has_acpi: bool,
+    /// `<devices><disk>`, in document order.
     pub disks: Vec<DiskXml>,
+    /// `<devices><controller>`, in document order.
     pub controllers: Vec<ControllerXml>,
 }
 
@@ -426,38 +447,51 @@ pub struct DiskXml {
     pub disk_type: String,
     /// `<disk device=…>`: `disk`, `cdrom`, `lun`…; `disk` when absent.
     pub device: String,
+    /// `<driver>`.
     pub driver: DriverXml,
+    /// `<source>`; all empty for an empty cdrom.
     pub source: DiskSourceXml,
+    /// `<target dev=…>`: the guest name (`vda`, `sdb`…), unique per domain.
     pub target_dev: String,
+    /// `<target bus=…>`.
     pub target_bus: Option<String>,
+    /// `<readonly/>` is present.
     pub readonly: bool,
+    /// `<shareable/>` is present.
     pub shareable: bool,
+    /// `<serial>`.
     pub serial: Option<String>,
     /// `<alias name=…>`, present while the domain runs (or user-set `ua-…`).
     pub alias: Option<String>,
+    /// `<address>`, assigned by libvirt when not given.
     pub address: Option<AddressXml>,
 }
 
 /// `<driver …/>` of a disk; every attribute is optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DriverXml {
+    /// `name=…`: `qemu`.
     pub name: Option<String>,
     /// `type=…`: `raw`, `qcow2`…
     pub dtype: Option<String>,
+    /// `cache=…`: `none`, `writeback`, `directsync`…
     pub cache: Option<String>,
+    /// `io=…`: `native`, `threads`, `io_uring`.
     pub io: Option<String>,
+    /// `discard=…`: `unmap` or `ignore`.
     pub discard: Option<String>,
 }
 
 /// `<source …/>` of a disk; which attribute is set depends on the disk type.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DiskSourceXml {
-    /// `type='block'`
+    /// `dev=…`, for `type='block'`.
     pub dev: Option<String>,
-    /// `type='volume'`
+    /// `pool=…`, for `type='volume'`.
     pub pool: Option<String>,
+    /// `volume=…`, for `type='volume'`.
     pub volume: Option<String>,
-    /// `type='file'`
+    /// `file=…`, for `type='file'`.
     pub file: Option<String>,
 }
 
@@ -467,6 +501,7 @@ pub struct DiskSourceXml {
 /// `pci:0000:00:05.0` (domain:bus:slot.function), else the type followed by
 /// whatever attributes are present.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[allow(missing_docs)] // each field is the attribute of the same name
 pub struct AddressXml {
     pub atype: String,
     pub controller: Option<String>,
@@ -486,6 +521,7 @@ pub struct ControllerXml {
     pub ctype: String,
     /// `model=…`: `virtio-scsi`, `pcie-root`…
     pub model: Option<String>,
+    /// `index=…`: the number disks' `<address controller=…>` refer to.
     pub index: Option<u32>,
 }
 
@@ -592,6 +628,7 @@ impl DiskXml {
 }
 
 impl DomainXml {
+    /// Parses a `<domain>` document (live or inactive).
     pub fn parse(xml: &str) -> Result<Self, XmlError> {
         let root = parse_tree(xml, DOMAIN, "domain")?;
         let devs = root.child("devices");
@@ -635,21 +672,35 @@ pub enum DiskSpecSource {
     /// A host block device path: `<disk type='block'><source dev=…>`.
     Block(String),
     /// A libvirt volume: `<disk type='volume'><source pool=… volume=…>`.
-    Volume { pool: String, volume: String },
+    Volume {
+        /// The pool name.
+        pool: String,
+        /// The volume name within the pool.
+        volume: String,
+    },
 }
 
 /// A disk to attach to a domain. The driver is always qemu/raw (LVs hold raw
 /// data); `cache`, `io` and `discard` are passed through when set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiskSpec {
+    /// What to attach.
     pub source: DiskSpecSource,
+    /// The guest name (`sdb`, `vdc`…).
     pub target_dev: String,
+    /// The bus; a matching controller must exist for `scsi`/`sata`/`usb`.
     pub bus: Bus,
+    /// Writes `<readonly/>`.
     pub read_only: bool,
+    /// Writes `<shareable/>`, for disks attached to several domains.
     pub shareable: bool,
+    /// `<serial>`, shown to the guest (e.g. in `/dev/disk/by-id/`).
     pub serial: Option<String>,
+    /// `<driver cache=…>`.
     pub cache: Option<String>,
+    /// `<driver io=…>`.
     pub io: Option<String>,
+    /// `<driver discard=…>`.
     pub discard: Option<String>,
 }
 
@@ -901,6 +952,8 @@ mod tests {
             ("bytes", "+1"),
             ("XiB", "1"),
             ("KiBB", "1"),
+            ("éiB", "1"),
+            ("ĸ", "1"),
             ("EiB", "16"),
             ("bytes", "18446744073709551616"),
         ] {
@@ -1349,14 +1402,36 @@ mod tests {
         );
     }
 
+    /// A sample document and its parser, whose result is irrelevant.
+    type Sample = (&'static str, fn(&str));
+
+    fn samples() -> [Sample; 3] {
+        [
+            (POOL_DUMP, |x| drop(PoolXml::parse(x))),
+            (VOLUME_DUMP, |x| drop(VolumeXml::parse(x))),
+            (DOMAIN_DUMP, |x| drop(DomainXml::parse(x))),
+        ]
+    }
+
+    #[test]
+    fn mutated_documents_never_panic() {
+        for (sample, parse) in samples() {
+            let chars: Vec<char> = sample.chars().collect();
+            for i in (0..chars.len()).step_by(2) {
+                for c in ['<', '>', '&', '\'', '/', '#', 'é', '\0'] {
+                    let mut m = chars.clone();
+                    m[i] = c;
+                    parse(&m.into_iter().collect::<String>());
+                }
+            }
+        }
+    }
+
     #[test]
     fn truncated_documents_never_panic() {
-        for sample in [POOL_DUMP, VOLUME_DUMP, DOMAIN_DUMP] {
+        for (sample, parse) in samples() {
             for end in (0..sample.len()).filter(|&i| sample.is_char_boundary(i)) {
-                let cut = &sample[..end];
-                let _ = PoolXml::parse(cut);
-                let _ = VolumeXml::parse(cut);
-                let _ = DomainXml::parse(cut);
+                parse(&sample[..end]);
             }
         }
     }
