@@ -342,6 +342,21 @@ impl PoolXml {
     }
 }
 
+/// Parses the answer of `virConnectFindStoragePoolSources` for type
+/// `logical`: each volume group found on the host with its physical volumes.
+pub fn parse_pool_sources(xml: &str) -> Result<Vec<(String, Vec<String>)>, XmlError> {
+    const SOURCES: &str = "storage pool sources";
+    let root = parse_tree(xml, SOURCES, "sources")?;
+    Ok(root
+        .children("source")
+        .filter_map(|s| {
+            let vg = s.text_at(&["name"])?;
+            let devices = s.children("device").filter_map(|d| d.attr("path").map(str::to_string)).collect();
+            Some((vg, devices))
+        })
+        .collect())
+}
+
 /// The XML to define a `logical` pool on volume group `vg_name`, built from
 /// `devices` (may be empty for an existing VG); libvirt always uses
 /// `/dev/<vg>` as the target path of such a pool, so it is written that way.
@@ -1435,4 +1450,20 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn pool_sources() {
+        let xml = "<sources>\n  <source>\n    <device path='/dev/vdb'/>\n    <device path='/dev/vdc'/>\n    <name>vg0</name>\n    <format type='lvm2'/>\n  </source>\n  <source>\n    <device path='/dev/sda3'/>\n    <name>system</name>\n  </source>\n</sources>";
+        let found = parse_pool_sources(xml).expect("parses");
+        assert_eq!(
+            found,
+            vec![
+                ("vg0".to_string(), vec!["/dev/vdb".to_string(), "/dev/vdc".to_string()]),
+                ("system".to_string(), vec!["/dev/sda3".to_string()]),
+            ]
+        );
+        assert!(parse_pool_sources("<sources/>").expect("empty").is_empty());
+        assert!(parse_pool_sources("<sources><source>").is_err());
+    }
+
 }

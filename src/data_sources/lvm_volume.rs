@@ -1,0 +1,103 @@
+//! Data source `libvirt_lvm_volume`: an existing volume, by pool and name or by path.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::framework::resource::DataSource;
+use crate::framework::schema::{Attribute, Validator};
+use crate::framework::{Diagnostic, Diagnostics, Schema, Value};
+use crate::names;
+use crate::provider::Ctx;
+
+/// The data source type.
+pub struct LvmVolumeData;
+
+/// Configuration and result.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Model {
+    pool: Option<String>,
+    name: Option<String>,
+    path: Option<String>,
+    key: Option<String>,
+    capacity: Option<u64>,
+    allocation: Option<u64>,
+}
+
+#[async_trait]
+impl DataSource for LvmVolumeData {
+    type Model = Model;
+    const TYPE_NAME: &'static str = "libvirt_lvm_volume";
+
+    fn schema() -> Schema {
+        Schema::new(
+            "Looks up an existing storage volume, either by `pool` and `name` or by `path`. Fails when no such volume exists.",
+            vec![
+                Attribute::string("pool")
+                    .optional()
+                    .computed()
+                    .validate(Validator::Str(names::validate_pool_name))
+                    .describe("Name of the storage pool. Set with `name`, or leave unset and give `path`."),
+                Attribute::string("name").optional().computed().describe("Name of the volume, with `pool`."),
+                Attribute::string("path")
+                    .optional()
+                    .computed()
+                    .validate(Validator::Str(names::validate_device_path))
+                    .describe("Device path of the volume, such as `/dev/vg0/data`, instead of `pool` and `name`."),
+                Attribute::string("key").computed().describe("libvirt's key of the volume (the LV UUID)."),
+                Attribute::number("capacity").computed().describe("Size in bytes."),
+                Attribute::number("allocation").computed().describe("Bytes allocated on the volume group."),
+            ],
+        )
+    }
+
+    fn validate(config: &Value, diags: &mut Diagnostics) {
+        let set = |n: &str| config.attr(n).is_some_and(|v| !v.is_null());
+        let known = ["pool", "name", "path"].iter().all(|n| config.attr(n).is_none_or(Value::is_known));
+        if !known {
+            return;
+        }
+        match (set("pool"), set("name"), set("path")) {
+            (true, true, false) | (false, false, true) => {}
+            (_, _, true) => diags.attr_error("path", "Conflicting Lookup", "Give either path, or pool and name, not both."),
+            _ => diags.attr_error(
+                "name",
+                "Incomplete Lookup",
+                "Give both pool and name (for example pool = \"vg0\", name = \"data\"), or path.",
+            ),
+        }
+    }
+
+    async fn read(&self, ctx: &Ctx, mut m: Model) -> Result<Model, Diagnostics> {
+        let conn = ctx.conn().await?;
+        let found = match (&m.path, &m.pool, &m.name) {
+            (Some(path), _, _) => conn.find_volume_by(path, true).await?,
+            (None, Some(pool), Some(name)) => {
+                match ctx.pools.refresh(conn, pool).await {
+                    Err(e) if !e.is_not_found() => return Err(e.into()),
+                    _ => {}
+                }
+                conn.find_volume(pool, name).await?
+            }
+            _ => None,
+        };
+        let Some(v) = found else {
+            let what = match (&m.path, &m.pool, &m.name) {
+                (Some(p), _, _) => format!("at path {p:?}"),
+                (_, Some(p), Some(n)) => format!("named {n:?} in pool {p:?}"),
+                _ => "without pool and name or path".to_string(),
+            };
+            return Err(Diagnostic::error(
+                "Storage Volume Not Found",
+                format!("No storage volume {what} exists on {}.", conn.display_uri()),
+            )
+            .into());
+        };
+        m.key = Some(v.key());
+        m.path = Some(v.path());
+        m.pool = Some(v.pool.clone());
+        m.name = Some(v.xml.name.clone());
+        m.capacity = Some(v.xml.capacity);
+        m.allocation = Some(v.xml.allocation);
+        Ok(m)
+    }
+}
