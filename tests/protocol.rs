@@ -1,0 +1,298 @@
+//! The provider binary, driven over the plugin protocol exactly as Terraform
+//! drives it, against libvirt's in-memory `test:///default` driver.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+
+use terraform_provider_libvirt::framework::{msgpack, Type, Value};
+use terraform_provider_libvirt::proto::plugin::Empty;
+use terraform_provider_libvirt::proto::tfplugin6 as pb;
+use terraform_provider_libvirt::provider;
+
+fn dv(v: &Value, ty: &Type) -> Option<pb::DynamicValue> {
+    Some(pb::DynamicValue { msgpack: msgpack::encode(v, ty).expect("encode"), json: vec![] })
+}
+
+fn undv(d: &Option<pb::DynamicValue>, ty: &Type) -> Value {
+    msgpack::decode(&d.as_ref().expect("value").msgpack, ty).expect("decode")
+}
+
+fn obj(ty: &Type, set: &[(&str, Value)]) -> Value {
+    let Type::Object(fields) = ty else { panic!("object type") };
+    Value::object(fields.keys().map(|k| {
+        let v = set.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
+        (k.clone(), v)
+    }))
+}
+
+fn errors(d: &[pb::Diagnostic]) -> Vec<String> {
+    d.iter()
+        .filter(|d| d.severity == pb::diagnostic::Severity::Error as i32)
+        .map(|d| format!("{}: {}", d.summary, d.detail))
+        .collect()
+}
+
+fn schema_type(resp: &pb::get_provider_schema::Response, name: &str) -> Type {
+    let schema = resp.resource_schemas.get(name).expect("schema");
+    let block = schema.block.as_ref().expect("block");
+    let mut fields: Vec<(String, Type)> = block
+        .attributes
+        .iter()
+        .map(|a| (a.name.clone(), Type::from_json_bytes(&a.r#type).expect("type")))
+        .collect();
+    for b in &block.block_types {
+        let inner = b.block.as_ref().expect("block");
+        let t = Type::object(
+            inner.attributes.iter().map(|a| (a.name.clone(), Type::from_json_bytes(&a.r#type).expect("type"))),
+        );
+        fields.push((b.type_name.clone(), t));
+    }
+    Type::object(fields)
+}
+
+#[tokio::test]
+async fn handshake_schema_and_lifecycle_on_the_test_driver() {
+    let id = common::client_identity();
+    let plugin = common::start(&id);
+
+    // The socket lives in a private directory and is not TCP.
+    let dir = std::path::Path::new(&plugin.socket).parent().expect("dir").to_path_buf();
+    let mode = std::fs::metadata(&dir).expect("dir").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "socket directory mode");
+
+    let mut client = common::provider_client(&plugin, &id).await;
+    let schema = client
+        .get_provider_schema(pb::get_provider_schema::Request {})
+        .await
+        .expect("schema")
+        .into_inner();
+    for name in ["libvirt_lvm_pool", "libvirt_lvm_volume", "libvirt_disk_attachment"] {
+        assert!(schema.resource_schemas.contains_key(name), "{name} missing");
+    }
+    for name in ["libvirt_lvm_pool", "libvirt_lvm_volume"] {
+        assert!(schema.data_source_schemas.contains_key(name), "data source {name} missing");
+    }
+    assert!(schema.functions.contains_key("parse_size"));
+    let pool_ty = schema_type(&schema, "libvirt_lvm_pool");
+
+    // Configure against the in-memory test driver.
+    let cfg_ty = provider::schema().ty();
+    let cfg = obj(&cfg_ty, &[("uri", "test:///default".into())]);
+    let r = client
+        .configure_provider(pb::configure_provider::Request {
+            terraform_version: "1.11.4".into(),
+            config: dv(&cfg, &cfg_ty),
+            client_capabilities: None,
+        })
+        .await
+        .expect("configure")
+        .into_inner();
+    assert!(errors(&r.diagnostics).is_empty(), "{:?}", errors(&r.diagnostics));
+
+    // Validation names the attribute and what would be valid.
+    let bad = obj(&pool_ty, &[("name", "p1".into()), ("on_destroy", "drop".into())]);
+    let r = client
+        .validate_resource_config(pb::validate_resource_config::Request {
+            type_name: "libvirt_lvm_pool".into(),
+            config: dv(&bad, &pool_ty),
+            client_capabilities: None,
+        })
+        .await
+        .expect("validate")
+        .into_inner();
+    let d = r.diagnostics.first().expect("a diagnostic");
+    assert!(d.detail.contains("keep, delete"), "{}", d.detail);
+    let step = &d.attribute.as_ref().expect("path").steps[0];
+    assert_eq!(
+        step.selector,
+        Some(pb::attribute_path::step::Selector::AttributeName("on_destroy".into()))
+    );
+
+    // Plan a create: defaults filled, computed values unknown.
+    let config = obj(
+        &pool_ty,
+        &[("name", "p1".into()), ("source_devices", Value::Set(vec!["/dev/sdx".into()]))],
+    );
+    let r = client
+        .plan_resource_change(pb::plan_resource_change::Request {
+            type_name: "libvirt_lvm_pool".into(),
+            prior_state: dv(&Value::Null, &pool_ty),
+            proposed_new_state: dv(&config, &pool_ty),
+            config: dv(&config, &pool_ty),
+            ..Default::default()
+        })
+        .await
+        .expect("plan")
+        .into_inner();
+    assert!(errors(&r.diagnostics).is_empty(), "{:?}", errors(&r.diagnostics));
+    let planned = undv(&r.planned_state, &pool_ty);
+    assert_eq!(planned.attr("volume_group"), Some(&"p1".into()));
+    assert_eq!(planned.attr("autostart"), Some(&Value::Bool(true)));
+    assert_eq!(planned.attr("on_destroy"), Some(&"keep".into()));
+    assert_eq!(planned.attr("build"), Some(&Value::Bool(true)));
+    assert_eq!(planned.attr("id"), Some(&Value::Unknown));
+
+    // Apply it.
+    let r = client
+        .apply_resource_change(pb::apply_resource_change::Request {
+            type_name: "libvirt_lvm_pool".into(),
+            prior_state: dv(&Value::Null, &pool_ty),
+            planned_state: r.planned_state.clone(),
+            config: dv(&config, &pool_ty),
+            ..Default::default()
+        })
+        .await
+        .expect("apply")
+        .into_inner();
+    assert!(errors(&r.diagnostics).is_empty(), "{:?}", errors(&r.diagnostics));
+    let state = undv(&r.new_state, &pool_ty);
+    assert!(state.is_wholly_known());
+    let uuid = state.attr("id").and_then(Value::as_str).expect("uuid").to_string();
+    assert_eq!(uuid.len(), 36);
+    assert_eq!(state.attr("state"), Some(&"running".into()));
+    assert!(r.new_identity.is_some(), "identity returned");
+
+    // Read sees it; import by name and by UUID find the same pool.
+    let r = client
+        .read_resource(pb::read_resource::Request {
+            type_name: "libvirt_lvm_pool".into(),
+            current_state: dv(&state, &pool_ty),
+            ..Default::default()
+        })
+        .await
+        .expect("read")
+        .into_inner();
+    assert!(errors(&r.diagnostics).is_empty(), "{:?}", errors(&r.diagnostics));
+    assert_eq!(undv(&r.new_state, &pool_ty).attr("id"), state.attr("id"));
+    for import_id in ["p1", uuid.as_str()] {
+        let r = client
+            .import_resource_state(pb::import_resource_state::Request {
+                type_name: "libvirt_lvm_pool".into(),
+                id: import_id.into(),
+                ..Default::default()
+            })
+            .await
+            .expect("import")
+            .into_inner();
+        assert!(errors(&r.diagnostics).is_empty(), "{:?}", errors(&r.diagnostics));
+        let imported = undv(&r.imported_resources[0].state, &pool_ty);
+        assert_eq!(imported.attr("id"), state.attr("id"));
+        assert_eq!(imported.attr("name"), Some(&"p1".into()));
+    }
+
+    // Plan with the same config: no change.
+    let r = client
+        .plan_resource_change(pb::plan_resource_change::Request {
+            type_name: "libvirt_lvm_pool".into(),
+            prior_state: dv(&state, &pool_ty),
+            proposed_new_state: dv(&state, &pool_ty),
+            config: dv(&config, &pool_ty),
+            ..Default::default()
+        })
+        .await
+        .expect("plan")
+        .into_inner();
+    assert_eq!(undv(&r.planned_state, &pool_ty), state);
+    assert!(r.requires_replace.is_empty());
+
+    // Delete, then read says it is gone.
+    let r = client
+        .apply_resource_change(pb::apply_resource_change::Request {
+            type_name: "libvirt_lvm_pool".into(),
+            prior_state: dv(&state, &pool_ty),
+            planned_state: dv(&Value::Null, &pool_ty),
+            config: dv(&Value::Null, &pool_ty),
+            ..Default::default()
+        })
+        .await
+        .expect("delete")
+        .into_inner();
+    assert!(errors(&r.diagnostics).is_empty(), "{:?}", errors(&r.diagnostics));
+    assert!(undv(&r.new_state, &pool_ty).is_null());
+    let r = client
+        .read_resource(pb::read_resource::Request {
+            type_name: "libvirt_lvm_pool".into(),
+            current_state: dv(&state, &pool_ty),
+            ..Default::default()
+        })
+        .await
+        .expect("read")
+        .into_inner();
+    assert!(undv(&r.new_state, &pool_ty).is_null(), "gone after delete");
+
+    // StopProvider refuses new libvirt work but keeps serving.
+    client.stop_provider(pb::stop_provider::Request {}).await.expect("stop");
+    let r = client
+        .read_resource(pb::read_resource::Request {
+            type_name: "libvirt_lvm_pool".into(),
+            current_state: dv(&state, &pool_ty),
+            ..Default::default()
+        })
+        .await
+        .expect("still serving")
+        .into_inner();
+    assert!(errors(&r.diagnostics).iter().any(|e| e.contains("stopping")), "{:?}", r.diagnostics);
+
+    // Shutdown ends the process cleanly and removes the socket directory.
+    let mut controller = common::controller_client(&plugin, &id).await;
+    controller.shutdown(Empty {}).await.expect("shutdown");
+    let mut plugin = plugin;
+    let status = plugin.child.wait().expect("exit");
+    assert!(status.success(), "{status:?}");
+    assert!(!dir.exists(), "socket directory removed");
+}
+
+#[tokio::test]
+async fn clients_without_terraforms_certificate_are_refused() {
+    let id = common::client_identity();
+    let plugin = common::start(&id);
+    // No client certificate at all.
+    let none = common::channel(&plugin.socket, common::tls_config(&plugin.server_cert, None)).await;
+    let refused_none = match none {
+        Err(_) => true,
+        Ok(ch) => {
+            let mut c = terraform_provider_libvirt::proto::tfplugin6::provider_client::ProviderClient::new(ch);
+            c.get_provider_schema(pb::get_provider_schema::Request {}).await.is_err()
+        }
+    };
+    assert!(refused_none, "a client without a certificate was served");
+    // Another P-521 certificate, valid in itself.
+    let other = common::client_identity();
+    let wrong = common::channel(&plugin.socket, common::tls_config(&plugin.server_cert, Some(&other))).await;
+    let refused_other = match wrong {
+        Err(_) => true,
+        Ok(ch) => {
+            let mut c = terraform_provider_libvirt::proto::tfplugin6::provider_client::ProviderClient::new(ch);
+            c.get_provider_schema(pb::get_provider_schema::Request {}).await.is_err()
+        }
+    };
+    assert!(refused_other, "a client with another certificate was served");
+    // The right one works.
+    let mut ok = common::provider_client(&plugin, &id).await;
+    ok.get_provider_schema(pb::get_provider_schema::Request {}).await.expect("served");
+}
+
+#[test]
+fn without_the_cookie_it_explains_and_exits_1() {
+    let out = std::process::Command::new(common::binary())
+        .env_remove("TF_PLUGIN_MAGIC_COOKIE")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "nothing on stdout");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("run it through terraform") && err.contains("--debug"), "{err}");
+}
+
+#[test]
+fn protocol_5_only_is_refused_clearly() {
+    let out = std::process::Command::new(common::binary())
+        .env("TF_PLUGIN_MAGIC_COOKIE", "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2")
+        .env("PLUGIN_PROTOCOL_VERSIONS", "4,5")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("protocol 6"));
+}
