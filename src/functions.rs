@@ -10,13 +10,16 @@ use crate::framework::{msgpack, Type, Value};
 use crate::proto::tfplugin6 as pb;
 use crate::units;
 
+/// A function's failure: the message and the index of the argument at fault.
+type CallError = (String, Option<i64>);
+
 struct Function {
     name: &'static str,
     summary: &'static str,
     description: &'static str,
     params: &'static [(&'static str, Type, &'static str)],
     ret: Type,
-    call: fn(&[Value]) -> Result<Value, (String, Option<i64>)>,
+    call: fn(&[Value]) -> Result<Value, CallError>,
 }
 
 /// The functions this provider offers.
@@ -39,11 +42,20 @@ impl Functions {
                     `libvirt_lvm_volume` accepts it: a plain number of bytes, or a number with a unit. \
                     `K`, `M`, `G`, `T`, `P` and `KiB`…`PiB` are powers of 1024 (as in virsh); `KB`…`PB` are \
                     powers of 1000; `B` is bytes. Example: `parse_size(\"1.5GiB\")` is `1610612736`.",
-                params: &[("size", Type::String, "The size, such as `\"10GiB\"` or `\"512M\"`.")],
+                params: &[(
+                    "size",
+                    Type::String,
+                    "The size, such as `\"10GiB\"` or `\"512M\"`.",
+                )],
                 ret: Type::Number,
                 call: |args| {
-                    let s = args.first().and_then(Value::as_str).ok_or(("size must be a string".to_string(), Some(0)))?;
-                    units::parse_size(s).map(Value::from).map_err(|e| (e.to_string(), Some(0)))
+                    let s = args
+                        .first()
+                        .and_then(Value::as_str)
+                        .ok_or(("size must be a string".to_string(), Some(0)))?;
+                    units::parse_size(s)
+                        .map(Value::from)
+                        .map_err(|e| (e.to_string(), Some(0)))
                 },
             },
             Function {

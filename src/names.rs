@@ -17,8 +17,8 @@ const PATH_MAX: usize = 4095;
 const LV_RESERVED_PREFIXES: [&str; 2] = ["pvmove", "snapshot"];
 /// Substrings lvm2 reserves for component and internal LVs (lvm2 2.03.x).
 const LV_RESERVED_SUBSTRINGS: [&str; 17] = [
-    "_cdata", "_cmeta", "_corig", "_cpool", "_cvol", "_imeta", "_iorig", "_mimage", "_mlog",
-    "_pmspare", "_rimage", "_rmeta", "_tdata", "_tmeta", "_vdata", "_vorigin", "_wcorig",
+    "_cdata", "_cmeta", "_corig", "_cpool", "_cvol", "_imeta", "_iorig", "_mimage", "_mlog", "_pmspare",
+    "_rimage", "_rmeta", "_tdata", "_tmeta", "_vdata", "_vorigin", "_wcorig",
 ];
 
 /// The rules shared by VG and LV names.
@@ -80,8 +80,7 @@ pub fn validate_lv_name(name: &str) -> Result<(), String> {
 /// `/` and newlines; control characters and surrounding whitespace are
 /// refused too because they make names impossible to tell apart in output.
 pub fn validate_pool_name(name: &str) -> Result<(), String> {
-    let rule =
-        "use a non-empty name without '/', control characters or leading/trailing whitespace";
+    let rule = "use a non-empty name without '/', control characters or leading/trailing whitespace";
     if name.is_empty() {
         return Err(format!("storage pool name must not be empty: {rule}"));
     }
@@ -108,8 +107,7 @@ pub fn validate_pool_name(name: &str) -> Result<(), String> {
 /// and at most 4095 bytes. Normalized paths are required because libvirt and
 /// LVM report the path as given, so `/dev//sdb` would never match later reads.
 pub fn validate_device_path(path: &str) -> Result<(), String> {
-    let rule =
-        "use an absolute, normalized path under /dev/, such as /dev/sdb or /dev/disk/by-id/…";
+    let rule = "use an absolute, normalized path under /dev/, such as /dev/sdb or /dev/disk/by-id/…";
     let Some(rest) = path.strip_prefix("/dev/") else {
         return Err(format!("device path {path:?} is not under /dev/: {rule}"));
     };
@@ -122,10 +120,7 @@ pub fn validate_device_path(path: &str) -> Result<(), String> {
             path.len()
         ));
     }
-    if rest
-        .split('/')
-        .any(|c| c.is_empty() || c == "." || c == "..")
-    {
+    if rest.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
         return Err(format!(
             "device path {path:?} is not normalized (empty, '.' or '..' component, or trailing '/'): {rule}"
         ));
@@ -152,14 +147,7 @@ pub enum Bus {
 
 impl Bus {
     /// Every bus, in declaration order.
-    pub const ALL: [Bus; 6] = [
-        Bus::Virtio,
-        Bus::Scsi,
-        Bus::Sata,
-        Bus::Ide,
-        Bus::Usb,
-        Bus::Xen,
-    ];
+    pub const ALL: [Bus; 6] = [Bus::Virtio, Bus::Scsi, Bus::Sata, Bus::Ide, Bus::Usb, Bus::Xen];
 
     /// The value of libvirt's `<target bus='…'>`.
     pub fn as_str(self) -> &'static str {
@@ -195,13 +183,10 @@ impl FromStr for Bus {
 
     /// Exact, lowercase names, as libvirt spells them.
     fn from_str(s: &str) -> Result<Self, String> {
-        Bus::ALL
-            .into_iter()
-            .find(|b| b.as_str() == s)
-            .ok_or_else(|| {
-                let valid: Vec<_> = Bus::ALL.iter().map(|b| b.as_str()).collect();
-                format!("unknown disk bus {s:?}: use one of {}", valid.join(", "))
-            })
+        Bus::ALL.into_iter().find(|b| b.as_str() == s).ok_or_else(|| {
+            let valid: Vec<_> = Bus::ALL.iter().map(|b| b.as_str()).collect();
+            format!("unknown disk bus {s:?}: use one of {}", valid.join(", "))
+        })
     }
 }
 
@@ -218,8 +203,7 @@ pub fn validate_domain_target(target: &str) -> Result<Bus, String> {
     ];
     let found = PREFIXES.iter().find_map(|(p, bus)| {
         let letters = target.strip_prefix(p)?;
-        let ok =
-            (1..=3).contains(&letters.len()) && letters.bytes().all(|b| b.is_ascii_lowercase());
+        let ok = (1..=3).contains(&letters.len()) && letters.bytes().all(|b| b.is_ascii_lowercase());
         ok.then_some(*bus)
     });
     found.ok_or_else(|| {
@@ -325,14 +309,7 @@ mod tests {
 
     #[test]
     fn pool_names() {
-        for ok in [
-            "default",
-            "vg0",
-            "my pool",
-            "pool.1",
-            "ünïcode",
-            "a&b<c>'d\"e",
-        ] {
+        for ok in ["default", "vg0", "my pool", "pool.1", "ünïcode", "a&b<c>'d\"e"] {
             assert_eq!(validate_pool_name(ok), Ok(()), "{ok}");
         }
         let cases = [
@@ -406,8 +383,8 @@ mod tests {
             assert_eq!(validate_domain_target(target), Ok(bus), "{target}");
         }
         for bad in [
-            "", "vd", "sd", "xvd", "vda1", "sdA", "VDA", "vdaaaa", "nvme0n1", "fda", "ubda", "xda",
-            " vda", "vda ", "vd-a", "svda",
+            "", "vd", "sd", "xvd", "vda1", "sdA", "VDA", "vdaaaa", "nvme0n1", "fda", "ubda", "xda", " vda",
+            "vda ", "vd-a", "svda",
         ] {
             let err = validate_domain_target(bad).unwrap_err();
             assert!(err.contains("vd, sd, hd or xvd"), "{bad:?}: {err}");

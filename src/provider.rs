@@ -116,7 +116,11 @@ impl Ctx {
         })?;
         let uri = c
             .uri
-            .or_else(|| std::env::var("LIBVIRT_DEFAULT_URI").ok().filter(|s| !s.is_empty()))
+            .or_else(|| {
+                std::env::var("LIBVIRT_DEFAULT_URI")
+                    .ok()
+                    .filter(|s| !s.is_empty())
+            })
             .unwrap_or_else(|| FALLBACK_URI.to_string());
         let mut opts = ConnectOptions::default();
         if let Some(t) = c.connect_timeout {

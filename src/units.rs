@@ -99,8 +99,7 @@ pub fn parse_size(s: &str) -> Result<u64, SizeError> {
     let (int, frac) = number.split_once('.').unwrap_or((number, ""));
     let well_formed = !int.is_empty()
         && int.bytes().all(|b| b.is_ascii_digit())
-        && (number.len() == int.len()
-            || (!frac.is_empty() && frac.bytes().all(|b| b.is_ascii_digit())));
+        && (number.len() == int.len() || (!frac.is_empty() && frac.bytes().all(|b| b.is_ascii_digit())));
     if !well_formed {
         return Err(SizeError::InvalidNumber(s.to_string()));
     }
@@ -289,10 +288,7 @@ mod tests {
             assert_eq!(parse_size(input).as_ref(), Err(want), "{input}");
         }
         let long = format!("0.{}1GiB", "0".repeat(40));
-        assert_eq!(
-            parse_size(&long),
-            Err(SizeError::TooManyDecimals(long.clone()))
-        );
+        assert_eq!(parse_size(&long), Err(SizeError::TooManyDecimals(long.clone())));
     }
 
     #[test]

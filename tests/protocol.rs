@@ -11,7 +11,10 @@ use terraform_provider_libvirt::proto::tfplugin6 as pb;
 use terraform_provider_libvirt::provider;
 
 fn dv(v: &Value, ty: &Type) -> Option<pb::DynamicValue> {
-    Some(pb::DynamicValue { msgpack: msgpack::encode(v, ty).expect("encode"), json: vec![] })
+    Some(pb::DynamicValue {
+        msgpack: msgpack::encode(v, ty).expect("encode"),
+        json: vec![],
+    })
 }
 
 fn undv(d: &Option<pb::DynamicValue>, ty: &Type) -> Value {
@@ -19,9 +22,15 @@ fn undv(d: &Option<pb::DynamicValue>, ty: &Type) -> Value {
 }
 
 fn obj(ty: &Type, set: &[(&str, Value)]) -> Value {
-    let Type::Object(fields) = ty else { panic!("object type") };
+    let Type::Object(fields) = ty else {
+        panic!("object type")
+    };
     Value::object(fields.keys().map(|k| {
-        let v = set.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
+        let v = set
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or(Value::Null);
         (k.clone(), v)
     }))
 }
@@ -44,7 +53,10 @@ fn schema_type(resp: &pb::get_provider_schema::Response, name: &str) -> Type {
     for b in &block.block_types {
         let inner = b.block.as_ref().expect("block");
         let t = Type::object(
-            inner.attributes.iter().map(|a| (a.name.clone(), Type::from_json_bytes(&a.r#type).expect("type"))),
+            inner
+                .attributes
+                .iter()
+                .map(|a| (a.name.clone(), Type::from_json_bytes(&a.r#type).expect("type"))),
         );
         fields.push((b.type_name.clone(), t));
     }
@@ -57,7 +69,10 @@ async fn handshake_schema_and_lifecycle_on_the_test_driver() {
     let plugin = common::start(&id);
 
     // The socket lives in a private directory and is not TCP.
-    let dir = std::path::Path::new(&plugin.socket).parent().expect("dir").to_path_buf();
+    let dir = std::path::Path::new(&plugin.socket)
+        .parent()
+        .expect("dir")
+        .to_path_buf();
     let mode = std::fs::metadata(&dir).expect("dir").permissions().mode() & 0o777;
     assert_eq!(mode, 0o700, "socket directory mode");
 
@@ -67,11 +82,18 @@ async fn handshake_schema_and_lifecycle_on_the_test_driver() {
         .await
         .expect("schema")
         .into_inner();
-    for name in ["libvirt_lvm_pool", "libvirt_lvm_volume", "libvirt_disk_attachment"] {
+    for name in [
+        "libvirt_lvm_pool",
+        "libvirt_lvm_volume",
+        "libvirt_disk_attachment",
+    ] {
         assert!(schema.resource_schemas.contains_key(name), "{name} missing");
     }
     for name in ["libvirt_lvm_pool", "libvirt_lvm_volume"] {
-        assert!(schema.data_source_schemas.contains_key(name), "data source {name} missing");
+        assert!(
+            schema.data_source_schemas.contains_key(name),
+            "data source {name} missing"
+        );
     }
     assert!(schema.functions.contains_key("parse_size"));
     let pool_ty = schema_type(&schema, "libvirt_lvm_pool");
@@ -106,13 +128,18 @@ async fn handshake_schema_and_lifecycle_on_the_test_driver() {
     let step = &d.attribute.as_ref().expect("path").steps[0];
     assert_eq!(
         step.selector,
-        Some(pb::attribute_path::step::Selector::AttributeName("on_destroy".into()))
+        Some(pb::attribute_path::step::Selector::AttributeName(
+            "on_destroy".into()
+        ))
     );
 
     // Plan a create: defaults filled, computed values unknown.
     let config = obj(
         &pool_ty,
-        &[("name", "p1".into()), ("source_devices", Value::Set(vec!["/dev/sdx".into()]))],
+        &[
+            ("name", "p1".into()),
+            ("source_devices", Value::Set(vec!["/dev/sdx".into()])),
+        ],
     );
     let r = client
         .plan_resource_change(pb::plan_resource_change::Request {
@@ -148,7 +175,11 @@ async fn handshake_schema_and_lifecycle_on_the_test_driver() {
     assert!(errors(&r.diagnostics).is_empty(), "{:?}", errors(&r.diagnostics));
     let state = undv(&r.new_state, &pool_ty);
     assert!(state.is_wholly_known());
-    let uuid = state.attr("id").and_then(Value::as_str).expect("uuid").to_string();
+    let uuid = state
+        .attr("id")
+        .and_then(Value::as_str)
+        .expect("uuid")
+        .to_string();
     assert_eq!(uuid.len(), 36);
     assert_eq!(state.attr("state"), Some(&"running".into()));
     assert!(r.new_identity.is_some(), "identity returned");
@@ -222,7 +253,10 @@ async fn handshake_schema_and_lifecycle_on_the_test_driver() {
     assert!(undv(&r.new_state, &pool_ty).is_null(), "gone after delete");
 
     // StopProvider refuses new libvirt work but keeps serving.
-    client.stop_provider(pb::stop_provider::Request {}).await.expect("stop");
+    client
+        .stop_provider(pb::stop_provider::Request {})
+        .await
+        .expect("stop");
     let r = client
         .read_resource(pb::read_resource::Request {
             type_name: "libvirt_lvm_pool".into(),
@@ -232,7 +266,11 @@ async fn handshake_schema_and_lifecycle_on_the_test_driver() {
         .await
         .expect("still serving")
         .into_inner();
-    assert!(errors(&r.diagnostics).iter().any(|e| e.contains("stopping")), "{:?}", r.diagnostics);
+    assert!(
+        errors(&r.diagnostics).iter().any(|e| e.contains("stopping")),
+        "{:?}",
+        r.diagnostics
+    );
 
     // Shutdown ends the process cleanly and removes the socket directory.
     let mut controller = common::controller_client(&plugin, &id).await;
@@ -252,25 +290,37 @@ async fn clients_without_terraforms_certificate_are_refused() {
     let refused_none = match none {
         Err(_) => true,
         Ok(ch) => {
-            let mut c = terraform_provider_libvirt::proto::tfplugin6::provider_client::ProviderClient::new(ch);
-            c.get_provider_schema(pb::get_provider_schema::Request {}).await.is_err()
+            let mut c =
+                terraform_provider_libvirt::proto::tfplugin6::provider_client::ProviderClient::new(ch);
+            c.get_provider_schema(pb::get_provider_schema::Request {})
+                .await
+                .is_err()
         }
     };
     assert!(refused_none, "a client without a certificate was served");
     // Another P-521 certificate, valid in itself.
     let other = common::client_identity();
-    let wrong = common::channel(&plugin.socket, common::tls_config(&plugin.server_cert, Some(&other))).await;
+    let wrong = common::channel(
+        &plugin.socket,
+        common::tls_config(&plugin.server_cert, Some(&other)),
+    )
+    .await;
     let refused_other = match wrong {
         Err(_) => true,
         Ok(ch) => {
-            let mut c = terraform_provider_libvirt::proto::tfplugin6::provider_client::ProviderClient::new(ch);
-            c.get_provider_schema(pb::get_provider_schema::Request {}).await.is_err()
+            let mut c =
+                terraform_provider_libvirt::proto::tfplugin6::provider_client::ProviderClient::new(ch);
+            c.get_provider_schema(pb::get_provider_schema::Request {})
+                .await
+                .is_err()
         }
     };
     assert!(refused_other, "a client with another certificate was served");
     // The right one works.
     let mut ok = common::provider_client(&plugin, &id).await;
-    ok.get_provider_schema(pb::get_provider_schema::Request {}).await.expect("served");
+    ok.get_provider_schema(pb::get_provider_schema::Request {})
+        .await
+        .expect("served");
 }
 
 #[test]
@@ -282,13 +332,19 @@ fn without_the_cookie_it_explains_and_exits_1() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty(), "nothing on stdout");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("run it through terraform") && err.contains("--debug"), "{err}");
+    assert!(
+        err.contains("run it through terraform") && err.contains("--debug"),
+        "{err}"
+    );
 }
 
 #[test]
 fn protocol_5_only_is_refused_clearly() {
     let out = std::process::Command::new(common::binary())
-        .env("TF_PLUGIN_MAGIC_COOKIE", "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2")
+        .env(
+            "TF_PLUGIN_MAGIC_COOKIE",
+            "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2",
+        )
         .env("PLUGIN_PROTOCOL_VERSIONS", "4,5")
         .output()
         .expect("runs");

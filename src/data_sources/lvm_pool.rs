@@ -91,7 +91,11 @@ impl DataSource for LvmPoolData {
         let Some(p) = conn.find_pool(None, &m.name).await? else {
             return Err(Diagnostic::error(
                 "Storage Pool Not Found",
-                format!("No storage pool named {:?} exists on {}.", m.name, conn.display_uri()),
+                format!(
+                    "No storage pool named {:?} exists on {}.",
+                    m.name,
+                    conn.display_uri()
+                ),
             )
             .at_attr("name")
             .into());
@@ -99,12 +103,19 @@ impl DataSource for LvmPoolData {
         if p.xml.pool_type != "logical" {
             return Err(Diagnostic::error(
                 "Not A Logical Pool",
-                format!("Storage pool {:?} is of type {:?}, not \"logical\".", m.name, p.xml.pool_type),
+                format!(
+                    "Storage pool {:?} is of type {:?}, not \"logical\".",
+                    m.name, p.xml.pool_type
+                ),
             )
             .at_attr("name")
             .into());
         }
-        let volumes = if p.active { conn.list_volumes(&m.name).await? } else { Vec::new() };
+        let volumes = if p.active {
+            conn.list_volumes(&m.name).await?
+        } else {
+            Vec::new()
+        };
         m.id = Some(p.uuid);
         m.volume_group = Some(p.xml.source.vg_name.clone().unwrap_or_else(|| m.name.clone()));
         m.source_devices = Some(p.xml.source.devices);

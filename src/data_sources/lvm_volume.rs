@@ -52,13 +52,19 @@ impl DataSource for LvmVolumeData {
 
     fn validate(config: &Value, diags: &mut Diagnostics) {
         let set = |n: &str| config.attr(n).is_some_and(|v| !v.is_null());
-        let known = ["pool", "name", "path"].iter().all(|n| config.attr(n).is_none_or(Value::is_known));
+        let known = ["pool", "name", "path"]
+            .iter()
+            .all(|n| config.attr(n).is_none_or(Value::is_known));
         if !known {
             return;
         }
         match (set("pool"), set("name"), set("path")) {
             (true, true, false) | (false, false, true) => {}
-            (_, _, true) => diags.attr_error("path", "Conflicting Lookup", "Give either path, or pool and name, not both."),
+            (_, _, true) => diags.attr_error(
+                "path",
+                "Conflicting Lookup",
+                "Give either path, or pool and name, not both.",
+            ),
             _ => diags.attr_error(
                 "name",
                 "Incomplete Lookup",

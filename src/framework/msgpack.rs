@@ -33,7 +33,11 @@ const MAX_REFINEMENTS_LEN: usize = 1024;
 /// Encodes `v` as msgpack for a value of type `ty`.
 pub fn encode(v: &Value, ty: &Type) -> Result<Vec<u8>, CodecError> {
     let mut out = Vec::new();
-    Encoder { out: &mut out, path: Path::root() }.value(v, ty)?;
+    Encoder {
+        out: &mut out,
+        path: Path::root(),
+    }
+    .value(v, ty)?;
     Ok(out)
 }
 
@@ -44,7 +48,19 @@ pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
     if bytes.is_empty() {
         return Ok(Value::Null);
     }
-    Decoder { buf: bytes, pos: 0, path: Path::root() }.value(ty)
+    Decoder {
+        buf: bytes,
+        pos: 0,
+        path: Path::root(),
+        depth: 0,
+    }
+    .value(ty)
+}
+
+/// Maps rmp's write errors (impossible for a `Vec`) to a located error.
+fn w<T, E: std::fmt::Display>(r: Result<T, E>, path: &Path) -> Result<(), CodecError> {
+    r.map(|_| ())
+        .map_err(|e| CodecError::invalid(path, format!("msgpack write failed: {e}")))
 }
 
 struct Encoder<'a> {
@@ -53,11 +69,6 @@ struct Encoder<'a> {
 }
 
 impl Encoder<'_> {
-    /// Maps rmp's write errors (impossible for a `Vec`) to a located error.
-    fn w<T, E: std::fmt::Display>(&self, r: Result<T, E>) -> Result<(), CodecError> {
-        r.map(|_| ()).map_err(|e| CodecError::invalid(&self.path, format!("msgpack write failed: {e}")))
-    }
-
     fn len(&self, n: usize) -> Result<u32, CodecError> {
         u32::try_from(n).map_err(|_| CodecError::invalid(&self.path, "collection too large for msgpack"))
     }
@@ -65,7 +76,7 @@ impl Encoder<'_> {
     fn value(&mut self, v: &Value, ty: &Type) -> Result<(), CodecError> {
         if *ty == Type::Dynamic {
             return match v {
-                Value::Null => self.w(rmp::encode::write_nil(self.out)),
+                Value::Null => w(rmp::encode::write_nil(self.out), &self.path),
                 Value::Unknown => {
                     self.out.extend_from_slice(&UNKNOWN);
                     Ok(())
@@ -75,18 +86,18 @@ impl Encoder<'_> {
             };
         }
         match (ty, v) {
-            (_, Value::Null) => self.w(rmp::encode::write_nil(self.out)),
+            (_, Value::Null) => w(rmp::encode::write_nil(self.out), &self.path),
             (_, Value::Unknown) => {
                 self.out.extend_from_slice(&UNKNOWN);
                 Ok(())
             }
             (_, Value::Dynamic(_, inner)) => self.value(inner, ty),
-            (Type::Bool, Value::Bool(b)) => self.w(rmp::encode::write_bool(self.out, *b)),
+            (Type::Bool, Value::Bool(b)) => w(rmp::encode::write_bool(self.out, *b), &self.path),
             (Type::Number, Value::Number(n)) => self.number(n),
-            (Type::String, Value::String(s)) => self.w(rmp::encode::write_str(self.out, s)),
+            (Type::String, Value::String(s)) => w(rmp::encode::write_str(self.out, s), &self.path),
             (Type::List(e) | Type::Set(e), Value::List(items) | Value::Set(items) | Value::Tuple(items)) => {
                 let n = self.len(items.len())?;
-                self.w(rmp::encode::write_array_len(self.out, n))?;
+                w(rmp::encode::write_array_len(self.out, n), &self.path)?;
                 for (i, item) in items.iter().enumerate() {
                     self.path.push(PathStep::Index(i as u64));
                     self.value(item, e)?;
@@ -96,7 +107,7 @@ impl Encoder<'_> {
             }
             (Type::Tuple(ts), Value::List(items) | Value::Tuple(items)) if ts.len() == items.len() => {
                 let n = self.len(items.len())?;
-                self.w(rmp::encode::write_array_len(self.out, n))?;
+                w(rmp::encode::write_array_len(self.out, n), &self.path)?;
                 for (i, (item, t)) in items.iter().zip(ts).enumerate() {
                     self.path.push(PathStep::Index(i as u64));
                     self.value(item, t)?;
@@ -106,9 +117,9 @@ impl Encoder<'_> {
             }
             (Type::Map(e), Value::Map(m) | Value::Object(m)) => {
                 let n = self.len(m.len())?;
-                self.w(rmp::encode::write_map_len(self.out, n))?;
+                w(rmp::encode::write_map_len(self.out, n), &self.path)?;
                 for (k, item) in m {
-                    self.w(rmp::encode::write_str(self.out, k))?;
+                    w(rmp::encode::write_str(self.out, k), &self.path)?;
                     self.path.push(PathStep::Key(k.clone()));
                     self.value(item, e)?;
                     self.path.pop();
@@ -117,26 +128,33 @@ impl Encoder<'_> {
             }
             (Type::Object(attrs), Value::Object(m) | Value::Map(m)) => {
                 if let Some(extra) = m.keys().find(|k| !attrs.contains_key(*k)) {
-                    return Err(CodecError::invalid(&self.path, format!("unsupported attribute \"{extra}\"")));
+                    return Err(CodecError::invalid(
+                        &self.path,
+                        format!("unsupported attribute \"{extra}\""),
+                    ));
                 }
                 let n = self.len(attrs.len())?;
-                self.w(rmp::encode::write_map_len(self.out, n))?;
+                w(rmp::encode::write_map_len(self.out, n), &self.path)?;
                 for (k, t) in attrs {
-                    self.w(rmp::encode::write_str(self.out, k))?;
+                    w(rmp::encode::write_str(self.out, k), &self.path)?;
                     self.path.push(PathStep::Attr(k.clone()));
                     self.value(m.get(k).unwrap_or(&Value::Null), t)?;
                     self.path.pop();
                 }
                 Ok(())
             }
-            (ty, v) => Err(CodecError::mismatch(&self.path, ty.friendly_name(), v.kind_name())),
+            (ty, v) => Err(CodecError::mismatch(
+                &self.path,
+                ty.friendly_name(),
+                v.kind_name(),
+            )),
         }
     }
 
     /// `[type JSON as bin, value]`, as cty's `dynamicVal.MarshalMsgpack`.
     fn dynamic(&mut self, t: &Type, v: &Value) -> Result<(), CodecError> {
-        self.w(rmp::encode::write_array_len(self.out, 2))?;
-        self.w(rmp::encode::write_bin(self.out, &t.to_json_bytes()))?;
+        w(rmp::encode::write_array_len(self.out, 2), &self.path)?;
+        w(rmp::encode::write_bin(self.out, &t.to_json_bytes()), &self.path)?;
         self.value(v, t)
     }
 
@@ -144,11 +162,15 @@ impl Encoder<'_> {
     /// → float64; anything else → decimal string (`Text('f', -1)`).
     fn number(&mut self, n: &Number) -> Result<(), CodecError> {
         match n {
-            Number::Float(f) if f.is_nan() => Err(CodecError::invalid(&self.path, "NaN is not a number in cty")),
-            Number::Float(f) if f.is_infinite() || f.fract() != 0.0 => self.w(rmp::encode::write_f64(self.out, *f)),
+            Number::Float(f) if f.is_nan() => {
+                Err(CodecError::invalid(&self.path, "NaN is not a number in cty"))
+            }
+            Number::Float(f) if f.is_infinite() || f.fract() != 0.0 => {
+                w(rmp::encode::write_f64(self.out, *f), &self.path)
+            }
             _ => match (n.as_i64(), n.to_decimal_string()) {
-                (Some(i), _) => self.w(rmp::encode::write_sint(self.out, i)),
-                (None, Some(text)) => self.w(rmp::encode::write_str(self.out, &text)),
+                (Some(i), _) => w(rmp::encode::write_sint(self.out, i), &self.path),
+                (None, Some(text)) => w(rmp::encode::write_str(self.out, &text), &self.path),
                 (None, None) => Err(CodecError::invalid(&self.path, format!("invalid number {n:?}"))),
             },
         }
@@ -159,7 +181,12 @@ struct Decoder<'a> {
     buf: &'a [u8],
     pos: usize,
     path: Path,
+    /// Nesting is bounded by the type, except through `dynamic` wrappers,
+    /// whose types come from the input: limit it to protect the stack.
+    depth: usize,
 }
+
+const MAX_DEPTH: usize = 256;
 
 /// Names a marker for "expected X, found Y" messages.
 fn marker_name(m: Marker) -> String {
@@ -204,14 +231,29 @@ impl<'a> Decoder<'a> {
 
     /// Big-endian unsigned integer of `n` bytes (n ≤ 8).
     fn uint(&mut self, n: usize) -> Result<u64, CodecError> {
-        Ok(self.take(n)?.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+        Ok(self
+            .take(n)?
+            .iter()
+            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
     }
 
+    #[cold]
+    #[inline(never)]
     fn mismatch(&self, expected: &str, found: Marker) -> CodecError {
         CodecError::mismatch(&self.path, expected, marker_name(found))
     }
 
     fn value(&mut self, ty: &Type) -> Result<Value, CodecError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(CodecError::invalid(&self.path, "value nested too deeply"));
+        }
+        self.depth += 1;
+        let v = self.value_inner(ty);
+        self.depth -= 1;
+        v
+    }
+
+    fn value_inner(&mut self, ty: &Type) -> Result<Value, CodecError> {
         // As in cty: extensions first (an unknown of any type), then nil.
         match self.peek()? {
             Marker::FixExt1
@@ -245,58 +287,73 @@ impl<'a> Decoder<'a> {
             },
             Type::List(e) => Ok(Value::List(self.array(e)?)),
             Type::Set(e) => Ok(Value::Set(dedup_set(self.array(e)?))),
-            Type::Tuple(ts) => {
-                let n = self.array_len("tuple")?;
-                if n != ts.len() {
-                    return Err(CodecError::invalid(
-                        &self.path,
-                        format!("a tuple of length {} is required, found {n} elements", ts.len()),
-                    ));
-                }
-                let mut items = Vec::with_capacity(n);
-                for (i, t) in ts.iter().enumerate() {
-                    self.path.push(PathStep::Index(i as u64));
-                    items.push(self.value(t)?);
-                    self.path.pop();
-                }
-                Ok(Value::Tuple(items))
-            }
-            Type::Map(e) => {
-                let n = self.map_len("map")?;
-                let mut m = BTreeMap::new();
-                for _ in 0..n {
-                    let k = self.key()?;
-                    self.path.push(PathStep::Key(k.clone()));
-                    let v = self.value(e)?;
-                    self.path.pop();
-                    m.insert(k, v);
-                }
-                Ok(Value::Map(m))
-            }
-            Type::Object(attrs) => {
-                let n = self.map_len("object")?;
-                let mut m = BTreeMap::new();
-                for _ in 0..n {
-                    let k = self.key()?;
-                    let t = attrs.get(&k).ok_or_else(|| {
-                        CodecError::invalid(&self.path, format!("unsupported attribute \"{k}\""))
-                    })?;
-                    self.path.push(PathStep::Attr(k.clone()));
-                    let v = self.value(t)?;
-                    self.path.pop();
-                    if m.insert(k.clone(), v).is_some() {
-                        return Err(CodecError::invalid(&self.path, format!("duplicate attribute \"{k}\"")));
-                    }
-                }
-                if let Some(missing) = attrs.keys().find(|k| !m.contains_key(*k)) {
-                    return Err(CodecError::invalid(
-                        &self.path,
-                        format!("an object with {} attributes is required; \"{missing}\" is missing", attrs.len()),
-                    ));
-                }
-                Ok(Value::Object(m))
+            Type::Tuple(ts) => self.tuple(ts),
+            Type::Map(e) => self.map(e),
+            Type::Object(attrs) => self.object(attrs),
+        }
+    }
+
+    // The recursive methods below keep formatting out of their own frames
+    // (see `fail`), which keeps debug-build stack frames small.
+
+    fn tuple(&mut self, ts: &[Type]) -> Result<Value, CodecError> {
+        let n = self.array_len("tuple")?;
+        if n != ts.len() {
+            return Err(self.fail(format_args!(
+                "a tuple of length {} is required, found {n} elements",
+                ts.len()
+            )));
+        }
+        let mut items = Vec::with_capacity(n);
+        for (i, t) in ts.iter().enumerate() {
+            self.path.push(PathStep::Index(i as u64));
+            items.push(self.value(t)?);
+            self.path.pop();
+        }
+        Ok(Value::Tuple(items))
+    }
+
+    fn map(&mut self, ety: &Type) -> Result<Value, CodecError> {
+        let n = self.map_len("map")?;
+        let mut m = BTreeMap::new();
+        for _ in 0..n {
+            let k = self.key()?;
+            self.path.push(PathStep::Key(k.clone()));
+            let v = self.value(ety)?;
+            self.path.pop();
+            m.insert(k, v);
+        }
+        Ok(Value::Map(m))
+    }
+
+    fn object(&mut self, attrs: &BTreeMap<String, Type>) -> Result<Value, CodecError> {
+        let n = self.map_len("object")?;
+        let mut m = BTreeMap::new();
+        for _ in 0..n {
+            let k = self.key()?;
+            let Some(t) = attrs.get(&k) else {
+                return Err(self.fail(format_args!("unsupported attribute \"{k}\"")));
+            };
+            self.path.push(PathStep::Attr(k.clone()));
+            let v = self.value(t)?;
+            self.path.pop();
+            if m.insert(k.clone(), v).is_some() {
+                return Err(self.fail(format_args!("duplicate attribute \"{k}\"")));
             }
         }
+        if let Some(missing) = attrs.keys().find(|k| !m.contains_key(*k)) {
+            let n = attrs.len();
+            return Err(self.fail(format_args!(
+                "an object with {n} attributes is required; \"{missing}\" is missing"
+            )));
+        }
+        Ok(Value::Object(m))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn fail(&self, message: std::fmt::Arguments<'_>) -> CodecError {
+        CodecError::invalid(&self.path, message.to_string())
     }
 
     /// Reads an unknown value, following cty's `unmarshalUnknownValue`.
@@ -323,11 +380,17 @@ impl<'a> Decoder<'a> {
             ));
         }
         if len > MAX_REFINEMENTS_LEN {
-            return Err(CodecError::invalid(&self.path, "oversize unknown value refinement"));
+            return Err(CodecError::invalid(
+                &self.path,
+                "oversize unknown value refinement",
+            ));
         }
         match Marker::from_u8(body[0]) {
             Marker::FixMap(_) | Marker::Map16 | Marker::Map32 => Ok(Value::Unknown),
-            _ => Err(CodecError::invalid(&self.path, "unknown value refinements are not a map")),
+            _ => Err(CodecError::invalid(
+                &self.path,
+                "unknown value refinements are not a map",
+            )),
         }
     }
 
@@ -336,7 +399,10 @@ impl<'a> Decoder<'a> {
     fn dynamic(&mut self) -> Result<Value, CodecError> {
         let n = self.array_len("dynamic value array")?;
         if n != 2 {
-            return Err(CodecError::invalid(&self.path, "dynamic value array must have exactly two elements"));
+            return Err(CodecError::invalid(
+                &self.path,
+                "dynamic value array must have exactly two elements",
+            ));
         }
         let m = self.peek()?;
         let raw = match m {
@@ -375,7 +441,8 @@ impl<'a> Decoder<'a> {
             | Marker::Bin32) => {
                 self.pos -= 1;
                 let s = self.string(m)?;
-                Number::parse(&s).ok_or_else(|| CodecError::mismatch(&self.path, "number", format!("{s:?}")))?
+                Number::parse(&s)
+                    .ok_or_else(|| CodecError::mismatch(&self.path, "number", format!("{s:?}")))?
             }
             m => return Err(self.mismatch("number", m)),
         };
@@ -459,7 +526,10 @@ mod tests {
 
     fn hex(s: &str) -> Vec<u8> {
         let s: String = s.split_whitespace().collect();
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+            .collect()
     }
 
     #[test]
@@ -467,21 +537,43 @@ mod tests {
         roundtrip(Value::Bool(true), Type::Bool);
         roundtrip("héllo".into(), Type::String);
         roundtrip("x".repeat(300).into(), Type::String);
-        for n in [0, 1, -1, 127, 128, -32, -33, 255, 256, 65535, 65536, -129, i64::MIN, i64::MAX] {
+        for n in [
+            0,
+            1,
+            -1,
+            127,
+            128,
+            -32,
+            -33,
+            255,
+            256,
+            65535,
+            65536,
+            -129,
+            i64::MIN,
+            i64::MAX,
+        ] {
             roundtrip(n.into(), Type::Number);
         }
         roundtrip(Value::Number(Number::Float(1.5)), Type::Number);
         roundtrip(Value::Number(Number::Float(-1e-300)), Type::Number);
         roundtrip(Value::Number(Number::Float(f64::INFINITY)), Type::Number);
         roundtrip(u64::MAX.into(), Type::Number);
-        roundtrip(Value::Number(Number::Big("123456789012345678901234567890.5".into())), Type::Number);
+        roundtrip(
+            Value::Number(Number::Big("123456789012345678901234567890.5".into())),
+            Type::Number,
+        );
         roundtrip(Value::Null, Type::String);
         roundtrip(Value::Unknown, Type::Number);
     }
 
     #[test]
     fn roundtrip_nested() {
-        let inner = Type::object([("name", Type::String), ("size", Type::Number), ("flags", Type::list(Type::Bool))]);
+        let inner = Type::object([
+            ("name", Type::String),
+            ("size", Type::Number),
+            ("flags", Type::list(Type::Bool)),
+        ]);
         let ty = Type::object([
             ("items", Type::set(Type::list(inner.clone()))),
             ("labels", Type::map(Type::String)),
@@ -495,7 +587,10 @@ mod tests {
             Value::object([
                 ("name", name.into()),
                 ("size", size),
-                ("flags", Value::List(vec![true.into(), Value::Null, Value::Unknown])),
+                (
+                    "flags",
+                    Value::List(vec![true.into(), Value::Null, Value::Unknown]),
+                ),
             ])
         };
         let v = Value::object([
@@ -506,15 +601,24 @@ mod tests {
                     Value::List(vec![elem("c", Value::Null)]),
                 ]),
             ),
-            ("labels", Value::Map([("k".to_string(), "v".into()), ("n".to_string(), Value::Null)].into())),
-            ("pair", Value::Tuple(vec!["x".into(), Value::Number(Number::Float(0.25))])),
+            (
+                "labels",
+                Value::Map([("k".to_string(), "v".into()), ("n".to_string(), Value::Null)].into()),
+            ),
+            (
+                "pair",
+                Value::Tuple(vec!["x".into(), Value::Number(Number::Float(0.25))]),
+            ),
             (
                 "any",
                 Value::Dynamic(
                     Type::object([("l", Type::list(Type::Dynamic))]),
                     Box::new(Value::object([(
                         "l",
-                        Value::List(vec![Value::Dynamic(Type::Number, Box::new(7i64.into())), Value::Null]),
+                        Value::List(vec![
+                            Value::Dynamic(Type::Number, Box::new(7i64.into())),
+                            Value::Null,
+                        ]),
                     )])),
                 ),
             ),
@@ -523,7 +627,10 @@ mod tests {
             ("empty", Value::List(vec![])),
         ]);
         roundtrip(v, ty);
-        roundtrip(Value::Set(vec![Value::Unknown, "a".into()]), Type::set(Type::String));
+        roundtrip(
+            Value::Set(vec![Value::Unknown, "a".into()]),
+            Type::set(Type::String),
+        );
     }
 
     /// Expected bytes written by hand from cty's marshal.go / unknown.go /
@@ -533,7 +640,11 @@ mod tests {
         let cases: Vec<(Value, Type, &str)> = vec![
             (Value::Unknown, Type::String, "d4 00 00"),
             (Value::Null, Type::String, "c0"),
-            (Value::object([("a", "x".into())]), Type::object([("a", Type::String)]), "81 a1 61 a1 78"),
+            (
+                Value::object([("a", "x".into())]),
+                Type::object([("a", Type::String)]),
+                "81 a1 61 a1 78",
+            ),
             // Attributes in byte order, absent ones nil.
             (
                 Value::object([("b", true.into())]),
@@ -550,17 +661,39 @@ mod tests {
             // Compact ints: EncodeInt → EncodeUint for n ≥ 0.
             (1i64.into(), Type::Number, "01"),
             (200i64.into(), Type::Number, "cc c8"),
-            (-1i64.into(), Type::Number, "ff"),
-            (-100i64.into(), Type::Number, "d0 9c"),
+            (Value::from(-1i64), Type::Number, "ff"),
+            (Value::from(-100i64), Type::Number, "d0 9c"),
             (70000i64.into(), Type::Number, "ce 00 01 11 70"),
             // Integral float → int; non-integral → float64.
             (Value::Number(Number::Float(2.0)), Type::Number, "02"),
-            (Value::Number(Number::Float(1.5)), Type::Number, "cb 3f f8 00 00 00 00 00 00"),
+            // 2^60 as a float: exactly int64 → uint64 form, not rounded text.
+            (
+                Value::Number(Number::Float(2f64.powi(60))),
+                Type::Number,
+                "cf 10 00 00 00 00 00 00 00",
+            ),
+            (
+                Value::Number(Number::Float(1.5)),
+                Type::Number,
+                "cb 3f f8 00 00 00 00 00 00",
+            ),
             // Integers beyond int64 → decimal string.
-            (u64::MAX.into(), Type::Number, "b4 31 38 34 34 36 37 34 34 30 37 33 37 30 39 35 35 31 36 31 35"),
-            (Value::Number(Number::Float(1e20)), Type::Number, "b5 31 30 30 30 30 30 30 30 30 30 30 30 30 30 30 30 30 30 30 30 30"),
+            (
+                u64::MAX.into(),
+                Type::Number,
+                "b4 31 38 34 34 36 37 34 34 30 37 33 37 30 39 35 35 31 36 31 35",
+            ),
+            (
+                Value::Number(Number::Float(1e20)),
+                Type::Number,
+                "b5 31 30 30 30 30 30 30 30 30 30 30 30 30 30 30 30 30 30 30 30 30",
+            ),
             (Value::Set(vec!["a".into()]), Type::set(Type::String), "91 a1 61"),
-            (Value::Map([("k".to_string(), 1i64.into())].into()), Type::map(Type::Number), "81 a1 6b 01"),
+            (
+                Value::Map([("k".to_string(), 1i64.into())].into()),
+                Type::map(Type::Number),
+                "81 a1 6b 01",
+            ),
         ];
         for (v, ty, expected) in cases {
             assert_eq!(encode(&v, &ty).ok(), Some(hex(expected)), "{v:?}");
@@ -572,12 +705,21 @@ mod tests {
     fn decode_leniency() {
         assert_eq!(decode(&[], &Type::object([("a", Type::String)])), Ok(Value::Null));
         // Refined unknown: ext8, len 3, type 12, {1: false} (definitely not null).
-        assert_eq!(decode(&hex("c7 03 0c 81 01 c2"), &Type::String), Ok(Value::Unknown));
+        assert_eq!(
+            decode(&hex("c7 03 0c 81 01 c2"), &Type::String),
+            Ok(Value::Unknown)
+        );
         // Refined unknown as fixext4: {2: "ab"} (string prefix).
-        assert_eq!(decode(&hex("d6 0c 81 02 a2 61 62"), &Type::String), Ok(Value::Unknown));
+        assert_eq!(
+            decode(&hex("d6 0c 81 02 a2 61 62"), &Type::String),
+            Ok(Value::Unknown)
+        );
         // Zero-length and other one-byte extensions are unknown whatever their type code.
         assert_eq!(decode(&hex("c7 00 00"), &Type::Number), Ok(Value::Unknown));
-        assert_eq!(decode(&hex("d4 05 07"), &Type::list(Type::String)), Ok(Value::Unknown));
+        assert_eq!(
+            decode(&hex("d4 05 07"), &Type::list(Type::String)),
+            Ok(Value::Unknown)
+        );
         assert!(decode(&hex("d5 05 00 00"), &Type::String).is_err());
         // Numbers: any int width, float32, decimal strings, uint64.
         let num = |h: &str| decode(&hex(h), &Type::Number);
@@ -588,20 +730,33 @@ mod tests {
         assert_eq!(num("a2 34 32"), Ok(42i64.into()));
         // Keys in any order; str or bin type JSON for dynamic.
         let ty = Type::object([("a", Type::String), ("b", Type::Bool)]);
-        assert_eq!(decode(&hex("82 a1 62 c2 a1 61 a1 78"), &ty), Ok(Value::object([("a", "x".into()), ("b", false.into())])));
+        assert_eq!(
+            decode(&hex("82 a1 62 c2 a1 61 a1 78"), &ty),
+            Ok(Value::object([("a", "x".into()), ("b", false.into())]))
+        );
         assert_eq!(
             decode(&hex("92 a8 22 73 74 72 69 6e 67 22 a1 78"), &Type::Dynamic),
             Ok(Value::Dynamic(Type::String, Box::new("x".into())))
         );
         // Sets are de-duplicated.
-        assert_eq!(decode(&hex("92 a1 61 a1 61"), &Type::set(Type::String)), Ok(Value::Set(vec!["a".into()])));
+        assert_eq!(
+            decode(&hex("92 a1 61 a1 61"), &Type::set(Type::String)),
+            Ok(Value::Set(vec!["a".into()]))
+        );
     }
 
     #[test]
     fn decode_errors_have_paths() {
         let ty = Type::object([("source_devices", Type::list(Type::String))]);
-        let err = decode(&hex("81 ae 73 6f 75 72 63 65 5f 64 65 76 69 63 65 73 92 a1 61 05"), &ty).expect_err("int");
-        assert_eq!(err.to_string(), "at .source_devices[1]: expected string, found integer");
+        let err = decode(
+            &hex("81 ae 73 6f 75 72 63 65 5f 64 65 76 69 63 65 73 92 a1 61 05"),
+            &ty,
+        )
+        .expect_err("int");
+        assert_eq!(
+            err.to_string(),
+            "at .source_devices[1]: expected string, found integer"
+        );
         let err = decode(&hex("81 a1 7a c0"), &Type::object([("a", Type::String)])).expect_err("attr");
         assert_eq!(err.to_string(), "at (root): unsupported attribute \"z\"");
         assert!(decode(&hex("80"), &Type::object([("a", Type::String)])).is_err());
@@ -609,6 +764,17 @@ mod tests {
         assert!(decode(&hex("93 01 02 03"), &Type::Tuple(vec![Type::Number])).is_err());
         assert!(decode(&hex("dd ff ff ff ff"), &Type::list(Type::String)).is_err());
         assert!(decode(&hex("a1 78"), &Type::Number).is_err());
+        // ["dynamic", ["dynamic", ...]] nested 10000 times must not overflow the stack.
+        let mut deep = Vec::new();
+        for _ in 0..10_000 {
+            deep.extend_from_slice(&hex("92 c4 09 22 64 79 6e 61 6d 69 63 22"));
+        }
+        deep.push(0xc0);
+        assert!(decode(&deep, &Type::Dynamic).is_err());
+        assert_eq!(
+            decode(&hex("92 c4 09 22 64 79 6e 61 6d 69 63 22 c0"), &Type::Dynamic),
+            Ok(Value::Dynamic(Type::Dynamic, Box::new(Value::Null)))
+        );
     }
 
     #[test]
@@ -619,6 +785,9 @@ mod tests {
         assert!(encode(&Value::object([("b", Value::Null)]), &ty).is_err());
         assert!(encode(&Value::Number(Number::Float(f64::NAN)), &Type::Number).is_err());
         // A plain value for a dynamic attribute is wrapped with its implied type.
-        assert_eq!(encode(&"x".into(), &Type::Dynamic).ok(), Some(hex("92 c4 08 22 73 74 72 69 6e 67 22 a1 78")));
+        assert_eq!(
+            encode(&"x".into(), &Type::Dynamic).ok(),
+            Some(hex("92 c4 08 22 73 74 72 69 6e 67 22 a1 78"))
+        );
     }
 }

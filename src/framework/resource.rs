@@ -38,10 +38,7 @@ impl<S> Failed<S> {
 
 impl<S> From<Diagnostics> for Failed<S> {
     fn from(diags: Diagnostics) -> Self {
-        Failed {
-            diags,
-            partial: None,
-        }
+        Failed { diags, partial: None }
     }
 }
 
@@ -181,7 +178,13 @@ pub trait AnyResource: Send + Sync {
     /// Schema validators plus the resource's own checks.
     fn validate(&self, config: &Value) -> Diagnostics;
     /// Plans a create or update; `prior` is None for a create.
-    async fn plan(&self, ctx: &Ctx, prior: Option<Value>, proposed: Value, config: Value) -> Result<Plan, Diagnostics>;
+    async fn plan(
+        &self,
+        ctx: &Ctx,
+        prior: Option<Value>,
+        proposed: Value,
+        config: Value,
+    ) -> Result<Plan, Diagnostics>;
     /// Creates, updates or deletes.
     async fn apply(&self, ctx: &Ctx, prior: Option<Value>, planned: Option<Value>) -> ApplyOutput;
     /// Reads; Null when gone.
@@ -208,11 +211,7 @@ impl<R: Resource> Erased<R> {
     pub fn new(resource: R) -> Self {
         let schema = R::schema();
         let ty = schema.ty();
-        Erased {
-            resource,
-            schema,
-            ty,
-        }
+        Erased { resource, schema, ty }
     }
 
     fn decode(&self, v: &Value) -> Result<R::State, Diagnostics> {
@@ -253,7 +252,13 @@ impl<R: Resource> AnyResource for Erased<R> {
         diags
     }
 
-    async fn plan(&self, ctx: &Ctx, prior: Option<Value>, proposed: Value, config: Value) -> Result<Plan, Diagnostics> {
+    async fn plan(
+        &self,
+        ctx: &Ctx,
+        prior: Option<Value>,
+        proposed: Value,
+        config: Value,
+    ) -> Result<Plan, Diagnostics> {
         let mut p = Plan::new(&self.schema, prior, proposed, config);
         plan::apply_defaults(&self.schema, &mut p);
         self.resource.plan(ctx, &mut p).await?;

@@ -219,7 +219,8 @@ impl Block {
     pub fn timeouts(ops: &[(&'static str, &'static str)]) -> Self {
         Block {
             name: "timeouts",
-            description: "How long operations may take, as durations such as `\"30s\"`, `\"2m\"` or `\"1h\"`.".into(),
+            description:
+                "How long operations may take, as durations such as `\"30s\"`, `\"2m\"` or `\"1h\"`.".into(),
             attributes: ops
                 .iter()
                 .map(|(op, default)| {
@@ -234,7 +235,12 @@ impl Block {
 
     /// The cty type of this block's value.
     pub fn ty(&self) -> Type {
-        Type::Object(self.attributes.iter().map(|a| (a.name.to_string(), a.ty.clone())).collect())
+        Type::Object(
+            self.attributes
+                .iter()
+                .map(|a| (a.name.to_string(), a.ty.clone()))
+                .collect(),
+        )
     }
 }
 
@@ -294,7 +300,9 @@ impl Schema {
 
 /// Parses a duration such as `"90s"`, `"2m"`, `"1h30m"` (Go's units h, m, s, ms).
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let bad = || format!("{s:?} is not a duration: write a number with a unit, such as \"30s\", \"2m\" or \"1h30m\"");
+    let bad = || {
+        format!("{s:?} is not a duration: write a number with a unit, such as \"30s\", \"2m\" or \"1h30m\"")
+    };
     let mut total = 0f64;
     let mut rest = s.trim();
     if rest.is_empty() {
@@ -309,7 +317,9 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         }
         let n: f64 = rest[..num_len].parse().map_err(|_| bad())?;
         rest = &rest[num_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let factor = match &rest[..unit_len] {
             "h" => 3600.0,
             "m" => 60.0,
@@ -346,7 +356,11 @@ mod tests {
     fn validators_name_the_attribute_and_valid_values() {
         let a = Attribute::string("on_destroy").one_of(&["keep", "delete"]);
         let mut d = Diagnostics::new();
-        a.check(&AttrPath::attr("on_destroy"), &Value::String("drop".into()), &mut d);
+        a.check(
+            &AttrPath::attr("on_destroy"),
+            &Value::String("drop".into()),
+            &mut d,
+        );
         assert_eq!(d.0.len(), 1);
         assert!(d.0[0].detail.contains("keep, delete"), "{}", d.0[0].detail);
         assert_eq!(d.0[0].attribute, Some(AttrPath::attr("on_destroy")));

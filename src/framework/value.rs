@@ -166,9 +166,11 @@ impl Type {
                     .map(|(k, t)| Ok((k.clone(), Type::from_json(t)?)))
                     .collect::<Result<_, _>>()
                     .map(Type::Object),
-                (Some("tuple"), Some(J::Array(elems)), 2) => {
-                    elems.iter().map(Type::from_json).collect::<Result<_, _>>().map(Type::Tuple)
-                }
+                (Some("tuple"), Some(J::Array(elems)), 2) => elems
+                    .iter()
+                    .map(Type::from_json)
+                    .collect::<Result<_, _>>()
+                    .map(Type::Tuple),
                 (Some("tuple"), Some(J::Null), 2) => Ok(Type::Tuple(Vec::new())),
                 _ => Err(bad()),
             },
@@ -178,9 +180,8 @@ impl Type {
 
     /// [`Type::from_json`] over raw bytes (e.g. a schema or a dynamic value's type).
     pub fn from_json_bytes(bytes: &[u8]) -> Result<Type, CodecError> {
-        let j: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-            CodecError::invalid(&Path::root(), format!("invalid type description: {e}"))
-        })?;
+        let j: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| CodecError::invalid(&Path::root(), format!("invalid type description: {e}")))?;
         Type::from_json(&j)
     }
 }
@@ -205,7 +206,11 @@ impl Number {
     pub fn parse(s: &str) -> Option<Number> {
         let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
         if unsigned.eq_ignore_ascii_case("inf") {
-            let inf = if s.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY };
+            let inf = if s.starts_with('-') {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            };
             return Some(Number::Float(inf));
         }
         let d = Decimal::parse(s)?;
@@ -233,9 +238,11 @@ impl Number {
     pub fn as_i128(&self) -> Option<i128> {
         match self {
             Number::Int(i) => Some(i128::from(*i)),
-            // Floats of magnitude >= 2^53 are all integral, so printing and
-            // reparsing is exact; this avoids saturating `as` casts.
-            Number::Float(f) if f.is_finite() && f.fract() == 0.0 => format!("{f}").parse().ok(),
+            // Exact: `as` is lossless for integral floats inside i128's range
+            // [-2^127, 2^127) (printing would round: 2^60 → …847000).
+            Number::Float(f) if f.fract() == 0.0 && *f >= -(2f64.powi(127)) && *f < 2f64.powi(127) => {
+                Some(*f as i128)
+            }
             Number::Float(_) => None,
             Number::Big(s) => Decimal::parse(s)?.to_i128(),
         }
@@ -270,9 +277,13 @@ impl PartialEq for Number {
         match (self, other) {
             (Number::Int(a), Number::Int(b)) => a == b,
             (Number::Float(a), Number::Float(b)) => a == b,
-            _ => match (self.decimal(), other.decimal()) {
+            // Integers compare exactly, others by shortest text, as in cty.
+            _ => match (self.as_i128(), other.as_i128()) {
                 (Some(a), Some(b)) => a == b,
-                _ => false,
+                _ => match (self.decimal(), other.decimal()) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => false,
+                },
             },
         }
     }
@@ -284,7 +295,8 @@ impl fmt::Display for Number {
             Number::Int(i) => write!(f, "{i}"),
             Number::Float(x) if x.is_nan() => f.write_str("NaN"),
             Number::Float(x) if x.is_infinite() => f.write_str(if *x > 0.0 { "+Inf" } else { "-Inf" }),
-            _ => f.write_str(&self.to_decimal_string().unwrap_or_default()),
+            Number::Float(_) => f.write_str(&self.to_decimal_string().unwrap_or_default()),
+            Number::Big(s) => f.write_str(&self.to_decimal_string().unwrap_or_else(|| s.clone())),
         }
     }
 }
@@ -331,7 +343,11 @@ impl Decimal {
         exp = exp.checked_add(i64::try_from(trailing).ok()?)?;
         let digits = digits.trim_start_matches('0').to_string();
         if digits.is_empty() {
-            return Some(Decimal { neg: false, digits, exp: 0 });
+            return Some(Decimal {
+                neg: false,
+                digits,
+                exp: 0,
+            });
         }
         let magnitude = exp.checked_add(i64::try_from(digits.len()).ok()?)?;
         if exp.abs() > Self::MAX_EXP || magnitude.abs() > Self::MAX_EXP {
@@ -390,6 +406,7 @@ pub enum Value {
     /// Unordered; equality ignores order. Decoders remove duplicates.
     Set(Vec<Value>),
     Map(BTreeMap<String, Value>),
+    /// Equality treats an absent attribute as null.
     Object(BTreeMap<String, Value>),
     Tuple(Vec<Value>),
     /// a known value of a Dynamic-typed attribute, carrying its concrete type
@@ -406,7 +423,15 @@ impl PartialEq for Value {
             (String(a), String(b)) => a == b,
             (List(a), List(b)) | (Tuple(a), Tuple(b)) => a == b,
             (Set(a), Set(b)) => a.iter().all(|x| b.contains(x)) && b.iter().all(|y| a.contains(y)),
-            (Map(a), Map(b)) | (Object(a), Object(b)) => a == b,
+            (Map(a), Map(b)) => a == b,
+            // An object has every attribute of its type: absent means null.
+            (Object(a), Object(b)) => {
+                let same = |x: &BTreeMap<std::string::String, Value>,
+                            y: &BTreeMap<std::string::String, Value>| {
+                    x.iter().all(|(k, v)| y.get(k).unwrap_or(&Null) == v)
+                };
+                same(a, b) && same(b, a)
+            }
             (Dynamic(ta, a), Dynamic(tb, b)) => ta == tb && a == b,
             _ => false,
         }
@@ -622,7 +647,9 @@ fn conform_at(v: Value, ty: &Type, path: &mut Path) -> Result<Value, CodecError>
         (Type::Bool, v @ Value::Bool(_))
         | (Type::Number, v @ Value::Number(_))
         | (Type::String, v @ Value::String(_)) => Ok(v),
-        (Type::List(e), Value::List(v) | Value::Set(v) | Value::Tuple(v)) => Ok(Value::List(elems(v, e, path)?)),
+        (Type::List(e), Value::List(v) | Value::Set(v) | Value::Tuple(v)) => {
+            Ok(Value::List(elems(v, e, path)?))
+        }
         (Type::Set(e), Value::List(v) | Value::Set(v) | Value::Tuple(v)) => {
             Ok(Value::Set(dedup_set(elems(v, e, path)?)))
         }
@@ -757,7 +784,11 @@ impl fmt::Display for Path {
 pub enum CodecError {
     /// The data is of another kind than the type requires.
     #[error("at {path}: expected {expected}, found {found}")]
-    Mismatch { path: Path, expected: String, found: String },
+    Mismatch {
+        path: Path,
+        expected: String,
+        found: String,
+    },
     /// An unknown value where only known values can be used (JSON
     /// encoding, non-`Option` struct fields).
     #[error("at {path}: value is unknown (known only after apply) but a known value is required")]
@@ -773,11 +804,18 @@ pub enum CodecError {
 
 impl CodecError {
     pub fn mismatch(path: &Path, expected: impl Into<String>, found: impl Into<String>) -> CodecError {
-        CodecError::Mismatch { path: path.clone(), expected: expected.into(), found: found.into() }
+        CodecError::Mismatch {
+            path: path.clone(),
+            expected: expected.into(),
+            found: found.into(),
+        }
     }
 
     pub fn invalid(path: &Path, message: impl Into<String>) -> CodecError {
-        CodecError::Invalid { path: path.clone(), message: message.into() }
+        CodecError::Invalid {
+            path: path.clone(),
+            message: message.into(),
+        }
     }
 
     pub fn unknown(path: &Path) -> CodecError {
@@ -787,9 +825,9 @@ impl CodecError {
     /// The location of the error (`None` for [`CodecError::Custom`]).
     pub fn path(&self) -> Option<&Path> {
         match self {
-            CodecError::Mismatch { path, .. } | CodecError::Unknown { path } | CodecError::Invalid { path, .. } => {
-                Some(path)
-            }
+            CodecError::Mismatch { path, .. }
+            | CodecError::Unknown { path }
+            | CodecError::Invalid { path, .. } => Some(path),
             CodecError::Custom(_) => None,
         }
     }
@@ -797,7 +835,10 @@ impl CodecError {
     /// Gives a location-less error the location `path`.
     pub fn at(self, path: &Path) -> CodecError {
         match self {
-            CodecError::Custom(message) => CodecError::Invalid { path: path.clone(), message },
+            CodecError::Custom(message) => CodecError::Invalid {
+                path: path.clone(),
+                message,
+            },
             e => e,
         }
     }
@@ -828,21 +869,38 @@ mod tests {
         assert_ne!(Number::Int(1), Number::Float(1.5));
         assert_ne!(Number::Big("0.10000000000000000001".into()), Number::Float(0.1));
         assert_eq!(Number::Float(f64::INFINITY), Number::Float(f64::INFINITY));
+        let two_60 = 2f64.powi(60);
+        assert_eq!(Number::Float(two_60), Number::Int(1 << 60));
+        assert_eq!(Number::Float(two_60).as_i64(), Some(1 << 60));
+        assert_ne!(Number::Float(two_60), Number::Int(1_152_921_504_606_847_000));
     }
 
     #[test]
     fn number_parse() {
         assert_eq!(Number::parse("42"), Some(Number::Int(42)));
         assert!(matches!(Number::parse("-1.5"), Some(Number::Float(f)) if f == -1.5));
-        assert!(matches!(Number::parse("18446744073709551615"), Some(Number::Big(s)) if s == "18446744073709551615"));
-        assert!(matches!(Number::parse("0.10000000000000000001"), Some(Number::Big(_))));
-        assert!(matches!(Number::parse("1.5e30"), Some(Number::Big(s)) if s == "1500000000000000000000000000000"));
+        assert!(
+            matches!(Number::parse("18446744073709551615"), Some(Number::Big(s)) if s == "18446744073709551615")
+        );
+        assert!(matches!(
+            Number::parse("0.10000000000000000001"),
+            Some(Number::Big(_))
+        ));
+        assert!(
+            matches!(Number::parse("1.5e30"), Some(Number::Big(s)) if s == "1500000000000000000000000000000")
+        );
         assert!(matches!(Number::parse("-Inf"), Some(Number::Float(f)) if f == f64::NEG_INFINITY));
         for bad in ["", "-", "abc", "1e", "1.2.3", ".", "0x10", "1e999999999999"] {
             assert_eq!(Number::parse(bad), None, "{bad:?}");
         }
-        assert_eq!(Number::Big("12.50e-1".into()).to_decimal_string().as_deref(), Some("1.25"));
-        assert_eq!(Number::Float(1e-7).to_decimal_string().as_deref(), Some("0.0000001"));
+        assert_eq!(
+            Number::Big("12.50e-1".into()).to_decimal_string().as_deref(),
+            Some("1.25")
+        );
+        assert_eq!(
+            Number::Float(1e-7).to_decimal_string().as_deref(),
+            Some("0.0000001")
+        );
         assert_eq!(Number::Float(1e20).as_i128(), Some(100_000_000_000_000_000_000));
         assert_eq!(Number::Float(2.5).as_i64(), None);
     }
@@ -852,7 +910,10 @@ mod tests {
         let a = Value::Set(vec!["a".into(), "b".into()]);
         let b = Value::Set(vec!["b".into(), "a".into()]);
         assert_eq!(a, b);
-        assert_ne!(Value::List(vec!["a".into(), "b".into()]), Value::List(vec!["b".into(), "a".into()]));
+        assert_ne!(
+            Value::List(vec!["a".into(), "b".into()]),
+            Value::List(vec!["b".into(), "a".into()])
+        );
         assert_ne!(a, Value::Set(vec!["a".into()]));
         let d = dedup_set(vec!["a".into(), "a".into(), Value::Unknown, Value::Unknown]);
         assert_eq!(d.len(), 3);
@@ -868,7 +929,9 @@ mod tests {
         let bytes = t.to_json_bytes();
         assert_eq!(
             std::str::from_utf8(&bytes).ok(),
-            Some(r#"["object",{"a":["tuple",["number","dynamic"]],"b":["list","string"],"c":["map",["set","bool"]]}]"#)
+            Some(
+                r#"["object",{"a":["tuple",["number","dynamic"]],"b":["list","string"],"c":["map",["set","bool"]]}]"#
+            )
         );
         assert_eq!(serde_json::to_vec(&t.to_json()).ok(), Some(bytes.clone()));
         assert_eq!(Type::from_json_bytes(&bytes), Ok(t));
@@ -896,15 +959,25 @@ mod tests {
         ]);
         let c = conform(v, &ty).expect("conforms");
         assert_eq!(c.attr("tags"), Some(&Value::Set(vec!["x".into()])));
-        assert_eq!(c.attr("m"), Some(&Value::Map([("k".to_string(), 1i64.into())].into())));
+        assert_eq!(
+            c.attr("m"),
+            Some(&Value::Map([("k".to_string(), 1i64.into())].into()))
+        );
         assert_eq!(c.attr("missing"), Some(&Value::Null));
         assert_eq!(
             c.attr("any"),
-            Some(&Value::Dynamic(Type::list(Type::String), Box::new(Value::List(vec!["a".into(), Value::Null]))))
+            Some(&Value::Dynamic(
+                Type::list(Type::String),
+                Box::new(Value::List(vec!["a".into(), Value::Null]))
+            ))
         );
         let err = conform(Value::object([("nope", Value::Null)]), &ty).expect_err("extra attribute");
-        assert_eq!(err.to_string(), "at (root): attribute \"nope\" is not defined in the schema type");
-        let err = conform(Value::object([("m", Value::object([("k", "x".into())]))]), &ty).expect_err("mismatch");
+        assert_eq!(
+            err.to_string(),
+            "at (root): attribute \"nope\" is not defined in the schema type"
+        );
+        let err =
+            conform(Value::object([("m", Value::object([("k", "x".into())]))]), &ty).expect_err("mismatch");
         assert_eq!(err.to_string(), "at .m[\"k\"]: expected number, found string");
     }
 

@@ -151,7 +151,13 @@ impl Connection {
                 })
                 .and_then(|r| r)
                 .map_err(|e| e.redact(&self.inner.secrets));
-            tracing::trace!(op, object, elapsed_ms = started.elapsed().as_millis() as u64, ok = result.is_ok(), "libvirt call");
+            tracing::trace!(
+                op,
+                object,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                ok = result.is_ok(),
+                "libvirt call"
+            );
             match result {
                 Err(e) if e.is_busy() && tokio::time::Instant::now() < deadline => {
                     tracing::debug!(op, object, "libvirt busy, retrying: {e}");
@@ -192,7 +198,10 @@ pub fn redact_uri(uri: &str) -> (String, Vec<String>) {
         for pair in uri[q + 1..].split('&') {
             if let Some((k, v)) = pair.split_once('=') {
                 let k = k.to_ascii_lowercase();
-                if ["pass", "secret", "token", "key_pass"].iter().any(|s| k.contains(s)) && !v.is_empty()
+                if ["pass", "secret", "token", "key_pass"]
+                    .iter()
+                    .any(|s| k.contains(s))
+                    && !v.is_empty()
                 {
                     secrets.push(v.to_string());
                 }
@@ -213,7 +222,10 @@ mod tests {
     fn redacts_passwords_and_secret_parameters() {
         let (shown, secrets) =
             redact_uri("qemu+ssh://admin:hunter2@host:22/system?keyfile=/k&passphrase=s3cret");
-        assert_eq!(shown, "qemu+ssh://admin:***@host:22/system?keyfile=/k&passphrase=***");
+        assert_eq!(
+            shown,
+            "qemu+ssh://admin:***@host:22/system?keyfile=/k&passphrase=***"
+        );
         assert_eq!(secrets, vec!["hunter2".to_string(), "s3cret".to_string()]);
         let (shown, secrets) = redact_uri("qemu+tcp://127.0.0.1:16509/system");
         assert_eq!(shown, "qemu+tcp://127.0.0.1:16509/system");

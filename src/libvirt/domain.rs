@@ -59,7 +59,8 @@ fn lookup(c: &Connect, name_or_uuid: &str) -> Result<Domain> {
             }
         }
     }
-    c.lookup_domain_by_name(name_or_uuid).map_err(lv("look up domain", object))
+    c.lookup_domain_by_name(name_or_uuid)
+        .map_err(lv("look up domain", object))
 }
 
 fn info(d: &Domain, object: &str) -> Result<DomainInfo> {
@@ -67,7 +68,10 @@ fn info(d: &Domain, object: &str) -> Result<DomainInfo> {
     let persistent = d.is_persistent().map_err(lv("read domain", object))?;
     let live = parse(&d.xml_desc(0).map_err(lv("read domain", object))?, object)?;
     let config = if persistent {
-        parse(&d.xml_desc(XML_INACTIVE).map_err(lv("read domain", object))?, object)?
+        parse(
+            &d.xml_desc(XML_INACTIVE).map_err(lv("read domain", object))?,
+            object,
+        )?
     } else {
         live.clone()
     };

@@ -83,9 +83,7 @@ impl Code {
                 | ErrorNumber::NoStorage,
             ) => Code::NotFound,
             Enum::Known(ErrorNumber::OperationInvalid) => Code::OperationInvalid,
-            Enum::Known(ErrorNumber::NoSupport | ErrorNumber::OperationUnsupported) => {
-                Code::Unsupported
-            }
+            Enum::Known(ErrorNumber::NoSupport | ErrorNumber::OperationUnsupported) => Code::Unsupported,
             Enum::Known(
                 ErrorNumber::Rpc
                 | ErrorNumber::SystemError
@@ -114,7 +112,13 @@ impl Error {
 
     /// Whether this says the object does not exist.
     pub fn is_not_found(&self) -> bool {
-        matches!(self, Error::Libvirt { code: Code::NotFound, .. })
+        matches!(
+            self,
+            Error::Libvirt {
+                code: Code::NotFound,
+                ..
+            }
+        )
     }
 
     /// libvirt's message, when this is a libvirt error.
@@ -129,8 +133,9 @@ impl Error {
     /// ("pool 'x' has asynchronous jobs running"): nothing was done, so the
     /// call may be repeated.
     pub fn is_busy(&self) -> bool {
-        self.message()
-            .is_some_and(|m| m.contains("asynchronous jobs running") || m.contains("is still being allocated"))
+        self.message().is_some_and(|m| {
+            m.contains("asynchronous jobs running") || m.contains("is still being allocated")
+        })
     }
 
     /// Removes every occurrence of the given secrets from messages.
@@ -143,15 +148,11 @@ impl Error {
             }
         };
         match &mut self {
-            Error::Libvirt {
-                object, message, ..
-            } => {
+            Error::Libvirt { object, message, .. } => {
                 scrub(object);
                 scrub(message);
             }
-            Error::Internal {
-                object, message, ..
-            } => {
+            Error::Internal { object, message, .. } => {
                 scrub(object);
                 scrub(message);
             }

@@ -92,7 +92,8 @@ fn vol_info(v: &StorageVol, pool: &str, object: &str) -> Result<VolInfo> {
 }
 
 fn lookup_pool(c: &Connect, name: &str) -> Result<StoragePool> {
-    c.lookup_storage_pool_by_name(name).map_err(lv("look up storage pool", quoted(name)))
+    c.lookup_storage_pool_by_name(name)
+        .map_err(lv("look up storage pool", quoted(name)))
 }
 
 /// Per-pool coordination shared by all RPCs of one provider instance.
@@ -142,7 +143,8 @@ impl Connection {
         self.run("look up storage pool", &quoted(&name), move |c| {
             let by_uuid = match &uuid {
                 Some(u) => not_found_to_none(
-                    c.lookup_storage_pool_by_uuid_string(u).map_err(lv("look up storage pool", quoted(u))),
+                    c.lookup_storage_pool_by_uuid_string(u)
+                        .map_err(lv("look up storage pool", quoted(u))),
                 )?,
                 None => None,
             };
@@ -160,17 +162,26 @@ impl Connection {
     pub async fn define_pool(&self, name: &str, xml: String) -> Result<String> {
         let object = quoted(name);
         self.run("define storage pool", &object.clone(), move |c| {
-            let p = c.define_storage_pool_xml(&xml, 0).map_err(lv("define storage pool", object.clone()))?;
+            let p = c
+                .define_storage_pool_xml(&xml, 0)
+                .map_err(lv("define storage pool", object.clone()))?;
             p.uuid_string().map_err(lv("define storage pool", object.clone()))
         })
         .await
     }
 
     /// Runs one pool operation by name.
-    pub async fn pool_op(&self, op: &'static str, name: &str, f: fn(&StoragePool) -> std::result::Result<(), virt::error::Error>) -> Result<()> {
+    pub async fn pool_op(
+        &self,
+        op: &'static str,
+        name: &str,
+        f: fn(&StoragePool) -> std::result::Result<(), virt::error::Error>,
+    ) -> Result<()> {
         let name = name.to_string();
-        self.run(op, &quoted(&name), move |c| f(&lookup_pool(c, &name)?).map_err(lv(op, quoted(&name))))
-            .await
+        self.run(op, &quoted(&name), move |c| {
+            f(&lookup_pool(c, &name)?).map_err(lv(op, quoted(&name)))
+        })
+        .await
     }
 
     /// Builds the pool (vgcreate on its devices) with `flags`.
@@ -221,7 +232,9 @@ impl Connection {
         let pool = pool.to_string();
         self.run("list volumes of storage pool", &quoted(&pool), move |c| {
             let p = lookup_pool(c, &pool)?;
-            let vols = p.list_all_volumes(0).map_err(lv("list volumes of storage pool", quoted(&pool)))?;
+            let vols = p
+                .list_all_volumes(0)
+                .map_err(lv("list volumes of storage pool", quoted(&pool)))?;
             vols.iter().map(|v| vol_info(v, &pool, &quoted(&pool))).collect()
         })
         .await
@@ -232,7 +245,8 @@ impl Connection {
         let (pool, object) = (pool.to_string(), format!("'{pool}/{name}'"));
         self.run("create storage volume", &object.clone(), move |c| {
             let p = lookup_pool(c, &pool)?;
-            let v = StorageVol::create_xml(&p, &xml, 0).map_err(lv("create storage volume", object.clone()))?;
+            let v =
+                StorageVol::create_xml(&p, &xml, 0).map_err(lv("create storage volume", object.clone()))?;
             vol_info(&v, &pool, &object)
         })
         .await
@@ -247,7 +261,10 @@ impl Connection {
                 Some(p) => p,
                 None => return Ok(None),
             };
-            let v = not_found_to_none(p.lookup_storage_vol_by_name(&name).map_err(lv("look up storage volume", object.clone())))?;
+            let v = not_found_to_none(
+                p.lookup_storage_vol_by_name(&name)
+                    .map_err(lv("look up storage volume", object.clone())),
+            )?;
             v.map(|v| vol_info(&v, &pool, &object)).transpose()
         })
         .await
@@ -263,7 +280,8 @@ impl Connection {
             } else {
                 c.lookup_storage_vol_by_key(&id)
             };
-            let Some(v) = not_found_to_none(found.map_err(lv("look up storage volume", object.clone())))? else {
+            let Some(v) = not_found_to_none(found.map_err(lv("look up storage volume", object.clone())))?
+            else {
                 return Ok(None);
             };
             let pool = v

@@ -98,11 +98,7 @@ impl Element {
     }
 }
 
-fn start_element(
-    e: &BytesStart<'_>,
-    decoder: Decoder,
-    doc: &'static str,
-) -> Result<Element, XmlError> {
+fn start_element(e: &BytesStart<'_>, decoder: Decoder, doc: &'static str) -> Result<Element, XmlError> {
     let malformed = |reason: String| XmlError::Malformed { doc, reason };
     let utf8 = |b: &[u8]| String::from_utf8(b.to_vec()).map_err(|e| malformed(e.to_string()));
     let mut el = Element {
@@ -114,8 +110,7 @@ fn start_element(
         let value = attr
             .decode_and_unescape_value(decoder)
             .map_err(|e| malformed(format!("in <{}>: {e}", el.name)))?;
-        el.attrs
-            .push((utf8(attr.key.as_ref())?, value.into_owned()));
+        el.attrs.push((utf8(attr.key.as_ref())?, value.into_owned()));
     }
     Ok(el)
 }
@@ -137,9 +132,7 @@ fn parse_tree(xml: &str, doc: &'static str, root_name: &str) -> Result<Element, 
                     return Err(malformed("more than one root element".into()));
                 }
                 if stack.len() >= MAX_DEPTH {
-                    return Err(malformed(format!(
-                        "elements nested deeper than {MAX_DEPTH}"
-                    )));
+                    return Err(malformed(format!("elements nested deeper than {MAX_DEPTH}")));
                 }
                 let el = start_element(e, decoder, doc)?;
                 if matches!(event, Event::Start(_)) {
@@ -151,9 +144,7 @@ fn parse_tree(xml: &str, doc: &'static str, root_name: &str) -> Result<Element, 
             }
             Event::End(_) => {
                 // quick-xml already checked that the name matches the open tag.
-                let el = stack
-                    .pop()
-                    .ok_or_else(|| malformed("unmatched end tag".into()))?;
+                let el = stack.pop().ok_or_else(|| malformed("unmatched end tag".into()))?;
                 close(el, &mut stack, &mut root);
                 continue;
             }
@@ -239,10 +230,7 @@ fn size(parent: &Element, name: &str, doc: &'static str) -> Result<u64, XmlError
     scaled(el.text.trim(), unit).ok_or_else(|| {
         invalid(
             doc,
-            format!(
-                "<{name}> {:?} (unit {unit:?}) is not a size in range",
-                el.text
-            ),
+            format!("<{name}> {:?} (unit {unit:?}) is not a size in range", el.text),
         )
     })
 }
@@ -255,12 +243,9 @@ fn number_attr<T: std::str::FromStr>(
 ) -> Result<Option<T>, XmlError> {
     el.attr(name)
         .map(|v| {
-            v.trim().parse().map_err(|_| {
-                invalid(
-                    doc,
-                    format!("<{} {name}={v:?}> is not a valid number", el.name),
-                )
-            })
+            v.trim()
+                .parse()
+                .map_err(|_| invalid(doc, format!("<{} {name}={v:?}> is not a valid number", el.name)))
         })
         .transpose()
 }
@@ -351,7 +336,10 @@ pub fn parse_pool_sources(xml: &str) -> Result<Vec<(String, Vec<String>)>, XmlEr
         .children("source")
         .filter_map(|s| {
             let vg = s.text_at(&["name"])?;
-            let devices = s.children("device").filter_map(|d| d.attr("path").map(str::to_string)).collect();
+            let devices = s
+                .children("device")
+                .filter_map(|d| d.attr("path").map(str::to_string))
+                .collect();
             Some((vg, devices))
         })
         .collect())
@@ -360,21 +348,14 @@ pub fn parse_pool_sources(xml: &str) -> Result<Vec<(String, Vec<String>)>, XmlEr
 /// The XML to define a `logical` pool on volume group `vg_name`, built from
 /// `devices` (may be empty for an existing VG); libvirt always uses
 /// `/dev/<vg>` as the target path of such a pool, so it is written that way.
-pub fn logical_pool_xml<S: AsRef<str>>(
-    name: &str,
-    vg_name: &str,
-    devices: &[S],
-) -> Result<String, XmlError> {
+pub fn logical_pool_xml<S: AsRef<str>>(name: &str, vg_name: &str, devices: &[S]) -> Result<String, XmlError> {
     let vg = esc(POOL, "volume group name", vg_name)?;
     let mut xml = format!(
         "<pool type='logical'>\n  <name>{}</name>\n  <source>\n",
         esc(POOL, "pool name", name)?
     );
     for d in devices {
-        xml += &format!(
-            "    <device path='{}'/>\n",
-            esc(POOL, "device path", d.as_ref())?
-        );
+        xml += &format!("    <device path='{}'/>\n", esc(POOL, "device path", d.as_ref())?);
     }
     xml += &format!(
         "    <name>{vg}</name>\n    <format type='lvm2'/>\n  </source>\n  \
@@ -586,10 +567,7 @@ impl fmt::Display for AddressXml {
             &self.function,
             &self.port,
         ];
-        fields
-            .into_iter()
-            .flatten()
-            .try_for_each(|v| write!(f, ":{v}"))
+        fields.into_iter().flatten().try_for_each(|v| write!(f, ":{v}"))
     }
 }
 
@@ -744,10 +722,7 @@ impl DiskSpec {
             ("io", self.io.as_deref()),
             ("discard", self.discard.as_deref()),
         ])?;
-        let target = attrs(&[
-            ("dev", Some(&self.target_dev)),
-            ("bus", Some(self.bus.as_str())),
-        ])?;
+        let target = attrs(&[("dev", Some(&self.target_dev)), ("bus", Some(self.bus.as_str()))])?;
         let mut xml = format!(
             "<disk type='{disk_type}' device='disk'>\n  <driver{driver}/>\n  <source{source}/>\n  <target{target}/>\n"
         );
@@ -1003,20 +978,14 @@ mod tests {
             }
         );
         let file = "<volume type='file'><name>a.qcow2</name><target><format type='qcow2'/></target></volume>";
-        assert_eq!(
-            VolumeXml::parse(file).unwrap().format.as_deref(),
-            Some("qcow2")
-        );
+        assert_eq!(VolumeXml::parse(file).unwrap().format.as_deref(), Some("qcow2"));
     }
 
     #[test]
     fn parses_domain_dump() {
         let dom = DomainXml::parse(DOMAIN_DUMP).unwrap();
         assert_eq!(dom.name, "web-01");
-        assert_eq!(
-            dom.uuid.as_deref(),
-            Some("0b4c8f1e-2d3a-4e5f-8a9b-1c2d3e4f5a6b")
-        );
+        assert_eq!(dom.uuid.as_deref(), Some("0b4c8f1e-2d3a-4e5f-8a9b-1c2d3e4f5a6b"));
         assert_eq!(dom.id, Some(7));
         assert_eq!(dom.domain_type, "kvm");
         assert!(dom.has_acpi);
@@ -1089,10 +1058,7 @@ mod tests {
             Some("/var/lib/libvirt/images/web-01.qcow2")
         );
         assert_eq!(vda.driver.dtype.as_deref(), Some("qcow2"));
-        assert_eq!(
-            vda.address.as_ref().unwrap().to_string(),
-            "pci:0000:04:00.0"
-        );
+        assert_eq!(vda.address.as_ref().unwrap().to_string(), "pci:0000:04:00.0");
 
         let cdrom = dom.find_disk("sda").unwrap();
         assert_eq!(
@@ -1111,26 +1077,19 @@ mod tests {
             (Some("vg_data"), Some("logs"))
         );
         assert_eq!(vdc.alias.as_deref(), Some("ua-logs"));
-        assert_eq!(
-            vdc.address.as_ref().unwrap().to_string(),
-            "pci:0000:00:05.0"
-        );
+        assert_eq!(vdc.address.as_ref().unwrap().to_string(), "pci:0000:00:05.0");
 
         assert!(dom.find_disk("vdz").is_none());
     }
 
     #[test]
     fn parses_inactive_minimal_domain() {
-        let xml =
-            "<?xml version='1.0'?>\n<!-- inactive -->\n<domain type='qemu'><name>x</name><devices>\
+        let xml = "<?xml version='1.0'?>\n<!-- inactive -->\n<domain type='qemu'><name>x</name><devices>\
                    <disk><target dev='hda'/></disk></devices></domain>";
         let dom = DomainXml::parse(xml).unwrap();
         assert_eq!((dom.id, dom.uuid, dom.has_acpi), (None, None, false));
         assert_eq!(
-            (
-                dom.disks[0].disk_type.as_str(),
-                dom.disks[0].device.as_str()
-            ),
+            (dom.disks[0].disk_type.as_str(), dom.disks[0].device.as_str()),
             ("file", "disk")
         );
         assert!(dom.controllers.is_empty());
@@ -1147,14 +1106,8 @@ mod tests {
             a.to_string()
         };
         assert_eq!(addr("drive", |_| {}), "drive:0:0:0:0");
-        assert_eq!(
-            addr("drive", |a| a.unit = Some("0x3".into())),
-            "drive:0:0:0:3"
-        );
-        assert_eq!(
-            addr("drive", |a| a.unit = Some("x".into())),
-            "drive:0:0:0:x"
-        );
+        assert_eq!(addr("drive", |a| a.unit = Some("0x3".into())), "drive:0:0:0:3");
+        assert_eq!(addr("drive", |a| a.unit = Some("x".into())), "drive:0:0:0:x");
         assert_eq!(
             addr("pci", |a| {
                 a.domain = Some("0x0000".into());
@@ -1164,10 +1117,7 @@ mod tests {
             }),
             "pci:0000:0a:1f.7"
         );
-        assert_eq!(
-            addr("pci", |a| a.slot = Some("5".into())),
-            "pci:0000:00:05.0"
-        );
+        assert_eq!(addr("pci", |a| a.slot = Some("5".into())), "pci:0000:00:05.0");
         assert_eq!(addr("pci", |a| a.slot = Some("bogus".into())), "pci:bogus");
         assert_eq!(
             addr("usb", |a| {
@@ -1182,10 +1132,7 @@ mod tests {
     #[test]
     fn pool_xml_round_trips_and_escapes() {
         let xml = logical_pool_xml("p&<'\">", "vg0", &["/dev/sdb", "/dev/sdc"]).unwrap();
-        assert!(
-            xml.contains("<name>p&amp;&lt;&apos;&quot;&gt;</name>"),
-            "{xml}"
-        );
+        assert!(xml.contains("<name>p&amp;&lt;&apos;&quot;&gt;</name>"), "{xml}");
         let pool = PoolXml::parse(&xml).unwrap();
         assert_eq!(pool.name, "p&<'\">");
         assert_eq!(pool.pool_type, "logical");
@@ -1196,10 +1143,7 @@ mod tests {
         assert_eq!((pool.capacity, pool.uuid), (0, None));
 
         let odd = logical_pool_xml("p", "vg", &["/dev/it's&<"]).unwrap();
-        assert_eq!(
-            PoolXml::parse(&odd).unwrap().source.devices,
-            ["/dev/it's&<"]
-        );
+        assert_eq!(PoolXml::parse(&odd).unwrap().source.devices, ["/dev/it's&<"]);
         let none: &[&str] = &[];
         assert!(PoolXml::parse(&logical_pool_xml("p", "vg", none).unwrap())
             .unwrap()
@@ -1267,9 +1211,7 @@ mod tests {
             "{xml}"
         );
         assert!(
-            xml.contains(
-                "<driver name='qemu' type='raw' cache='none' io='native' discard='unmap'/>"
-            ),
+            xml.contains("<driver name='qemu' type='raw' cache='none' io='native' discard='unmap'/>"),
             "{xml}"
         );
         let disk = DiskXml::parse(&xml).unwrap();
@@ -1398,13 +1340,17 @@ mod tests {
             ("<pool><name>p</name></pool>", |x| PoolXml::parse(x).map(drop)),
             ("<pool type='logical'/>", |x| PoolXml::parse(x).map(drop)),
             ("<volume/>", |x| VolumeXml::parse(x).map(drop)),
-            ("<domain type='kvm' id='x'><name>d</name></domain>", |x| DomainXml::parse(x).map(drop)),
-            ("<domain type='kvm'><name>d</name><devices><disk type='block'/></devices></domain>", |x| {
+            ("<domain type='kvm' id='x'><name>d</name></domain>", |x| {
                 DomainXml::parse(x).map(drop)
             }),
-            ("<domain type='kvm'><name>d</name><devices><controller index='-1'/></devices></domain>", |x| {
-                DomainXml::parse(x).map(drop)
-            }),
+            (
+                "<domain type='kvm'><name>d</name><devices><disk type='block'/></devices></domain>",
+                |x| DomainXml::parse(x).map(drop),
+            ),
+            (
+                "<domain type='kvm'><name>d</name><devices><controller index='-1'/></devices></domain>",
+                |x| DomainXml::parse(x).map(drop),
+            ),
         ];
         for (xml, parse) in cases {
             let err = parse(xml).unwrap_err();
@@ -1458,12 +1404,14 @@ mod tests {
         assert_eq!(
             found,
             vec![
-                ("vg0".to_string(), vec!["/dev/vdb".to_string(), "/dev/vdc".to_string()]),
+                (
+                    "vg0".to_string(),
+                    vec!["/dev/vdb".to_string(), "/dev/vdc".to_string()]
+                ),
                 ("system".to_string(), vec!["/dev/sda3".to_string()]),
             ]
         );
         assert!(parse_pool_sources("<sources/>").expect("empty").is_empty());
         assert!(parse_pool_sources("<sources><source>").is_err());
     }
-
 }

@@ -149,18 +149,25 @@ pub fn identity_schema(s: &IdentitySchema) -> pb::ResourceIdentitySchema {
         identity_attributes: s
             .attributes
             .iter()
-            .map(|(name, ty, required, description)| pb::resource_identity_schema::IdentityAttribute {
-                name: name.to_string(),
-                r#type: ty.to_json_bytes(),
-                required_for_import: *required,
-                optional_for_import: !*required,
-                description: description.to_string(),
-            })
+            .map(
+                |(name, ty, required, description)| pb::resource_identity_schema::IdentityAttribute {
+                    name: name.to_string(),
+                    r#type: ty.to_json_bytes(),
+                    required_for_import: *required,
+                    optional_for_import: !*required,
+                    description: description.to_string(),
+                },
+            )
             .collect(),
     }
 }
 
 /// The cty type of an identity schema.
 pub fn identity_type(s: &IdentitySchema) -> Type {
-    Type::Object(s.attributes.iter().map(|(n, t, _, _)| (n.to_string(), t.clone())).collect())
+    Type::Object(
+        s.attributes
+            .iter()
+            .map(|(n, t, _, _)| (n.to_string(), t.clone()))
+            .collect(),
+    )
 }

@@ -70,7 +70,9 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for HclogLayer {
             Level::ERROR => "error",
         };
         fields.0.insert("@level".into(), level.into());
-        fields.0.insert("@module".into(), "provider.terraform-provider-libvirt".into());
+        fields
+            .0
+            .insert("@module".into(), "provider.terraform-provider-libvirt".into());
         if let Some(span) = ctx.event_span(event) {
             fields.0.insert("span".into(), span.name().into());
         }

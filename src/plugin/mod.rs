@@ -72,7 +72,9 @@ pub fn negotiate(offered: Option<&str>) -> Result<u32, PluginError> {
     match offered {
         // go-plugin without the variable means the app's default: ours.
         None => Ok(PROTOCOL_VERSION),
-        Some(list) if list.split(',').any(|v| v.trim() == PROTOCOL_VERSION.to_string()) => Ok(PROTOCOL_VERSION),
+        Some(list) if list.split(',').any(|v| v.trim() == PROTOCOL_VERSION.to_string()) => {
+            Ok(PROTOCOL_VERSION)
+        }
         Some(list) => Err(PluginError::Protocol(list.to_string())),
     }
 }
@@ -149,7 +151,9 @@ pub async fn serve(mode: Mode) -> Result<(), PluginError> {
 
     tonic::transport::Server::builder()
         .add_service(ProviderServer::new(provider).max_decoding_message_size(256 << 20))
-        .add_service(gp::grpc_controller_server::GrpcControllerServer::new(Controller(stop)))
+        .add_service(gp::grpc_controller_server::GrpcControllerServer::new(Controller(
+            stop,
+        )))
         .add_service(gp::grpc_stdio_server::GrpcStdioServer::new(Stdio))
         .add_service(gp::grpc_broker_server::GrpcBrokerServer::new(Broker))
         .serve_with_incoming_shutdown(incoming, async move {
@@ -165,12 +169,16 @@ pub async fn serve(mode: Mode) -> Result<(), PluginError> {
 
 fn set_private(path: &std::path::Path) -> Result<(), PluginError> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(io("securing the socket directory"))
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+        .map_err(io("securing the socket directory"))
 }
 
 /// Accepts connections; TLS handshakes run concurrently so a slow or hostile
 /// client cannot block the next one. Refused handshakes are dropped here.
-fn accept_loop(listener: UnixListener, tls: Option<tokio_rustls::TlsAcceptor>) -> ReceiverStream<Result<Conn, std::io::Error>> {
+fn accept_loop(
+    listener: UnixListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> ReceiverStream<Result<Conn, std::io::Error>> {
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
         loop {
@@ -219,7 +227,11 @@ impl tonic::transport::server::Connected for Conn {
 }
 
 impl AsyncRead for Conn {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         match self.get_mut() {
             Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -252,7 +264,10 @@ struct Controller(Arc<Notify>);
 
 #[tonic::async_trait]
 impl gp::grpc_controller_server::GrpcController for Controller {
-    async fn shutdown(&self, _: tonic::Request<gp::Empty>) -> Result<tonic::Response<gp::Empty>, tonic::Status> {
+    async fn shutdown(
+        &self,
+        _: tonic::Request<gp::Empty>,
+    ) -> Result<tonic::Response<gp::Empty>, tonic::Status> {
         tracing::debug!("GRPCController.Shutdown: exiting");
         self.0.notify_one();
         Ok(tonic::Response::new(gp::Empty {}))
@@ -268,7 +283,10 @@ type Pending<T> = Pin<Box<dyn tokio_stream::Stream<Item = Result<T, tonic::Statu
 #[tonic::async_trait]
 impl gp::grpc_stdio_server::GrpcStdio for Stdio {
     type StreamStdioStream = Pending<gp::StdioData>;
-    async fn stream_stdio(&self, _: tonic::Request<()>) -> Result<tonic::Response<Self::StreamStdioStream>, tonic::Status> {
+    async fn stream_stdio(
+        &self,
+        _: tonic::Request<()>,
+    ) -> Result<tonic::Response<Self::StreamStdioStream>, tonic::Status> {
         Ok(tonic::Response::new(Box::pin(tokio_stream::pending())))
     }
 }

@@ -38,8 +38,14 @@ impl ProviderService {
     /// The service with every type this provider serves.
     pub fn new() -> Self {
         ProviderService {
-            resources: provider::resources().into_iter().map(|r| (r.type_name(), r)).collect(),
-            data_sources: provider::data_sources().into_iter().map(|d| (d.type_name(), d)).collect(),
+            resources: provider::resources()
+                .into_iter()
+                .map(|r| (r.type_name(), r))
+                .collect(),
+            data_sources: provider::data_sources()
+                .into_iter()
+                .map(|d| (d.type_name(), d))
+                .collect(),
             functions: Functions::new(),
             provider_schema: provider::schema(),
             ctx: RwLock::new(None),
@@ -107,7 +113,11 @@ impl ProviderService {
 }
 
 fn poisoned() -> Diagnostics {
-    Diagnostic::error("Provider Internal Error", "A lock was poisoned by an earlier panic.").into()
+    Diagnostic::error(
+        "Provider Internal Error",
+        "A lock was poisoned by an earlier panic.",
+    )
+    .into()
 }
 
 fn capabilities() -> pb::ServerCapabilities {
@@ -169,7 +179,9 @@ impl pb::provider_server::Provider for ProviderService {
         _: Request<pb::get_provider_schema::Request>,
     ) -> Rpc<pb::get_provider_schema::Response> {
         Ok(Response::new(
-            self.schema_response.get_or_init(|| self.build_schema_response()).clone(),
+            self.schema_response
+                .get_or_init(|| self.build_schema_response())
+                .clone(),
         ))
     }
 
@@ -181,7 +193,10 @@ impl pb::provider_server::Provider for ProviderService {
             identity_schemas: self
                 .resources
                 .iter()
-                .filter_map(|(n, r)| r.identity_schema().map(|s| (n.to_string(), convert::identity_schema(&s))))
+                .filter_map(|(n, r)| {
+                    r.identity_schema()
+                        .map(|s| (n.to_string(), convert::identity_schema(&s)))
+                })
                 .collect(),
             diagnostics: Vec::new(),
         }))
@@ -200,7 +215,9 @@ impl pb::provider_server::Provider for ProviderService {
         let d = match d {
             Ok(d) | Err(d) => d,
         };
-        Ok(Response::new(pb::validate_provider_config::Response { diagnostics: diags(d) }))
+        Ok(Response::new(pb::validate_provider_config::Response {
+            diagnostics: diags(d),
+        }))
     }
 
     async fn validate_resource_config(
@@ -214,7 +231,9 @@ impl pb::provider_server::Provider for ProviderService {
         let d = match d {
             Ok(d) | Err(d) => d,
         };
-        Ok(Response::new(pb::validate_resource_config::Response { diagnostics: diags(d) }))
+        Ok(Response::new(pb::validate_resource_config::Response {
+            diagnostics: diags(d),
+        }))
     }
 
     async fn validate_data_resource_config(
@@ -228,7 +247,9 @@ impl pb::provider_server::Provider for ProviderService {
         let d = match d {
             Ok(d) | Err(d) => d,
         };
-        Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics: diags(d) }))
+        Ok(Response::new(pb::validate_data_resource_config::Response {
+            diagnostics: diags(d),
+        }))
     }
 
     async fn upgrade_resource_state(
@@ -251,7 +272,10 @@ impl pb::provider_server::Provider for ProviderService {
                 return encode(&Value::Null, &ty);
             }
             let parsed: serde_json::Value = serde_json::from_slice(&raw.json).map_err(|e| {
-                Diagnostics::from(Diagnostic::error("Invalid Stored State", format!("The stored state is not JSON: {e}")))
+                Diagnostics::from(Diagnostic::error(
+                    "Invalid Stored State",
+                    format!("The stored state is not JSON: {e}"),
+                ))
             })?;
             let upgraded = r.upgrade_state(req.version, parsed)?;
             let bytes = serde_json::to_vec(&upgraded).map_err(|e| {
@@ -260,7 +284,10 @@ impl pb::provider_server::Provider for ProviderService {
             let v = json::decode_lenient(&bytes, &ty).map_err(|e| {
                 Diagnostics::from(Diagnostic::error(
                     "Invalid Stored State",
-                    format!("The stored state of {} does not fit its schema: {e}", req.type_name),
+                    format!(
+                        "The stored state of {} does not fit its schema: {e}",
+                        req.type_name
+                    ),
                 ))
             })?;
             encode(&v, &ty)
@@ -280,7 +307,10 @@ impl pb::provider_server::Provider for ProviderService {
         let result = (|| {
             let r = self.resource(&req.type_name)?;
             let schema = r.identity_schema().ok_or_else(|| {
-                Diagnostics::from(Diagnostic::error("No Identity", format!("{} has no identity.", req.type_name)))
+                Diagnostics::from(Diagnostic::error(
+                    "No Identity",
+                    format!("{} has no identity.", req.type_name),
+                ))
             })?;
             let ty = convert::identity_type(&schema);
             let raw = req.raw_identity.unwrap_or_default();
@@ -309,7 +339,11 @@ impl pb::provider_server::Provider for ProviderService {
             Ok(ctx) => {
                 match self.ctx.write() {
                     Ok(mut slot) => *slot = Some(Arc::new(ctx)),
-                    Err(_) => return Ok(Response::new(pb::configure_provider::Response { diagnostics: diags(poisoned()) })),
+                    Err(_) => {
+                        return Ok(Response::new(pb::configure_provider::Response {
+                            diagnostics: diags(poisoned()),
+                        }))
+                    }
                 }
                 Vec::new()
             }
@@ -318,7 +352,10 @@ impl pb::provider_server::Provider for ProviderService {
         Ok(Response::new(pb::configure_provider::Response { diagnostics }))
     }
 
-    async fn read_resource(&self, req: Request<pb::read_resource::Request>) -> Rpc<pb::read_resource::Response> {
+    async fn read_resource(
+        &self,
+        req: Request<pb::read_resource::Request>,
+    ) -> Rpc<pb::read_resource::Response> {
         let req = req.into_inner();
         let private = req.private.clone();
         let mut identity = None;
@@ -400,7 +437,11 @@ impl pb::provider_server::Provider for ProviderService {
             let planned = decode(req.planned_state.as_ref(), &ty)?;
             let ctx = self.ctx()?;
             let out = r
-                .apply(&ctx, (!prior.is_null()).then_some(prior), (!planned.is_null()).then_some(planned))
+                .apply(
+                    &ctx,
+                    (!prior.is_null()).then_some(prior),
+                    (!planned.is_null()).then_some(planned),
+                )
                 .await;
             identity = identity_data(out.identity, r);
             Ok::<_, Diagnostics>((encode(&out.state, &ty)?, out.diags))
@@ -535,22 +576,33 @@ impl pb::provider_server::Provider for ProviderService {
         }))
     }
 
-    async fn get_functions(&self, _: Request<pb::get_functions::Request>) -> Rpc<pb::get_functions::Response> {
+    async fn get_functions(
+        &self,
+        _: Request<pb::get_functions::Request>,
+    ) -> Rpc<pb::get_functions::Response> {
         Ok(Response::new(pb::get_functions::Response {
             functions: self.functions.definitions(),
             diagnostics: Vec::new(),
         }))
     }
 
-    async fn call_function(&self, req: Request<pb::call_function::Request>) -> Rpc<pb::call_function::Response> {
+    async fn call_function(
+        &self,
+        req: Request<pb::call_function::Request>,
+    ) -> Rpc<pb::call_function::Response> {
         let req = req.into_inner();
         Ok(Response::new(self.functions.call(&req.name, &req.arguments)))
     }
 
-    async fn stop_provider(&self, _: Request<pb::stop_provider::Request>) -> Rpc<pb::stop_provider::Response> {
+    async fn stop_provider(
+        &self,
+        _: Request<pb::stop_provider::Request>,
+    ) -> Rpc<pb::stop_provider::Response> {
         tracing::info!("StopProvider: no new libvirt work will start; calls in progress finish");
         self.stopping.store(true, Ordering::SeqCst);
-        Ok(Response::new(pb::stop_provider::Response { error: String::new() }))
+        Ok(Response::new(pb::stop_provider::Response {
+            error: String::new(),
+        }))
     }
 }
 

@@ -45,8 +45,12 @@ pub fn server_config(client_pem: &str) -> Result<ServerTls, TlsError> {
     // root, with server name "localhost".
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
     let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()])?;
-    params.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
-    params.distinguished_name.push(rcgen::DnType::OrganizationName, "terraform-provider-libvirt");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "localhost");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::OrganizationName, "terraform-provider-libvirt");
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     params.key_usages = vec![
         rcgen::KeyUsagePurpose::DigitalSignature,
@@ -109,7 +113,9 @@ impl ClientCertVerifier for ExactClientCert {
             Ok(ClientCertVerified::assertion())
         } else {
             tracing::warn!("refused a TLS client whose certificate is not Terraform's");
-            Err(rustls::Error::InvalidCertificate(CertificateError::ApplicationVerificationFailure))
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::ApplicationVerificationFailure,
+            ))
         }
     }
 

@@ -179,9 +179,15 @@ fn inferred_bus(target: &str) -> Option<Bus> {
 
 fn bus_of(s: &State) -> Result<Bus, Diagnostic> {
     match s.bus.as_deref() {
-        Some(b) => b.parse::<Bus>().map_err(|e| Diagnostic::error("Invalid bus", e.to_string()).at_attr("bus")),
+        Some(b) => b
+            .parse::<Bus>()
+            .map_err(|e| Diagnostic::error("Invalid bus", e.to_string()).at_attr("bus")),
         None => inferred_bus(&s.target).ok_or_else(|| {
-            Diagnostic::error("Invalid target", format!("Cannot infer a bus from target {:?}.", s.target)).at_attr("target")
+            Diagnostic::error(
+                "Invalid target",
+                format!("Cannot infer a bus from target {:?}.", s.target),
+            )
+            .at_attr("target")
         }),
     }
 }
@@ -238,7 +244,10 @@ async fn resolve_source(conn: &Connection, s: &State) -> Result<Source, Diagnost
     let v = conn.find_volume_by(&key, false).await?.ok_or_else(|| {
         Diagnostic::error(
             "Volume Not Found",
-            format!("No storage volume with key {key:?} exists on {}.", conn.display_uri()),
+            format!(
+                "No storage volume with key {key:?} exists on {}.",
+                conn.display_uri()
+            ),
         )
         .at_attr("volume_id")
     })?;
@@ -255,14 +264,20 @@ fn uses(disk: &DiskXml, source: &Source) -> bool {
     match &source.spec {
         DiskSpecSource::Block(p) => disk.source.dev.as_deref() == Some(p.as_str()),
         DiskSpecSource::Volume { pool, volume } => {
-            (disk.source.pool.as_deref() == Some(pool.as_str()) && disk.source.volume.as_deref() == Some(volume.as_str()))
+            (disk.source.pool.as_deref() == Some(pool.as_str())
+                && disk.source.volume.as_deref() == Some(volume.as_str()))
                 || disk.source.dev.as_deref() == Some(source.dev.as_str())
         }
     }
 }
 
 /// Checks that name the fix, before anything changes.
-async fn preflight(conn: &Connection, s: &State, dom: &DomainInfo, source: &Source) -> Result<(), Diagnostics> {
+async fn preflight(
+    conn: &Connection,
+    s: &State,
+    dom: &DomainInfo,
+    source: &Source,
+) -> Result<(), Diagnostics> {
     let bus = bus_of(s)?;
     for (view, xml) in views(dom) {
         if let Some(d) = xml.find_disk(&s.target) {
@@ -366,7 +381,9 @@ fn spec(s: &State, source: &Source) -> Result<String, Diagnostic> {
 }
 
 fn hotplug_error(e: Error, domain: &str) -> Diagnostic {
-    if e.message().is_some_and(|m| m.contains("does not support hotplugging")) {
+    if e.message()
+        .is_some_and(|m| m.contains("does not support hotplugging"))
+    {
         let mut d = acpi_diagnostic(domain);
         d.detail = format!("{}\n\nlibvirt: {e}", d.detail);
         d
@@ -404,19 +421,28 @@ async fn create(ctx: &Ctx, planned: State) -> Outcome<State> {
         .into());
     }
     let xml = spec(&planned, &source)?;
-    conn.attach_device(&dom.uuid, xml, flags).await.map_err(|e| hotplug_error(e, &dom.name))?;
+    conn.attach_device(&dom.uuid, xml, flags)
+        .await
+        .map_err(|e| hotplug_error(e, &dom.name))?;
     let mut s = planned;
     s.id = Some(format!("{}/{}", dom.uuid, s.target));
     match read(conn, s.clone()).await? {
         Some(s) => Ok(s),
-        None => Err(Diagnostic::error("Disk Vanished", "The disk was attached but is not in the domain's definition.").into()),
+        None => Err(Diagnostic::error(
+            "Disk Vanished",
+            "The disk was attached but is not in the domain's definition.",
+        )
+        .into()),
     }
 }
 
 // ---------------------------------------------------------------- read
 
 async fn read(conn: &Connection, mut s: State) -> Result<Option<State>, Diagnostics> {
-    let key = s.id.as_deref().and_then(|id| id.split_once('/')).map(|(u, _)| u.to_string());
+    let key =
+        s.id.as_deref()
+            .and_then(|id| id.split_once('/'))
+            .map(|(u, _)| u.to_string());
     let dom = match conn.find_domain(key.as_deref().unwrap_or(&s.domain)).await? {
         Some(d) => d,
         None => return Ok(None),
@@ -469,13 +495,23 @@ async fn update(ctx: &Ctx, prior: State, planned: State) -> Outcome<State> {
     let mut attach = 0;
     let mut detach = 0;
     if want_live != has_live && dom.active {
-        if want_live { attach |= AFFECT_LIVE } else { detach |= AFFECT_LIVE }
+        if want_live {
+            attach |= AFFECT_LIVE
+        } else {
+            detach |= AFFECT_LIVE
+        }
     }
     if want_config != has_config && dom.persistent {
-        if want_config { attach |= AFFECT_CONFIG } else { detach |= AFFECT_CONFIG }
+        if want_config {
+            attach |= AFFECT_CONFIG
+        } else {
+            detach |= AFFECT_CONFIG
+        }
     }
     if attach != 0 {
-        conn.attach_device(&dom.uuid, xml.clone(), attach).await.map_err(|e| hotplug_error(e, &dom.name))?;
+        conn.attach_device(&dom.uuid, xml.clone(), attach)
+            .await
+            .map_err(|e| hotplug_error(e, &dom.name))?;
     }
     if detach != 0 {
         conn.detach_device(&dom.uuid, xml, detach).await?;
@@ -486,7 +522,11 @@ async fn update(ctx: &Ctx, prior: State, planned: State) -> Outcome<State> {
     let _ = prior;
     match read(conn, planned.clone()).await? {
         Some(s) => Ok(s),
-        None => Err(Diagnostic::error("Disk Vanished", "The disk is no longer in the domain's definitions.").into()),
+        None => Err(Diagnostic::error(
+            "Disk Vanished",
+            "The disk is no longer in the domain's definitions.",
+        )
+        .into()),
     }
 }
 
@@ -499,7 +539,12 @@ fn detach_timeout(s: &State) -> Result<Duration, Diagnostic> {
 
 /// Waits until the running domain no longer has the disk. libvirt's detach
 /// returns once QEMU was asked; the guest may take its time (virtio-blk).
-async fn wait_detached(conn: &Connection, domain: &str, target: &str, timeout: Duration) -> Result<(), Diagnostic> {
+async fn wait_detached(
+    conn: &Connection,
+    domain: &str,
+    target: &str,
+    timeout: Duration,
+) -> Result<(), Diagnostic> {
     let deadline = tokio::time::Instant::now() + timeout;
     let mut delay = Duration::from_millis(50);
     loop {
@@ -539,16 +584,29 @@ async fn delete(ctx: &Ctx, prior: State) -> Result<(), Diagnostics> {
         return Ok(());
     }
     // Detach exactly the disk at our target, whatever libvirt now says it holds.
-    let found = if in_live { dom.live.find_disk(&prior.target) } else { dom.config.find_disk(&prior.target) };
+    let found = if in_live {
+        dom.live.find_disk(&prior.target)
+    } else {
+        dom.config.find_disk(&prior.target)
+    };
     let source = match found {
         Some(d) => match (&d.source.pool, &d.source.volume, &d.source.dev) {
-            (Some(p), Some(v), _) => DiskSpecSource::Volume { pool: p.clone(), volume: v.clone() },
+            (Some(p), Some(v), _) => DiskSpecSource::Volume {
+                pool: p.clone(),
+                volume: v.clone(),
+            },
             (_, _, Some(dev)) => DiskSpecSource::Block(dev.clone()),
             _ => DiskSpecSource::Block(prior.path.clone().unwrap_or_default()),
         },
         None => DiskSpecSource::Block(prior.path.clone().unwrap_or_default()),
     };
-    let xml = spec(&prior, &Source { spec: source, dev: String::new() })?;
+    let xml = spec(
+        &prior,
+        &Source {
+            spec: source,
+            dev: String::new(),
+        },
+    )?;
     conn.detach_device(&dom.uuid, xml, flags).await?;
     if in_live {
         wait_detached(conn, &dom.uuid, &prior.target, detach_timeout(&prior)?).await?;
@@ -568,7 +626,10 @@ async fn import(ctx: &Ctx, id: &str) -> Result<State, Diagnostics> {
         .into());
     };
     let dom = find_domain(conn, domain).await?;
-    let found = views(&dom).into_iter().find_map(|(_, x)| x.find_disk(target)).cloned();
+    let found = views(&dom)
+        .into_iter()
+        .find_map(|(_, x)| x.find_disk(target))
+        .cloned();
     let Some(disk) = found else {
         return Err(Diagnostic::error(
             "Disk Not Found",
@@ -592,7 +653,9 @@ async fn import(ctx: &Ctx, id: &str) -> Result<State, Diagnostics> {
         (Some(p), Some(v)) => s.volume_id = conn.find_volume(p, v).await?.map(|v| v.key()),
         _ => s.path = disk.source.dev.clone(),
     }
-    read(conn, s).await?.ok_or_else(|| Diagnostic::error("Disk Not Found", "The disk disappeared during import.").into())
+    read(conn, s)
+        .await?
+        .ok_or_else(|| Diagnostic::error("Disk Not Found", "The disk disappeared during import.").into())
 }
 
 // ---------------------------------------------------------------- wiring
@@ -642,7 +705,10 @@ impl Resource for DiskAttachment {
         ]))
     }
     fn import_id_from_identity(identity: &Value) -> Result<String, Diagnostics> {
-        match (identity.attr("domain").and_then(Value::as_str), identity.attr("target").and_then(Value::as_str)) {
+        match (
+            identity.attr("domain").and_then(Value::as_str),
+            identity.attr("target").and_then(Value::as_str),
+        ) {
             (Some(d), Some(t)) => Ok(format!("{d}/{t}")),
             _ => Err(Diagnostic::error("Invalid Identity", "The identity needs domain and target.").into()),
         }

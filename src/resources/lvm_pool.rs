@@ -98,31 +98,24 @@ fn schema() -> Schema {
                      such as `/dev/vdb` or `/dev/disk/by-id/...`. Required to build a new volume group; \
                      leave unset to adopt an existing one. Changing it replaces the pool.",
                 ),
-            Attribute::bool("build")
-                .optional()
-                .computed()
-                .describe(
-                    "Whether this resource creates the volume group on `source_devices` (vgcreate). \
+            Attribute::bool("build").optional().computed().describe(
+                "Whether this resource creates the volume group on `source_devices` (vgcreate). \
                      Defaults to `true` when `source_devices` are given, `false` otherwise. An existing \
                      volume group with this name is adopted rather than built again. Only used at creation.",
-                ),
-            Attribute::bool("overwrite")
-                .default(false)
-                .describe(
-                    "Allow building over devices that already hold a signature (a filesystem, a partition \
+            ),
+            Attribute::bool("overwrite").default(false).describe(
+                "Allow building over devices that already hold a signature (a filesystem, a partition \
                      table, or a physical volume of another volume group). Whatever they hold is lost. \
                      Only used at creation.",
-                ),
+            ),
             Attribute::bool("autostart")
                 .default(true)
                 .describe("Whether libvirt starts the pool when the host boots. Changed in place."),
-            Attribute::bool("active")
-                .default(true)
-                .describe(
-                    "Whether the pool is started (its volume group active). Changed in place: `false` \
+            Attribute::bool("active").default(true).describe(
+                "Whether the pool is started (its volume group active). Changed in place: `false` \
                      stops the pool (`virsh pool-destroy`, which deactivates the logical volumes but \
                      keeps them).",
-                ),
+            ),
             Attribute::string("on_destroy")
                 .default("keep")
                 .one_of(&["keep", "delete"])
@@ -131,13 +124,11 @@ fn schema() -> Schema {
                      on the devices (the pool is only stopped and undefined); `delete` removes the volume \
                      group and the physical volume labels (`virsh pool-delete`).",
                 ),
-            Attribute::bool("force_destroy")
-                .default(false)
-                .describe(
-                    "With `on_destroy = \"delete\"`, allow deleting a volume group that still holds \
+            Attribute::bool("force_destroy").default(false).describe(
+                "With `on_destroy = \"delete\"`, allow deleting a volume group that still holds \
                      logical volumes (created by hand or not managed by this configuration). Without it, \
                      such a destroy is refused and the volumes are listed.",
-                ),
+            ),
             Attribute::string("target_path")
                 .computed()
                 .stable()
@@ -242,7 +233,9 @@ async fn check_create(ctx: &Ctx, planned: &State, plan: &mut Plan) -> Result<(),
         )),
         Adoption::Build => {}
         Adoption::Conflict(detail) if planned.overwrite != Some(true) => {
-            return Err(Diagnostic::error("Device Already In Use", detail).at_attr("source_devices").into())
+            return Err(Diagnostic::error("Device Already In Use", detail)
+                .at_attr("source_devices")
+                .into())
         }
         Adoption::Conflict(detail) => plan.warn(Diagnostic::warning(
             "Devices Will Be Overwritten",
@@ -295,7 +288,10 @@ async fn create(ctx: &Ctx, planned: State) -> Outcome<State> {
 
     let mut built = false;
     let build = planned.build == Some(true)
-        && !matches!(adoption(&conn.logical_sources().await?, &planned), Adoption::Adopt);
+        && !matches!(
+            adoption(&conn.logical_sources().await?, &planned),
+            Adoption::Adopt
+        );
 
     conn.define_pool(&planned.name, define_xml).await?;
     let steps = async {
@@ -328,7 +324,10 @@ async fn create(ctx: &Ctx, planned: State) -> Outcome<State> {
         if let Err(e) = undo_create(conn, &planned.name, built).await {
             diags.push(Diagnostic::error(
                 "Cleanup After Failed Create Also Failed",
-                format!("{e}. The pool {:?} may still be defined in libvirt; check `virsh pool-list --all`.", planned.name),
+                format!(
+                    "{e}. The pool {:?} may still be defined in libvirt; check `virsh pool-list --all`.",
+                    planned.name
+                ),
             ));
         }
         return Err(diags.into());
@@ -362,7 +361,8 @@ async fn undo_create(conn: &Connection, name: &str, built: bool) -> crate::libvi
         if built {
             conn.pool_op("delete storage pool", name, |p| p.delete(0)).await?;
         }
-        conn.pool_op("undefine storage pool", name, |p| p.undefine()).await?;
+        conn.pool_op("undefine storage pool", name, |p| p.undefine())
+            .await?;
     }
     Ok(())
 }
@@ -424,17 +424,24 @@ async fn update(ctx: &Ctx, prior: State, planned: State) -> Outcome<State> {
     let conn = ctx.conn().await?;
     if planned.active != prior.active {
         if planned.active == Some(false) {
-            conn.pool_op("stop storage pool", &planned.name, |p| p.destroy()).await?;
+            conn.pool_op("stop storage pool", &planned.name, |p| p.destroy())
+                .await?;
         } else {
-            conn.pool_op("start storage pool", &planned.name, |p| p.create(0)).await?;
+            conn.pool_op("start storage pool", &planned.name, |p| p.create(0))
+                .await?;
         }
     }
     if planned.autostart != prior.autostart {
-        conn.set_pool_autostart(&planned.name, planned.autostart != Some(false)).await?;
+        conn.set_pool_autostart(&planned.name, planned.autostart != Some(false))
+            .await?;
     }
     match read_pool(conn, ctx, planned.clone()).await? {
         Some(s) => Ok(s),
-        None => Err(Diagnostic::error("Pool Vanished", format!("Storage pool {:?} disappeared during the update.", planned.name)).into()),
+        None => Err(Diagnostic::error(
+            "Pool Vanished",
+            format!("Storage pool {:?} disappeared during the update.", planned.name),
+        )
+        .into()),
     }
 }
 
@@ -479,9 +486,11 @@ async fn delete(ctx: &Ctx, prior: State) -> Result<(), Diagnostics> {
         conn.pool_op("stop storage pool", &name, |p| p.destroy()).await?;
     }
     if prior.deletes_vg() {
-        conn.pool_op("delete storage pool", &name, |p| p.delete(0)).await?;
+        conn.pool_op("delete storage pool", &name, |p| p.delete(0))
+            .await?;
     }
-    conn.pool_op("undefine storage pool", &name, |p| p.undefine()).await?;
+    conn.pool_op("undefine storage pool", &name, |p| p.undefine())
+        .await?;
     Ok(())
 }
 
@@ -490,11 +499,16 @@ async fn delete(ctx: &Ctx, prior: State) -> Result<(), Diagnostics> {
 async fn import(ctx: &Ctx, id: &str) -> Result<State, Diagnostics> {
     let conn = ctx.conn().await?;
     let is_uuid = id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
-    let found = conn.find_pool(is_uuid.then_some(id), if is_uuid { "" } else { id }).await?;
+    let found = conn
+        .find_pool(is_uuid.then_some(id), if is_uuid { "" } else { id })
+        .await?;
     let Some(p) = found else {
         return Err(Diagnostic::error(
             "Storage Pool Not Found",
-            format!("No storage pool with name or UUID {id:?} exists on {}.", conn.display_uri()),
+            format!(
+                "No storage pool with name or UUID {id:?} exists on {}.",
+                conn.display_uri()
+            ),
         )
         .into());
     };

@@ -202,7 +202,11 @@ async fn create(ctx: &Ctx, planned: State) -> Outcome<State> {
     let pool = conn.find_pool(None, &planned.pool).await?.ok_or_else(|| {
         Diagnostic::error(
             "Storage Pool Not Found",
-            format!("No storage pool named {:?} exists on {}.", planned.pool, conn.display_uri()),
+            format!(
+                "No storage pool named {:?} exists on {}.",
+                planned.pool,
+                conn.display_uri()
+            ),
         )
         .at_attr("pool")
     })?;
@@ -217,18 +221,23 @@ async fn create(ctx: &Ctx, planned: State) -> Outcome<State> {
     let allocation = if planned.sparse == Some(true) { 0 } else { capacity };
     let vol_xml = xml::volume_xml(&planned.name, capacity, allocation)
         .map_err(|e| Diagnostic::error("Invalid Volume Definition", e.to_string()))?;
-    let info = conn.create_volume(&planned.pool, &planned.name, vol_xml).await.map_err(|e| {
-        let exists = e.message().is_some_and(|m| m.contains("exists already") || m.contains("already exists"));
-        let mut d = Diagnostic::from(e);
-        if exists {
-            d.summary = "Volume Already Exists".into();
-            d.detail.push_str(&format!(
-                "\n\nTo manage the existing volume, import it: `terraform import <address> {}/{}`.",
-                planned.pool, planned.name
-            ));
-        }
-        d
-    })?;
+    let info = conn
+        .create_volume(&planned.pool, &planned.name, vol_xml)
+        .await
+        .map_err(|e| {
+            let exists = e
+                .message()
+                .is_some_and(|m| m.contains("exists already") || m.contains("already exists"));
+            let mut d = Diagnostic::from(e);
+            if exists {
+                d.summary = "Volume Already Exists".into();
+                d.detail.push_str(&format!(
+                    "\n\nTo manage the existing volume, import it: `terraform import <address> {}/{}`.",
+                    planned.pool, planned.name
+                ));
+            }
+            d
+        })?;
     let mut s = planned;
     fill(&mut s, info);
     Ok(s)
@@ -301,17 +310,33 @@ async fn update(ctx: &Ctx, prior: State, planned: State) -> Outcome<State> {
     }
     match find(conn, &s).await? {
         Some(v) => fill(&mut s, v),
-        None => return Err(Diagnostic::error("Volume Vanished", format!("Volume {}/{} disappeared during the update.", s.pool, s.name)).into()),
+        None => {
+            return Err(Diagnostic::error(
+                "Volume Vanished",
+                format!("Volume {}/{} disappeared during the update.", s.pool, s.name),
+            )
+            .into())
+        }
     }
     Ok(s)
 }
 
 fn resize_error(e: Error, prior: &State, wanted: u64) -> Diagnostic {
-    let unsupported = matches!(&e, Error::Libvirt { code: Code::Unsupported, .. })
-        || e.message().is_some_and(|m| m.contains("does not support changing of volume capacity"));
+    let unsupported = matches!(
+        &e,
+        Error::Libvirt {
+            code: Code::Unsupported,
+            ..
+        }
+    ) || e
+        .message()
+        .is_some_and(|m| m.contains("does not support changing of volume capacity"));
     let mut d = Diagnostic::from(e).at_attr("capacity");
     if unsupported {
-        let path = prior.path.clone().unwrap_or_else(|| format!("/dev/<vg>/{}", prior.name));
+        let path = prior
+            .path
+            .clone()
+            .unwrap_or_else(|| format!("/dev/<vg>/{}", prior.name));
         d.summary = "libvirt Cannot Resize LVM Volumes".into();
         d.detail = format!(
             "{}\n\nlibvirt's logical (LVM) storage backend does not implement volume resize, so volume \
@@ -354,7 +379,8 @@ async fn delete(ctx: &Ctx, prior: State) -> Result<(), Diagnostics> {
         )
         .into());
     }
-    conn.delete_volume(&v.pool, &v.xml.name, prior.wipe_on_destroy == Some(true)).await?;
+    conn.delete_volume(&v.pool, &v.xml.name, prior.wipe_on_destroy == Some(true))
+        .await?;
     Ok(())
 }
 
@@ -456,7 +482,10 @@ impl Resource for LvmVolume {
         ]))
     }
     fn import_id_from_identity(identity: &Value) -> Result<String, Diagnostics> {
-        match (identity.attr("pool").and_then(Value::as_str), identity.attr("name").and_then(Value::as_str)) {
+        match (
+            identity.attr("pool").and_then(Value::as_str),
+            identity.attr("name").and_then(Value::as_str),
+        ) {
             (Some(p), Some(n)) => Ok(format!("{p}/{n}")),
             _ => Err(Diagnostic::error("Invalid Identity", "The identity needs pool and name.").into()),
         }

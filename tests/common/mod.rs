@@ -28,14 +28,27 @@ pub struct ClientIdentity {
 pub fn client_identity() -> ClientIdentity {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).expect("key");
     let mut params = rcgen::CertificateParams::new(vec!["localhost".into()]).expect("params");
-    params.distinguished_name.push(rcgen::DnType::OrganizationName, "HashiCorp");
-    params.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::OrganizationName, "HashiCorp");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "localhost");
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature, rcgen::KeyUsagePurpose::KeyCertSign];
-    params.extended_key_usages =
-        vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth, rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    params.key_usages = vec![
+        rcgen::KeyUsagePurpose::DigitalSignature,
+        rcgen::KeyUsagePurpose::KeyCertSign,
+    ];
+    params.extended_key_usages = vec![
+        rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+        rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+    ];
     let cert = params.self_signed(&key).expect("cert");
-    ClientIdentity { pem: cert.pem(), der: cert.der().to_vec(), key_der: key.serialize_der() }
+    ClientIdentity {
+        pem: cert.pem(),
+        der: cert.der().to_vec(),
+        key_der: key.serialize_der(),
+    }
 }
 
 /// A running provider process.
@@ -60,7 +73,10 @@ pub fn binary() -> &'static str {
 /// Starts the provider with Terraform's environment.
 pub fn start(identity: &ClientIdentity) -> Plugin {
     let mut child = Command::new(binary())
-        .env("TF_PLUGIN_MAGIC_COOKIE", "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2")
+        .env(
+            "TF_PLUGIN_MAGIC_COOKIE",
+            "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2",
+        )
         .env("PLUGIN_PROTOCOL_VERSIONS", "5,6")
         .env("PLUGIN_MIN_PORT", "10000")
         .env("PLUGIN_MAX_PORT", "25000")
@@ -78,8 +94,15 @@ pub fn start(identity: &ClientIdentity) -> Plugin {
     assert_eq!(parts.len(), 6, "handshake line {handshake:?}");
     assert_eq!(&parts[..3], ["1", "6", "unix"], "handshake line {handshake:?}");
     assert_eq!(parts[4], "grpc");
-    let server_cert = base64::engine::general_purpose::STANDARD_NO_PAD.decode(parts[5]).expect("base64 cert");
-    Plugin { child, socket: parts[3].to_string(), server_cert, handshake }
+    let server_cert = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(parts[5])
+        .expect("base64 cert");
+    Plugin {
+        child,
+        socket: parts[3].to_string(),
+        server_cert,
+        handshake,
+    }
 }
 
 /// Trusts exactly one server certificate, as go-plugin does.
@@ -101,10 +124,20 @@ impl ServerCertVerifier for PinnedServer {
             Err(rustls::Error::General("unexpected server certificate".into()))
         }
     }
-    fn verify_tls12_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
         rustls::crypto::verify_tls12_signature(m, c, d, &self.1)
     }
-    fn verify_tls13_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
         rustls::crypto::verify_tls13_signature(m, c, d, &self.1)
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -135,7 +168,10 @@ pub fn tls_config(server_cert: &[u8], identity: Option<&ClientIdentity>) -> Arc<
 }
 
 /// A gRPC channel over TLS on the plugin's Unix socket.
-pub async fn channel(socket: &str, tls: Arc<rustls::ClientConfig>) -> Result<Channel, tonic::transport::Error> {
+pub async fn channel(
+    socket: &str,
+    tls: Arc<rustls::ClientConfig>,
+) -> Result<Channel, tonic::transport::Error> {
     let socket = socket.to_string();
     Endpoint::try_from("http://localhost")?
         .connect_with_connector(tower::service_fn(move |_| {
@@ -153,9 +189,17 @@ pub async fn channel(socket: &str, tls: Arc<rustls::ClientConfig>) -> Result<Cha
 }
 
 pub async fn provider_client(p: &Plugin, id: &ClientIdentity) -> ProviderClient<Channel> {
-    ProviderClient::new(channel(&p.socket, tls_config(&p.server_cert, Some(id))).await.expect("channel"))
+    ProviderClient::new(
+        channel(&p.socket, tls_config(&p.server_cert, Some(id)))
+            .await
+            .expect("channel"),
+    )
 }
 
 pub async fn controller_client(p: &Plugin, id: &ClientIdentity) -> GrpcControllerClient<Channel> {
-    GrpcControllerClient::new(channel(&p.socket, tls_config(&p.server_cert, Some(id))).await.expect("channel"))
+    GrpcControllerClient::new(
+        channel(&p.socket, tls_config(&p.server_cert, Some(id)))
+            .await
+            .expect("channel"),
+    )
 }
