@@ -1,0 +1,134 @@
+//! The provider through the real `terraform` binary (dev_overrides in a
+//! temporary CLI config), on libvirt's in-memory test driver.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn terraform() -> String {
+    std::env::var("TF_BIN").unwrap_or_else(|_| "terraform".into())
+}
+
+fn workdir(main_tf: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin_dir = Path::new(common::binary()).parent().expect("binary dir");
+    std::fs::write(
+        dir.path().join("cli.tfrc"),
+        format!(
+            "provider_installation {{\n  dev_overrides {{\n    \"libvirt-lvm/libvirt\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
+            bin_dir.display()
+        ),
+    )
+    .expect("cli config");
+    std::fs::write(dir.path().join("main.tf"), main_tf).expect("main.tf");
+    dir
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(terraform())
+        .args(args)
+        .current_dir(dir)
+        .env("TF_CLI_CONFIG_FILE", dir.join("cli.tfrc"))
+        .env("TF_IN_AUTOMATION", "1")
+        .env_remove("TF_LOG")
+        .output()
+        .expect("terraform runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+const HEADER: &str = r#"
+terraform {
+  required_providers {
+    libvirt = { source = "libvirt-lvm/libvirt" }
+  }
+}
+provider "libvirt" {
+  uri = "test:///default"
+}
+"#;
+
+#[test]
+fn providers_schema_validate_and_plan() {
+    let dir = workdir(&format!(
+        "{HEADER}
+resource \"libvirt_lvm_pool\" \"p\" {{
+  name           = \"pool1\"
+  source_devices = [\"/dev/sdx\"]
+}}
+resource \"libvirt_lvm_volume\" \"v\" {{
+  pool     = libvirt_lvm_pool.p.name
+  name     = \"data\"
+  capacity = \"1GiB\"
+}}
+output \"bytes\" {{
+  value = provider::libvirt::parse_size(\"1.5GiB\")
+}}
+"
+    ));
+    let o = run(dir.path(), &["providers", "schema", "-json", "-no-color"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let schema: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let provider = schema["provider_schemas"]
+        .as_object()
+        .and_then(|m| m.iter().find(|(k, _)| k.ends_with("libvirt-lvm/libvirt")))
+        .map(|(_, v)| v.clone())
+        .expect("our provider in the schema");
+    for r in [
+        "libvirt_lvm_pool",
+        "libvirt_lvm_volume",
+        "libvirt_disk_attachment",
+    ] {
+        let attrs = &provider["resource_schemas"][r]["block"]["attributes"];
+        assert!(attrs.is_object(), "{r} has attributes");
+        for (name, a) in attrs.as_object().expect("attributes") {
+            let d = a["description"].as_str().unwrap_or_default();
+            assert!(!d.is_empty(), "{r}.{name} has a description");
+        }
+    }
+    assert_eq!(
+        provider["resource_schemas"]["libvirt_lvm_volume"]["block"]["attributes"]["capacity"]["type"],
+        "string"
+    );
+
+    let o = run(dir.path(), &["validate", "-no-color"]);
+    assert!(o.status.success(), "{}", text(&o));
+
+    let o = run(dir.path(), &["plan", "-no-color", "-detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("2 to add"), "{out}");
+    assert!(out.contains("bytes = 1610612736"), "{out}");
+    assert!(out.contains("+ capacity_bytes  = 1073741824"), "{out}");
+}
+
+#[test]
+fn invalid_configuration_names_the_attribute() {
+    let dir = workdir(&format!(
+        "{HEADER}
+resource \"libvirt_lvm_volume\" \"v\" {{
+  pool     = \"p\"
+  name     = \"-bad\"
+  capacity = \"10 parsecs\"
+}}
+"
+    ));
+    let o = run(dir.path(), &["validate", "-no-color"]);
+    assert!(!o.status.success());
+    let out = text(&o);
+    assert!(out.contains("Invalid name"), "{out}");
+    assert!(out.contains("Invalid capacity"), "{out}");
+    assert!(out.contains("parsecs"), "{out}");
+    assert!(out.contains("GiB"), "valid units are listed: {out}");
+    assert!(
+        out.contains("main.tf line 13") && out.contains("main.tf line 14"),
+        "points at the lines: {out}"
+    );
+}
