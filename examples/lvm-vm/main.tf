@@ -1,0 +1,83 @@
+# A new LVM volume group on two disks of a hypervisor, two logical volumes,
+# and one of them attached to a running VM without restarting it.
+#
+#   terraform apply -var uri=qemu+ssh://root@hypervisor/system -var domain=web
+
+terraform {
+  required_version = ">= 1.0"
+  required_providers {
+    libvirt = {
+      source = "libvirt-lvm/libvirt"
+    }
+  }
+}
+
+variable "uri" {
+  description = "libvirt URI of the hypervisor."
+  type        = string
+  default     = "qemu:///system"
+}
+
+variable "devices" {
+  description = "Empty block devices on the hypervisor for the volume group."
+  type        = list(string)
+  default     = ["/dev/vdb", "/dev/vdc"]
+}
+
+variable "domain" {
+  description = "Name of a running domain to attach the data volume to."
+  type        = string
+}
+
+variable "pool_name" {
+  description = "Name of the pool and volume group."
+  type        = string
+  default     = "vmdata"
+}
+
+provider "libvirt" {
+  uri = var.uri
+}
+
+resource "libvirt_lvm_pool" "data" {
+  name           = var.pool_name
+  source_devices = var.devices
+  # Destroying the pool removes the volume group (the volumes go first).
+  on_destroy = "delete"
+}
+
+resource "libvirt_lvm_volume" "data" {
+  pool     = libvirt_lvm_pool.data.name
+  name     = "data"
+  capacity = "256MiB"
+}
+
+resource "libvirt_lvm_volume" "scratch" {
+  pool     = libvirt_lvm_pool.data.name
+  name     = "scratch"
+  capacity = "128MiB"
+}
+
+resource "libvirt_disk_attachment" "data" {
+  domain    = var.domain
+  volume_id = libvirt_lvm_volume.data.id
+  target    = "sdb"
+  serial    = "data"
+}
+
+output "volume_group" {
+  value = libvirt_lvm_pool.data.volume_group
+}
+
+output "volumes" {
+  value = {
+    for v in [libvirt_lvm_volume.data, libvirt_lvm_volume.scratch] : v.name => {
+      path     = v.path
+      capacity = v.capacity_bytes
+    }
+  }
+}
+
+output "attached" {
+  value = "${var.domain}:${libvirt_disk_attachment.data.target} (${libvirt_disk_attachment.data.address})"
+}
