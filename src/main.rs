@@ -34,9 +34,8 @@ fn main() -> ExitCode {
             Mode::Terraform
         }
     };
-    // Before anything touches libvirt: its default error printer would write
-    // to the stream that carries the handshake.
-    terraform_provider_libvirt::libvirt::conn::init_libvirt();
+    // libvirt is initialised on the first connection (silencing its default
+    // error printer first): initialising it here would cost ~15 ms of start-up.
     plugin::log::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,

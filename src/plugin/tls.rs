@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, WebPkiSupportedAlgorithms};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
+use rustls::pki_types::{
+    alg_id, AlgorithmIdentifier, CertificateDer, InvalidSignature, PrivateKeyDer, PrivatePkcs8KeyDer,
+    SignatureVerificationAlgorithm, UnixTime,
+};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, SignatureScheme};
 
@@ -40,7 +43,7 @@ pub fn server_config(client_pem: &str) -> Result<ServerTls, TlsError> {
         .and_then(|c| c.ok())
         .ok_or(TlsError::NoClientCert)?;
 
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     // go-plugin's client checks our certificate against itself as the only
     // root, with server name "localhost".
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
@@ -66,7 +69,7 @@ pub fn server_config(client_pem: &str) -> Result<ServerTls, TlsError> {
 
     let verifier = Arc::new(ExactClientCert {
         expected: client_cert.into_owned(),
-        algorithms: provider.signature_verification_algorithms,
+        algorithms: with_p521(provider.signature_verification_algorithms),
     });
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
@@ -80,6 +83,48 @@ pub fn server_config(client_pem: &str) -> Result<ServerTls, TlsError> {
         config: Arc::new(config),
         cert_der,
     })
+}
+
+/// ring's verification algorithms plus ECDSA P-521 with SHA-512, the kind of
+/// key Terraform's client certificate has.
+fn with_p521(ring: WebPkiSupportedAlgorithms) -> WebPkiSupportedAlgorithms {
+    static P521: EcdsaP521Sha512 = EcdsaP521Sha512;
+    static P521_ONLY: [&dyn SignatureVerificationAlgorithm; 1] = [&P521];
+    let mut all: Vec<&'static dyn SignatureVerificationAlgorithm> = ring.all.to_vec();
+    all.push(&P521);
+    let mut mapping = ring.mapping.to_vec();
+    mapping.push((SignatureScheme::ECDSA_NISTP521_SHA512, &P521_ONLY));
+    // Built once per process; leaking makes them the 'static slices rustls wants.
+    WebPkiSupportedAlgorithms {
+        all: Box::leak(all.into_boxed_slice()),
+        mapping: Box::leak(mapping.into_boxed_slice()),
+    }
+}
+
+/// ECDSA over P-521 with SHA-512, verified with RustCrypto's p521.
+#[derive(Debug)]
+struct EcdsaP521Sha512;
+
+impl SignatureVerificationAlgorithm for EcdsaP521Sha512 {
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), InvalidSignature> {
+        use p521::ecdsa::signature::Verifier;
+        let key = p521::ecdsa::VerifyingKey::from_sec1_bytes(public_key).map_err(|_| InvalidSignature)?;
+        let sig = p521::ecdsa::Signature::from_der(signature).map_err(|_| InvalidSignature)?;
+        key.verify(message, &sig).map_err(|_| InvalidSignature)
+    }
+
+    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
+        alg_id::ECDSA_P521
+    }
+
+    fn signature_alg_id(&self) -> AlgorithmIdentifier {
+        alg_id::ECDSA_SHA512
+    }
 }
 
 /// Accepts exactly one client certificate. The signature checks still run,
