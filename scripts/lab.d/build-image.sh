@@ -18,6 +18,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 label=labroot
 hostname="lab-$suite"
 
+# (qemu-system-i386 is left out: libvirtd probes the capabilities of every qemu-system-* binary it
+# finds when it starts, which costs seconds per binary under TCG; the tests only need x86_64.)
+#
 # Guest packages. minbase + no recommends keeps the image small; everything the lab needs is explicit.
 pkgs=(
     systemd-sysv systemd udev dbus kmod e2fsprogs procps iproute2 netcat-openbsd openssh-server
@@ -60,6 +63,8 @@ mmdebstrap --variant=minbase --mode=root --format=directory \
     --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
     --dpkgopt='path-exclude=/usr/share/info/*' \
+    --dpkgopt='path-exclude=/usr/bin/qemu-system-i386' \
+    --essential-hook="\"$here/essential-hook.sh\" \"\$1\"" \
     --customize-hook="\"$here/customize.sh\" \"\$1\" \"$hostname\" \"$label\" \"$pubkey\"" \
     "$suite" "$rootfs" \
     "deb $mirror $suite main" \
@@ -81,3 +86,27 @@ truncate -s 2G "$out/root.img"
 mkfs.ext4 -q -F -L "$label" -d "$rootfs" "$out/root.img"
 rm -rf --one-file-system "$rootfs"
 echo "build-image: root.img built in $((SECONDS - t1)) s ($(du -h "$out/root.img" | cut -f1) used)" >&2
+
+# Bake: boot the image once (same QEMU CPU model as scripts/lab, so the result stays valid) to let
+# libvirtd write its QEMU capability cache; the guest powers itself off (lab-ready, lab.bake=1).
+# No forwarded ports; `restrict=on` keeps the guest off the outside network (DHCP still answers).
+t2=$SECONDS
+if ! timeout 300 qemu-system-x86_64 \
+    -accel tcg,thread=multi,tb-size=256 -cpu max -m 1024 -smp 2 \
+    -nodefaults -no-user-config -no-reboot \
+    -kernel "$out/vmlinuz" -initrd "$out/initrd.img" \
+    -append "root=LABEL=$label rw console=ttyS0 quiet mitigations=off lab.bake=1" \
+    -drive "file=$out/root.img,if=none,id=root,format=raw" -device virtio-blk-pci,drive=root \
+    -netdev user,id=n0,restrict=on -device virtio-net-pci,netdev=n0 \
+    -object rng-random,id=rng0,filename=/dev/urandom -device virtio-rng-pci,rng=rng0 \
+    -serial "file:$out/bake-serial.log" -display none -monitor none 9>&-; then
+    tail -n 30 "$out/bake-serial.log" >&2 || true
+    echo "build-image: bake boot failed or timed out" >&2
+    exit 1
+fi
+grep -qa LAB-BAKED "$out/bake-serial.log" || {
+    tail -n 30 "$out/bake-serial.log" >&2 || true
+    echo "build-image: bake boot ended without LAB-BAKED" >&2
+    exit 1
+}
+echo "build-image: bake boot done in $((SECONDS - t2)) s" >&2

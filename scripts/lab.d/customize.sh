@@ -34,6 +34,14 @@ cat >"$root/etc/ssh/sshd_config.d/lab.conf" <<'EOF'
 PermitRootLogin prohibit-password
 PasswordAuthentication no
 UseDNS no
+# No PAM: pam_systemd would start and stop root's systemd --user instance around every session,
+# which costs ~1-2 s per `lab ssh` command under TCG.
+UsePAM no
+PrintMotd no
+PrintLastLog no
+# `lab ssh` multiplexes sessions over one connection; let parallel test commands share it.
+MaxSessions 100
+MaxStartups 100:30:200
 EOF
 
 # --- network: DHCP from QEMU's user-mode network ---------------------------------------------------
@@ -50,6 +58,19 @@ in_root systemctl enable systemd-networkd.service >&2
 # --- journald: volatile, small ---------------------------------------------------------------------
 mkdir -p "$root/etc/systemd/journald.conf.d"
 printf '[Journal]\nStorage=volatile\nRuntimeMaxUse=32M\n' >"$root/etc/systemd/journald.conf.d/lab.conf"
+
+# --- no nested KVM -------------------------------------------------------------------------------
+# QEMU's TCG `-cpu max` advertises SVM, so udev would load kvm_amd at some point during the boot and
+# /dev/kvm would appear or not by the time libvirtd starts. libvirtd's QEMU capability cache records
+# whether KVM was usable and is re-probed (seconds under TCG) when that differs, so keep it
+# deterministic: no KVM in the guest (domains use type='qemu'; nested KVM under TCG is useless anyway).
+cat >"$root/etc/modprobe.d/lab-no-kvm.conf" <<'EOF'
+# lab: see scripts/lab.d/customize.sh
+blacklist kvm_amd
+blacklist kvm_intel
+install kvm_amd /bin/false
+install kvm_intel /bin/false
+EOF
 
 # --- device-mapper / LVM ---------------------------------------------------------------------------
 # dm-mod is a module in the cloud kernel; load it (and the snapshot target used by sparse libvirt
@@ -81,6 +102,48 @@ in_root systemctl enable libvirtd.socket libvirtd-ro.socket libvirtd-admin.socke
     libvirtd-tcp.socket libvirtd.service virtlogd.socket >&2
 # No default NAT network: it needs dnsmasq and is not used by the tests.
 rm -f "$root/etc/libvirt/qemu/networks/autostart/default.xml"
+
+# --- readiness marker ----------------------------------------------------------------------------
+# Once libvirtd (fully initialised) and sshd are up and DHCP gave an address, print a marker on the serial console; the
+# host waits for it in the serial log and then checks libvirt and ssh once (probing blindly during
+# the boot only adds load and delay: QEMU's user network accepts connections before the guest does).
+cat >"$root/usr/local/sbin/lab-ready" <<'EOF2'
+#!/bin/sh
+# Wait (up to 60 s) for an IPv4 address and (up to 120 s) for libvirtd's QEMU driver to finish its
+# start-up (capability probing: a connection blocks until then), then tell the host on the serial
+# console.
+i=0
+while [ $i -lt 600 ] && ! ip -4 -o addr show scope global | grep -q inet; do
+    sleep 0.1
+    i=$((i + 1))
+done
+timeout 120 virsh -q -c qemu:///system version >/dev/null 2>&1 || true
+echo "LAB-READY uptime=$(cut -d' ' -f1 /proc/uptime)" >/dev/ttyS0
+# Image build (build-image.sh boots the fresh image once with lab.bake=1): libvirtd has now written
+# its QEMU capability cache (/var/cache/libvirt/qemu/capabilities), which saves every later boot the
+# probe (4-10 s under TCG). Reset the machine identity and power off.
+if grep -qw lab.bake=1 /proc/cmdline; then
+    umount /etc/machine-id 2>/dev/null || true
+    : >/etc/machine-id
+    echo "LAB-BAKED" >/dev/ttyS0
+    systemctl --no-block poweroff
+fi
+EOF2
+chmod 0755 "$root/usr/local/sbin/lab-ready"
+cat >"$root/etc/systemd/system/lab-ready.service" <<'EOF2'
+[Unit]
+Description=Report to the lab host (serial console) that libvirtd and sshd are up
+After=libvirtd.service ssh.service systemd-networkd.service
+Wants=libvirtd.service ssh.service
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/lab-ready
+
+[Install]
+WantedBy=multi-user.target
+EOF2
+in_root systemctl enable lab-ready.service >&2
 
 # --- boot speed: mask what a throw-away TCG guest does not need -------------------------------------
 in_root systemctl mask \
