@@ -107,24 +107,29 @@ fn validate_capacity(s: &str) -> Result<(), String> {
 
 // ---------------------------------------------------------------- plan
 
+/// LVM allocates whole extents (4 MiB unless the volume group says otherwise),
+/// so a volume can come out slightly larger than asked: a request that rounds
+/// up to the current size is no change.
+const EXTENT_ROUNDING: u64 = 4 << 20;
+
 async fn plan(ctx: &Ctx, plan: &mut Plan) -> Result<(), Diagnostics> {
     let Some(wanted) = plan.planned("capacity").as_str().and_then(|s| parse_size(s).ok()) else {
         return Ok(());
     };
     if plan.is_create() {
-        plan.set("capacity_bytes", Value::from(wanted));
-        if plan.planned("sparse").as_bool() == Some(false) {
-            plan.set("allocation", Value::from(wanted));
-        }
+        // capacity_bytes and allocation stay "known after apply": LVM rounds
+        // up to whole extents, whose size the pool does not tell us.
         return check_space(ctx, plan, wanted).await;
     }
     let current = plan.prior("capacity_bytes").as_u64().unwrap_or(0);
-    if wanted == current {
-        // The same size in another spelling: no change.
+    let same_text = plan.planned("capacity") == plan.prior("capacity");
+    if same_text || (wanted <= current && current - wanted < EXTENT_ROUNDING) {
+        // The same size, possibly in another spelling: no change.
         plan.keep_prior("capacity");
         return Ok(());
     }
-    plan.set("capacity_bytes", Value::from(wanted));
+    plan.set_unknown("capacity_bytes");
+    plan.set_unknown("allocation");
     if wanted < current && plan.planned("allow_shrink").as_bool() != Some(true) {
         return Err(Diagnostic::error(
             "Shrinking Would Destroy Data",
@@ -245,10 +250,12 @@ async fn create(ctx: &Ctx, planned: State) -> Outcome<State> {
 
 // ---------------------------------------------------------------- read
 
+/// Copies what libvirt reports into the state. The configured `capacity`
+/// text is kept unless the size changed since we last saw it (drift: then
+/// the new size is shown in its canonical spelling and the plan compares).
 fn fill(s: &mut State, v: VolInfo) {
     let actual = v.xml.capacity;
-    if parse_size(&s.capacity).ok() != Some(actual) {
-        // Changed outside Terraform (or imported): show the real size.
+    if s.capacity_bytes.is_some_and(|seen| seen != actual) {
         s.capacity = format_size(actual);
     }
     s.id = Some(v.key());
@@ -301,7 +308,8 @@ async fn update(ctx: &Ctx, prior: State, planned: State) -> Outcome<State> {
         .map_err(|e| Diagnostic::error("Invalid capacity", e.to_string()).at_attr("capacity"))?;
     let current = prior.capacity_bytes.unwrap_or(wanted);
     let mut s = planned;
-    if wanted != current {
+    // The plan keeps the prior text when the size does not really change.
+    if s.capacity != prior.capacity && wanted != current {
         let flags = if wanted < current { RESIZE_SHRINK } else { 0 };
         conn.resize_volume(&s.pool, &s.name, wanted, flags)
             .await
