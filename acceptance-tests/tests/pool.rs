@@ -135,7 +135,6 @@ fn pool_keep_then_readopt_with_data_intact() {
 
     // The same configuration again: the VG is adopted, not built (which would fail or wipe it).
     let r = wd.apply();
-    r.expect_mentions(&["Existing Volume Group Will Be Adopted"]);
     assert_eq!(lab.pool_info(&pool)["State"], "running");
     let lv = lab.lv(&pool, "handmade").expect("hand-made LV after re-adoption");
     assert_eq!(lv.uuid, uuid_before, "the LV was recreated");
@@ -149,6 +148,40 @@ fn pool_keep_then_readopt_with_data_intact() {
         "libvirt does not list the adopted LV"
     );
     wd.expect_plan(0);
+    // PROVIDER BUG (reported): the plan-time checks of a new pool (lvm_pool.rs check_create:
+    // adoption warning, "Storage Pool Already Exists", "Device Already In Use") only run when the
+    // planned state is wholly known, which it never is on create (id, capacity, … are unknown), so
+    // the documented "Existing Volume Group Will Be Adopted" warning is never shown.
+    r.expect_mentions(&["Existing Volume Group Will Be Adopted"]);
+}
+
+#[test]
+fn pool_name_taken_refused_at_plan() {
+    let Some(s) = Scenario::start("pool::name_taken_refused_at_plan") else {
+        return;
+    };
+    let lab = s.lab();
+    let pool = s.name("pool");
+    // A pool of that name defined outside Terraform (a directory pool: nothing to build).
+    let file = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(
+        file.path(),
+        format!("<pool type='dir'><name>{pool}</name><target><path>/var/tmp</path></target></pool>"),
+    )
+    .expect("pool XML");
+    lab.virsh_ok(&["pool-define", &file.path().to_string_lossy()]);
+    let vgs_before = lab.vgs();
+    let wd = s.workdir(&pool_tf(&pool, &s.devices_hcl(1), ""));
+    // PROVIDER BUG (reported): check_create never runs at plan (see pool_keep_then_readopt_with_data_intact),
+    // so this plan succeeds and only the apply fails.
+    let r = wd.plan_detailed();
+    assert_eq!(r.code, Some(1), "plan should refuse a pool name that is taken:\n{r}");
+    r.expect_diagnostic("Storage Pool Already Exists", "name");
+    assert_eq!(lab.vgs(), vgs_before, "a VG was created");
+    assert!(
+        lab.pool_xml(&pool).is_some_and(|x| x.contains("type='dir'")),
+        "the existing pool was changed"
+    );
 }
 
 #[test]
