@@ -1,0 +1,7 @@
+import {
+  to = libvirt_disk_attachment.data
+  identity = {
+    domain = "web"
+    target = "sdb"
+  }
+}

@@ -1,0 +1,5 @@
+# By "<domain name or UUID>/<target>".
+import {
+  to = libvirt_disk_attachment.data
+  id = "web/sdb"
+}

@@ -1,0 +1,2 @@
+# By "<domain name or UUID>/<target>"
+terraform import libvirt_disk_attachment.data web/sdb

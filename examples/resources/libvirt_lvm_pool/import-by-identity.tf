@@ -1,0 +1,6 @@
+import {
+  to = libvirt_lvm_pool.data
+  identity = {
+    name = "vmdata"
+  }
+}

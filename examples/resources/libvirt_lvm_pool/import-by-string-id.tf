@@ -1,0 +1,5 @@
+# By pool name, or by the pool's libvirt UUID.
+import {
+  to = libvirt_lvm_pool.data
+  id = "vmdata"
+}

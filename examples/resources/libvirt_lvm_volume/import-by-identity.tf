@@ -1,0 +1,7 @@
+import {
+  to = libvirt_lvm_volume.db
+  identity = {
+    pool = "vmdata"
+    name = "db"
+  }
+}
