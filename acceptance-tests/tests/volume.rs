@@ -1,0 +1,300 @@
+//! `libvirt_lvm_volume` on the lab: exact sizes, spellings, plain LVs, out-of-band changes, the
+//! refused resize, import, deletion refused while attached, parallel creation.
+
+use acceptance_tests::{tag_text_attrs, DomainOpts, Lab, Scenario};
+
+const MIB: u64 = 1 << 20;
+
+/// A pool over `devices` named `pool` (on_destroy = "delete") plus `volumes` (HCL).
+fn config(pool: &str, devices: &str, volumes: &str) -> String {
+    format!(
+        r#"
+resource "libvirt_lvm_pool" "p" {{
+  name           = "{pool}"
+  source_devices = {devices}
+  on_destroy     = "delete"
+  force_destroy  = true
+}}
+{volumes}
+"#
+    )
+}
+
+fn volume(label: &str, name: &str, capacity: &str, extra: &str) -> String {
+    format!(
+        r#"
+resource "libvirt_lvm_volume" "{label}" {{
+  pool     = libvirt_lvm_pool.p.name
+  name     = "{name}"
+  capacity = "{capacity}"
+  {extra}
+}}
+"#
+    )
+}
+
+/// `<capacity>` and `<allocation>` of a volume as libvirt reports them.
+fn vol_sizes(lab: &Lab, pool: &str, name: &str) -> (u64, u64) {
+    let xml = lab
+        .vol_xml(pool, name)
+        .unwrap_or_else(|| panic!("libvirt has no volume {pool}/{name}"));
+    let num = |tag| {
+        tag_text_attrs(&xml, tag)
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_else(|| panic!("no <{tag}> in {xml}"))
+    };
+    (num("capacity"), num("allocation"))
+}
+
+#[test]
+fn volume_exact_sizes_spellings_and_plain_lv() {
+    let Some(s) = Scenario::start("volume::exact_sizes_spellings_and_plain_lv") else {
+        return;
+    };
+    let lab = s.lab();
+    let pool = s.name("pool");
+    let vols = |a_capacity: &str| {
+        [
+            volume("a", "a", a_capacity, ""),
+            volume("b", "b", "67108864", ""),
+            volume("c", "c", "0.0625GiB", ""),
+            volume("d", "d", "32MiB", "sparse = false"),
+        ]
+        .concat()
+    };
+    let wd = s.workdir(&config(&pool, &s.devices_hcl(1), &vols("64MiB")));
+    wd.apply();
+    s.step("apply");
+
+    for name in ["a", "b", "c"] {
+        let lv = lab.lv(&pool, name).unwrap_or_else(|| panic!("no LV {name}: {:?}", lab.lvs()));
+        assert_eq!(lv.size, 64 * MIB, "{name}: lvs size");
+        assert!(lv.attr.starts_with("-wi-"), "{name}: not a plain LV: {}", lv.attr);
+        assert_eq!(vol_sizes(lab, &pool, name).0, 64 * MIB, "{name}: libvirt capacity");
+        assert_eq!(
+            wd.state_attr(&format!("libvirt_lvm_volume.{name}"), "capacity_bytes").as_u64(),
+            Some(64 * MIB)
+        );
+    }
+    // sparse = false: a plain, fully allocated LV.
+    let d = lab.lv(&pool, "d").expect("LV d");
+    assert_eq!(d.attr, "-wi-a-----", "sparse = false LV attributes");
+    assert_eq!(d.size, 32 * MIB);
+    let (cap, alloc) = vol_sizes(lab, &pool, "d");
+    assert_eq!((cap, alloc), (32 * MIB, 32 * MIB), "allocation == capacity");
+    assert_eq!(
+        wd.state_attr("libvirt_lvm_volume.d", "allocation").as_u64(),
+        Some(32 * MIB),
+        "state allocation"
+    );
+    assert_eq!(wd.state_str("libvirt_lvm_volume.d", "path"), format!("/dev/{pool}/d"));
+    wd.expect_plan(0);
+    s.step("sizes checked, plan clean");
+
+    // Another spelling of the same size is no change.
+    wd.write(&config(&pool, &s.devices_hcl(1), &vols("67108864")));
+    wd.expect_plan(0);
+}
+
+#[test]
+fn volume_size_not_multiple_of_extent() {
+    let Some(s) = Scenario::start("volume::size_not_multiple_of_extent") else {
+        return;
+    };
+    let lab = s.lab();
+    let pool = s.name("pool");
+    // 100 MB (SI) = 100000000 bytes = 23.8 extents of 4 MiB: LVM rounds up to 24 extents.
+    let wd = s.workdir(&config(&pool, &s.devices_hcl(1), &volume("v", "v", "100MB", "")));
+    wd.apply();
+    let rounded = 24 * 4 * MIB;
+    let lv = lab.lv(&pool, "v").expect("LV v");
+    assert_eq!(lv.size, rounded, "LVM rounds 100MB up to whole extents");
+    let (cap, _) = vol_sizes(lab, &pool, "v");
+    assert_eq!(cap, rounded, "libvirt reports the rounded size");
+    assert_eq!(wd.state_attr("libvirt_lvm_volume.v", "capacity_bytes").as_u64(), Some(rounded));
+    // A size that is not a multiple of the extent must not cause a perpetual diff.
+    wd.expect_plan(0);
+    wd.expect_plan(0);
+}
+
+#[test]
+fn volume_out_of_band_extend_and_remove() {
+    let Some(s) = Scenario::start("volume::out_of_band_extend_and_remove") else {
+        return;
+    };
+    let lab = s.lab();
+    let pool = s.name("pool");
+    let wd = s.workdir(&config(&pool, &s.devices_hcl(1), &volume("v", "v", "64MiB", "")));
+    wd.apply();
+    s.step("apply");
+
+    // Grown by hand: the configuration is now smaller, and shrinking is refused at plan.
+    lab.ssh_ok(&format!("lvextend -q -L +4M {pool}/v"));
+    assert_eq!(lab.lv(&pool, "v").expect("LV").size, 68 * MIB);
+    let r = wd.plan_detailed();
+    assert_eq!(r.code, Some(1), "plan must refuse to shrink:\n{r}");
+    r.expect_diagnostic("Shrinking Would Destroy Data", "capacity");
+    r.expect_mentions(&["68MiB"]);
+    assert_eq!(lab.lv(&pool, "v").expect("LV").size, 68 * MIB, "plan changed the LV");
+    s.step("out-of-band grow: shrink refused at plan");
+
+    // Removed by hand: planned for creation, and apply recreates it.
+    lab.ssh_ok(&format!("lvremove -q -f {pool}/v"));
+    let r = wd.expect_plan(2);
+    r.expect_mentions(&["libvirt_lvm_volume.v will be created"]);
+    wd.apply();
+    let lv = lab.lv(&pool, "v").expect("LV recreated");
+    assert_eq!(lv.size, 64 * MIB);
+    assert!(lv.attr.starts_with("-wi-"), "{}", lv.attr);
+    wd.expect_plan(0);
+}
+
+#[test]
+fn volume_grow_refused_and_data_kept() {
+    let Some(s) = Scenario::start("volume::grow_refused_and_data_kept") else {
+        return;
+    };
+    let lab = s.lab();
+    let pool = s.name("pool");
+    let devices = s.devices_hcl(1);
+    let wd = s.workdir(&config(&pool, &devices, &volume("v", "v", "64MiB", "")));
+    wd.apply();
+    let pattern = format!("data-of-{}", s.prefix());
+    lab.ssh_ok(&format!(
+        "printf '%s' '{pattern}' | dd of=/dev/{pool}/v conv=notrunc,fsync status=none && sync"
+    ));
+    let before = lab.lv(&pool, "v").expect("LV");
+    s.step("apply, pattern written");
+
+    wd.write(&config(&pool, &devices, &volume("v", "v", "128MiB", "")));
+    let r = wd.expect_plan(2);
+    r.expect_mentions(&["Volume Resize Is Attempted In Place", "1 to change", "0 to destroy"]);
+    let r = wd.try_apply(&[]).expect_failure();
+    r.expect_diagnostic("libvirt Cannot Resize LVM Volumes", "capacity");
+    let after = lab.lv(&pool, "v").expect("LV still there");
+    assert_eq!(after.size, before.size, "size changed");
+    assert_eq!(after.uuid, before.uuid, "the LV was replaced");
+    assert_eq!(
+        lab.ssh_ok(&format!("head -c {} /dev/{pool}/v", pattern.len())),
+        pattern,
+        "data destroyed"
+    );
+    s.step("grow refused, LV unchanged");
+
+    wd.write(&config(&pool, &devices, &volume("v", "v", "64MiB", "")));
+    wd.expect_plan(0);
+}
+
+#[test]
+fn volume_import_by_pool_name_path_and_key() {
+    let Some(s) = Scenario::start("volume::import_by_pool_name_path_and_key") else {
+        return;
+    };
+    let lab = s.lab();
+    let pool = s.name("pool");
+    let wd = s.workdir(&config(&pool, &s.devices_hcl(1), &volume("v", "v", "48MiB", "")));
+    wd.apply();
+    let key = wd.state_str("libvirt_lvm_volume.v", "key");
+    assert_eq!(key, lab.lv(&pool, "v").expect("LV").uuid, "key is the LV UUID");
+    s.step("apply");
+
+    let import_config = format!(
+        r#"
+resource "libvirt_lvm_volume" "v" {{
+  pool     = "{pool}"
+  name     = "v"
+  capacity = "48MiB"
+}}
+"#
+    );
+    for id in [format!("{pool}/v"), format!("/dev/{pool}/v"), key.clone()] {
+        let imp = s.workdir(&import_config);
+        imp.import("libvirt_lvm_volume.v", &id);
+        imp.expect_plan(0);
+        assert_eq!(imp.state_str("libvirt_lvm_volume.v", "id"), key, "import by {id}");
+        imp.state_rm("libvirt_lvm_volume.v");
+        s.step(&format!("import by {id}: plan clean"));
+    }
+}
+
+#[test]
+fn volume_delete_refused_while_attached() {
+    let Some(s) = Scenario::start("volume::delete_refused_while_attached") else {
+        return;
+    };
+    let lab = s.lab();
+    let pool = s.name("pool");
+    let dom = s.domain("vm", DomainOpts::shut_off());
+    let wd = s.workdir(&config(&pool, &s.devices_hcl(1), &volume("v", "v", "16MiB", "")));
+    wd.apply();
+    let dev = format!("/dev/{pool}/v");
+    // A disk of type 'block' (what the provider itself writes for a path).
+    lab.virsh_ok(&["attach-disk", &dom.name, &dev, "sdb", "--sourcetype", "block", "--config"]);
+    assert!(dom.disk("sdb", true).is_some_and(|d| d.contains("type='block'")));
+    s.step("apply, attached by hand (type='block')");
+
+    let r = wd.try_destroy(&[]).expect_failure();
+    r.expect_mentions(&["Volume Is Attached To A Domain", &dom.name, "sdb"]);
+    assert!(lab.lv(&pool, "v").is_some(), "LV deleted although attached");
+    assert!(lab.pool_names().contains(&pool), "pool removed");
+    assert!(dom.disk("sdb", true).is_some(), "disk gone from the domain");
+    s.step("destroy refused");
+    lab.virsh_ok(&["detach-disk", &dom.name, "sdb", "--config"]);
+
+    // The same by virsh's default from a remote client: it cannot stat the LV, so it writes
+    // <disk type='file'><source file='/dev/VG/LV'/>, which still uses the volume.
+    lab.virsh_ok(&["attach-disk", &dom.name, &dev, "sdc", "--config"]);
+    assert!(dom.disk("sdc", true).is_some_and(|d| d.contains(&format!("file='{dev}'"))));
+    // PROVIDER BUG (reported): lvm_volume.rs attached_to() compares only <source dev=…> and
+    // pool/volume, not <source file=…>, so this destroy deletes a volume a domain still uses.
+    let r = wd.try_destroy(&[]);
+    assert!(
+        lab.lv(&pool, "v").is_some(),
+        "LV deleted although domain {} uses it as sdc (<source file=…>):\n{r}",
+        dom.name
+    );
+    r.expect_failure().expect_mentions(&["Volume Is Attached To A Domain", &dom.name, "sdc"]);
+    lab.virsh_ok(&["detach-disk", &dom.name, "sdc", "--config"]);
+
+    wd.destroy();
+    assert!(lab.lv(&pool, "v").is_none());
+}
+
+#[test]
+fn volume_parallel_create_and_destroy_20() {
+    let Some(s) = Scenario::start("volume::parallel_create_and_destroy_20") else {
+        return;
+    };
+    let lab = s.lab();
+    let pool = s.name("pool");
+    let wd = s.workdir(&config(
+        &pool,
+        &s.devices_hcl(2),
+        r#"
+resource "libvirt_lvm_volume" "v" {
+  count    = 20
+  pool     = libvirt_lvm_pool.p.name
+  name     = "v${count.index}"
+  capacity = "16MiB"
+}
+"#,
+    ));
+    let r = wd.apply_parallel(10);
+    r.expect_mentions(&["21 added"]);
+    s.step("apply of pool + 20 volumes at -parallelism=10");
+    let lvs = lab.lvs_in(&pool);
+    assert_eq!(lvs.len(), 20, "{lvs:?}");
+    for i in 0..20 {
+        let name = format!("v{i}");
+        let lv = lvs.iter().find(|l| l.name == name).unwrap_or_else(|| panic!("no {name}"));
+        assert_eq!(lv.size, 16 * MIB);
+        assert!(lv.attr.starts_with("-wi-"));
+    }
+    assert_eq!(lab.virsh_ok(&["vol-list", &pool]).lines().count(), 20);
+    wd.expect_plan(0);
+    s.step("checked");
+    wd.try_destroy(&["-parallelism=10"]).expect_ok();
+    s.step("destroy at -parallelism=10");
+    assert!(lab.vg(&pool).is_none(), "VG left: {:?}", lab.lvs_in(&pool));
+    assert!(!lab.pool_names().contains(&pool));
+}
