@@ -28,14 +28,14 @@ pub fn schema() -> Schema {
                 .describe(
                     "libvirt connection URI, such as `qemu:///system`, `qemu+ssh://root@host/system` or \
                      `qemu+tls://host/system`. Defaults to the `LIBVIRT_DEFAULT_URI` environment variable, \
-                     then `qemu:///system`. Passwords in the URI are never logged or shown in messages.",
+                     then `qemu:///system`. Passwords and secret parameters in the URI are never logged or shown in messages.",
                 ),
             Attribute::string("connect_timeout")
                 .optional()
                 .validate(Validator::Str(|s| parse_duration(s).map(|_| ())))
                 .describe(
                     "How long opening the connection may take before the provider gives up with an error, \
-                     as a duration such as `\"30s\"`. Default `\"30s\"`.",
+                     as a duration such as `\"30s\"`. Defaults to `\"30s\"`.",
                 ),
             Attribute::number("keepalive_interval")
                 .optional()
@@ -49,7 +49,7 @@ pub fn schema() -> Schema {
                 .describe(
                     "Seconds between libvirt keepalive messages on remote connections; 0 turns keepalive \
                      off. With `keepalive_count`, bounds how long a dead hypervisor can stall an operation. \
-                     Default `5`.",
+                     Defaults to `5`.",
                 ),
             Attribute::number("keepalive_count")
                 .optional()
@@ -62,7 +62,7 @@ pub fn schema() -> Schema {
                 }))
                 .describe(
                     "Keepalive messages that may go unanswered before the connection is closed as dead. \
-                     Default `3`.",
+                     Defaults to `3`.",
                 ),
         ],
     )

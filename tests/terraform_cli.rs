@@ -106,7 +106,8 @@ output \"bytes\" {{
     let out = text(&o);
     assert!(out.contains("2 to add"), "{out}");
     assert!(out.contains("bytes = 1610612736"), "{out}");
-    assert!(out.contains("+ capacity_bytes  = 1073741824"), "{out}");
+    assert!(out.contains("+ capacity        = \"1GiB\""), "{out}");
+    assert!(out.contains("+ capacity_bytes  = (known after apply)"), "{out}");
 }
 
 #[test]

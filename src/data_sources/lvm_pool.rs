@@ -66,11 +66,11 @@ impl DataSource for LvmPoolData {
                 Attribute::typed("source_devices", Type::list(Type::String))
                     .computed()
                     .describe("Block devices of the volume group's physical volumes, as libvirt knows them."),
-                Attribute::string("target_path").computed().describe("`/dev/<volume_group>`."),
+                Attribute::string("target_path").computed().describe("Directory of the volume group's device nodes, `/dev/<volume_group>`."),
                 Attribute::number("capacity").computed().describe("Size of the volume group in bytes."),
                 Attribute::number("allocation").computed().describe("Bytes allocated to logical volumes."),
                 Attribute::number("available").computed().describe("Bytes free for new volumes."),
-                Attribute::string("state").computed().describe("`running` or `inactive`."),
+                Attribute::string("state").computed().describe("The pool's state as libvirt reports it: `running` or `inactive`."),
                 Attribute::bool("autostart").computed().describe("Whether libvirt starts the pool on boot."),
                 Attribute::typed("volumes", Type::list(volume_type()))
                     .computed()

@@ -37,7 +37,7 @@ impl DataSource for LvmVolumeData {
                     .computed()
                     .validate(Validator::Str(names::validate_pool_name))
                     .describe("Name of the storage pool. Set with `name`, or leave unset and give `path`."),
-                Attribute::string("name").optional().computed().describe("Name of the volume, with `pool`."),
+                Attribute::string("name").optional().computed().describe("Name of the volume; give it together with `pool`."),
                 Attribute::string("path")
                     .optional()
                     .computed()

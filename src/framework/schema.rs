@@ -227,7 +227,7 @@ impl Block {
                     Attribute::string(op)
                         .optional()
                         .validate(Validator::Str(validate_duration))
-                        .describe(format!("Time allowed for {op}; default `\"{default}\"`."))
+                        .describe(format!("How long {op} may take. Defaults to `\"{default}\"`."))
                 })
                 .collect(),
         }

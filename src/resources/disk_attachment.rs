@@ -66,7 +66,7 @@ fn schema() -> Schema {
          the guest has released the disk (virtio-scsi disks detach at once; virtio-blk needs the guest \
          OS to cooperate).",
         vec![
-            Attribute::string("id").computed().stable().describe("`<domain uuid>/<target>`."),
+            Attribute::string("id").computed().stable().describe("The domain's UUID and the target, as `<domain uuid>/<target>`."),
             Attribute::string("domain")
                 .required()
                 .replace()
@@ -128,12 +128,11 @@ fn schema() -> Schema {
             Attribute::bool("live")
                 .default(true)
                 .describe(
-                    "Also attach to the running domain (hotplug). Changed in place. Ignored while the domain \
-                     is shut off.",
+                    "Also attach to the running domain (hotplug). Ignored while the domain is shut off.",
                 ),
             Attribute::bool("persistent")
                 .default(true)
-                .describe("Also attach in the domain's saved definition, so the disk survives a restart. Changed in place."),
+                .describe("Also attach in the domain's saved definition, so the disk survives a restart."),
             Attribute::string("alias").computed().describe("Device alias libvirt assigned in the running domain, such as `scsi0-0-0-1`."),
             Attribute::string("address").computed().describe("Address libvirt assigned, such as `drive:0:0:0:1` or `pci:0000:00:07.0`."),
         ],

@@ -78,7 +78,7 @@ fn schema() -> Schema {
                 .required()
                 .replace()
                 .validate(Validator::Str(names::validate_pool_name))
-                .describe("Name of the libvirt storage pool. Changing it replaces the pool."),
+                .describe("Name of the libvirt storage pool."),
             Attribute::string("volume_group")
                 .optional()
                 .computed()
@@ -86,17 +86,17 @@ fn schema() -> Schema {
                 .validate(Validator::Str(names::validate_vg_name))
                 .describe(
                     "Name of the LVM volume group. Defaults to `name`. Must follow LVM's naming rules: \
-                     letters, digits and `+_.-`, not starting with `-`, at most 127 characters. \
-                     Changing it replaces the pool.",
+                     letters, digits and `+_.-`, not starting with `-`, at most 127 characters.",
                 ),
             Attribute::typed("source_devices", Type::set(Type::String))
                 .optional()
+                .computed()
                 .replace()
                 .validate(Validator::Str(names::validate_device_path))
                 .describe(
                     "Absolute paths of the block devices that hold the volume group's physical volumes, \
                      such as `/dev/vdb` or `/dev/disk/by-id/...`. Required to build a new volume group; \
-                     leave unset to adopt an existing one. Changing it replaces the pool.",
+                     leave unset to adopt an existing one (the devices libvirt reports are then filled in).",
                 ),
             Attribute::bool("build").optional().computed().describe(
                 "Whether this resource creates the volume group on `source_devices` (vgcreate). \
@@ -110,9 +110,9 @@ fn schema() -> Schema {
             ),
             Attribute::bool("autostart")
                 .default(true)
-                .describe("Whether libvirt starts the pool when the host boots. Changed in place."),
+                .describe("Whether libvirt starts the pool when the host boots."),
             Attribute::bool("active").default(true).describe(
-                "Whether the pool is started (its volume group active). Changed in place: `false` \
+                "Whether the pool is started (its volume group active). `false` \
                      stops the pool (`virsh pool-destroy`, which deactivates the logical volumes but \
                      keeps them).",
             ),
@@ -173,7 +173,7 @@ async fn plan(ctx: &Ctx, plan: &mut Plan) -> Result<(), Diagnostics> {
     }
     if plan.config("build").is_null() {
         if plan.is_create() {
-            let devices = plan.planned("source_devices");
+            let devices = plan.config("source_devices");
             let build = match devices {
                 Value::Unknown => Value::Unknown,
                 v => Value::Bool(v.as_list().is_some_and(|d| !d.is_empty())),
@@ -406,7 +406,7 @@ fn fill(s: &mut State, p: PoolInfo) -> Result<(), Diagnostics> {
         a == b
     });
     if !same {
-        s.source_devices = (!devices.is_empty() || s.source_devices.is_some()).then_some(devices);
+        s.source_devices = Some(devices);
     }
     s.autostart = Some(p.autostart);
     s.active = Some(p.active);

@@ -55,7 +55,7 @@ fn schema() -> Schema {
                 .required()
                 .replace()
                 .validate(Validator::Str(names::validate_pool_name))
-                .describe("Name of the logical storage pool, for example `libvirt_lvm_pool.data.name`. Changing it replaces the volume."),
+                .describe("Name of the logical storage pool, for example `libvirt_lvm_pool.data.name`."),
             Attribute::string("name")
                 .required()
                 .replace()
@@ -63,7 +63,7 @@ fn schema() -> Schema {
                 .describe(
                     "Name of the logical volume. LVM's rules apply: letters, digits and `+_.-`, not starting \
                      with `-`, not `.` or `..`, not starting with `snapshot` or `pvmove`, and none of LVM's \
-                     reserved suffixes such as `_tmeta` or `_rimage`. Changing it replaces the volume.",
+                     reserved suffixes such as `_tmeta` or `_rimage`.",
                 ),
             Attribute::string("capacity")
                 .required()
