@@ -175,7 +175,11 @@ fn pool_name_taken_refused_at_plan() {
     // PROVIDER BUG (reported): check_create never runs at plan (see pool_keep_then_readopt_with_data_intact),
     // so this plan succeeds and only the apply fails.
     let r = wd.plan_detailed();
-    assert_eq!(r.code, Some(1), "plan should refuse a pool name that is taken:\n{r}");
+    assert_eq!(
+        r.code,
+        Some(1),
+        "plan should refuse a pool name that is taken:\n{r}"
+    );
     r.expect_diagnostic("Storage Pool Already Exists", "name");
     assert_eq!(lab.vgs(), vgs_before, "a VG was created");
     assert!(

@@ -67,12 +67,19 @@ fn volume_exact_sizes_spellings_and_plain_lv() {
     s.step("apply");
 
     for name in ["a", "b", "c"] {
-        let lv = lab.lv(&pool, name).unwrap_or_else(|| panic!("no LV {name}: {:?}", lab.lvs()));
+        let lv = lab
+            .lv(&pool, name)
+            .unwrap_or_else(|| panic!("no LV {name}: {:?}", lab.lvs()));
         assert_eq!(lv.size, 64 * MIB, "{name}: lvs size");
         assert!(lv.attr.starts_with("-wi-"), "{name}: not a plain LV: {}", lv.attr);
-        assert_eq!(vol_sizes(lab, &pool, name).0, 64 * MIB, "{name}: libvirt capacity");
         assert_eq!(
-            wd.state_attr(&format!("libvirt_lvm_volume.{name}"), "capacity_bytes").as_u64(),
+            vol_sizes(lab, &pool, name).0,
+            64 * MIB,
+            "{name}: libvirt capacity"
+        );
+        assert_eq!(
+            wd.state_attr(&format!("libvirt_lvm_volume.{name}"), "capacity_bytes")
+                .as_u64(),
             Some(64 * MIB)
         );
     }
@@ -87,7 +94,10 @@ fn volume_exact_sizes_spellings_and_plain_lv() {
         Some(32 * MIB),
         "state allocation"
     );
-    assert_eq!(wd.state_str("libvirt_lvm_volume.d", "path"), format!("/dev/{pool}/d"));
+    assert_eq!(
+        wd.state_str("libvirt_lvm_volume.d", "path"),
+        format!("/dev/{pool}/d")
+    );
     wd.expect_plan(0);
     s.step("sizes checked, plan clean");
 
@@ -111,7 +121,10 @@ fn volume_size_not_multiple_of_extent() {
     assert_eq!(lv.size, rounded, "LVM rounds 100MB up to whole extents");
     let (cap, _) = vol_sizes(lab, &pool, "v");
     assert_eq!(cap, rounded, "libvirt reports the rounded size");
-    assert_eq!(wd.state_attr("libvirt_lvm_volume.v", "capacity_bytes").as_u64(), Some(rounded));
+    assert_eq!(
+        wd.state_attr("libvirt_lvm_volume.v", "capacity_bytes").as_u64(),
+        Some(rounded)
+    );
     // A size that is not a multiple of the extent must not cause a perpetual diff.
     wd.expect_plan(0);
     wd.expect_plan(0);
@@ -135,7 +148,11 @@ fn volume_out_of_band_extend_and_remove() {
     assert_eq!(r.code, Some(1), "plan must refuse to shrink:\n{r}");
     r.expect_diagnostic("Shrinking Would Destroy Data", "capacity");
     r.expect_mentions(&["68MiB"]);
-    assert_eq!(lab.lv(&pool, "v").expect("LV").size, 68 * MIB, "plan changed the LV");
+    assert_eq!(
+        lab.lv(&pool, "v").expect("LV").size,
+        68 * MIB,
+        "plan changed the LV"
+    );
     s.step("out-of-band grow: shrink refused at plan");
 
     // Removed by hand: planned for creation, and apply recreates it.
@@ -168,7 +185,11 @@ fn volume_grow_refused_and_data_kept() {
 
     wd.write(&config(&pool, &devices, &volume("v", "v", "128MiB", "")));
     let r = wd.expect_plan(2);
-    r.expect_mentions(&["Volume Resize Is Attempted In Place", "1 to change", "0 to destroy"]);
+    r.expect_mentions(&[
+        "Volume Resize Is Attempted In Place",
+        "1 to change",
+        "0 to destroy",
+    ]);
     let r = wd.try_apply(&[]).expect_failure();
     r.expect_diagnostic("libvirt Cannot Resize LVM Volumes", "capacity");
     let after = lab.lv(&pool, "v").expect("LV still there");
@@ -229,7 +250,15 @@ fn volume_delete_refused_while_attached() {
     wd.apply();
     let dev = format!("/dev/{pool}/v");
     // A disk of type 'block' (what the provider itself writes for a path).
-    lab.virsh_ok(&["attach-disk", &dom.name, &dev, "sdb", "--sourcetype", "block", "--config"]);
+    lab.virsh_ok(&[
+        "attach-disk",
+        &dom.name,
+        &dev,
+        "sdb",
+        "--sourcetype",
+        "block",
+        "--config",
+    ]);
     assert!(dom.disk("sdb", true).is_some_and(|d| d.contains("type='block'")));
     s.step("apply, attached by hand (type='block')");
 
@@ -244,7 +273,9 @@ fn volume_delete_refused_while_attached() {
     // The same by virsh's default from a remote client: it cannot stat the LV, so it writes
     // <disk type='file'><source file='/dev/VG/LV'/>, which still uses the volume.
     lab.virsh_ok(&["attach-disk", &dom.name, &dev, "sdc", "--config"]);
-    assert!(dom.disk("sdc", true).is_some_and(|d| d.contains(&format!("file='{dev}'"))));
+    assert!(dom
+        .disk("sdc", true)
+        .is_some_and(|d| d.contains(&format!("file='{dev}'"))));
     // PROVIDER BUG (reported): lvm_volume.rs attached_to() compares only <source dev=…> and
     // pool/volume, not <source file=…>, so this destroy deletes a volume a domain still uses.
     let r = wd.try_destroy(&[]);
@@ -253,7 +284,8 @@ fn volume_delete_refused_while_attached() {
         "LV deleted although domain {} uses it as sdc (<source file=…>):\n{r}",
         dom.name
     );
-    r.expect_failure().expect_mentions(&["Volume Is Attached To A Domain", &dom.name, "sdc"]);
+    r.expect_failure()
+        .expect_mentions(&["Volume Is Attached To A Domain", &dom.name, "sdc"]);
     lab.virsh_ok(&["detach-disk", &dom.name, "sdc", "--config"]);
 
     wd.destroy();
@@ -286,7 +318,10 @@ resource "libvirt_lvm_volume" "v" {
     assert_eq!(lvs.len(), 20, "{lvs:?}");
     for i in 0..20 {
         let name = format!("v{i}");
-        let lv = lvs.iter().find(|l| l.name == name).unwrap_or_else(|| panic!("no {name}"));
+        let lv = lvs
+            .iter()
+            .find(|l| l.name == name)
+            .unwrap_or_else(|| panic!("no {name}"));
         assert_eq!(lv.size, 16 * MIB);
         assert!(lv.attr.starts_with("-wi-"));
     }
