@@ -31,7 +31,12 @@ fn case(what: &'static str, body: String, summary: &'static str, attr: &'static 
 /// What the hypervisor holds: pools, VGs and LVs.
 fn hypervisor(s: &Scenario) -> String {
     let lab = s.lab();
-    format!("pools {:?}\nvgs {:?}\nlvs {:?}", lab.pool_names(), lab.vgs(), lab.lvs())
+    format!(
+        "pools {:?}\nvgs {:?}\nlvs {:?}",
+        lab.pool_names(),
+        lab.vgs(),
+        lab.lvs()
+    )
 }
 
 /// Runs every case and checks: refused at validate or plan, the summary, the attribute, nothing
@@ -40,7 +45,11 @@ fn refuse_all(s: &Scenario, cases: &[Case]) {
     let before = hypervisor(s);
     let mut failures = Vec::new();
     for c in cases {
-        let wd = if c.raw { s.workdir_raw(&c.body) } else { s.workdir(&c.body) };
+        let wd = if c.raw {
+            s.workdir_raw(&c.body)
+        } else {
+            s.workdir(&c.body)
+        };
         let validate = wd.validate();
         let (stage, r): (&str, Run) = if validate.ok() {
             ("plan", wd.plan_detailed())
@@ -54,7 +63,10 @@ fn refuse_all(s: &Scenario, cases: &[Case]) {
         }
     }
     assert_eq!(hypervisor(s), before, "the hypervisor changed");
-    assert!(failures.is_empty(), "cases that were not refused as expected: {failures:?}");
+    assert!(
+        failures.is_empty(),
+        "cases that were not refused as expected: {failures:?}"
+    );
 }
 
 fn check(c: &Case, wd: &Workdir<'_>, r: &Run) {
@@ -71,7 +83,11 @@ fn check(c: &Case, wd: &Workdir<'_>, r: &Run) {
     } else {
         r.expect_mentions(&[&format!("Error: {}", c.summary), c.attr]);
     }
-    assert!(wd.state_addresses().is_empty(), "{}: something entered the state", c.what);
+    assert!(
+        wd.state_addresses().is_empty(),
+        "{}: something entered the state",
+        c.what
+    );
 }
 
 fn volume(pool: &str, name: &str, capacity: &str) -> String {
@@ -90,18 +106,51 @@ fn validation_volume_arguments() {
     };
     let pool = s.name("nopool");
     let cases = [
-        case("LV name starting with '-'", volume(&pool, "-data", "64MiB"), "Invalid name", "name"),
-        case("LV name snapshot1", volume(&pool, "snapshot1", "64MiB"), "Invalid name", "name"),
-        case("LV name with a space", volume(&pool, "my data", "64MiB"), "Invalid name", "name"),
-        case("capacity 10 parsecs", volume(&pool, "data", "10 parsecs"), "Invalid capacity", "capacity"),
-        case("capacity 0", volume(&pool, "data", "0"), "Invalid capacity", "capacity"),
-        case("capacity -1G", volume(&pool, "data", "-1G"), "Invalid capacity", "capacity"),
+        case(
+            "LV name starting with '-'",
+            volume(&pool, "-data", "64MiB"),
+            "Invalid name",
+            "name",
+        ),
+        case(
+            "LV name snapshot1",
+            volume(&pool, "snapshot1", "64MiB"),
+            "Invalid name",
+            "name",
+        ),
+        case(
+            "LV name with a space",
+            volume(&pool, "my data", "64MiB"),
+            "Invalid name",
+            "name",
+        ),
+        case(
+            "capacity 10 parsecs",
+            volume(&pool, "data", "10 parsecs"),
+            "Invalid capacity",
+            "capacity",
+        ),
+        case(
+            "capacity 0",
+            volume(&pool, "data", "0"),
+            "Invalid capacity",
+            "capacity",
+        ),
+        case(
+            "capacity -1G",
+            volume(&pool, "data", "-1G"),
+            "Invalid capacity",
+            "capacity",
+        ),
     ];
     refuse_all(&s, &cases);
 }
 
 fn pool(name: &str, extra: &str) -> String {
-    format!("resource \"libvirt_lvm_pool\" \"p\" {{\n  name = {}\n{extra}\n}}\n", hcl_string(name))
+    format!(
+        "resource \"libvirt_lvm_pool\" \"p\" {{\n  name = {}\n{extra}\n}}\n",
+        hcl_string(name)
+    )
 }
 
 #[test]
@@ -113,7 +162,10 @@ fn validation_pool_arguments() {
     let cases = [
         case(
             "VG name ..",
-            pool(&name, "  volume_group   = \"..\"\n  source_devices = [\"/dev/vdb\"]"),
+            pool(
+                &name,
+                "  volume_group   = \"..\"\n  source_devices = [\"/dev/vdb\"]",
+            ),
             "Invalid volume_group",
             "volume_group",
         ),
@@ -131,7 +183,10 @@ fn validation_pool_arguments() {
         ),
         case(
             "on_destroy = drop",
-            pool(&name, "  source_devices = [\"/dev/vdb\"]\n  on_destroy     = \"drop\""),
+            pool(
+                &name,
+                "  source_devices = [\"/dev/vdb\"]\n  on_destroy     = \"drop\"",
+            ),
             "Invalid on_destroy",
             "on_destroy",
         ),
@@ -223,11 +278,20 @@ fn validation_capacity_beyond_pool_space() {
     // An existing pool on one 1 GiB lab disk.
     let wd = s.workdir(&pool(
         &name,
-        &format!("  source_devices = {}\n  on_destroy     = \"delete\"", s.devices_hcl(1)),
+        &format!(
+            "  source_devices = {}\n  on_destroy     = \"delete\"",
+            s.devices_hcl(1)
+        ),
     ));
     wd.apply();
-    let available = wd.state_attr("libvirt_lvm_pool.p", "available").as_u64().expect("available");
-    assert!(available < 2 << 30, "the pool is larger than expected: {available}");
+    let available = wd
+        .state_attr("libvirt_lvm_pool.p", "available")
+        .as_u64()
+        .expect("available");
+    assert!(
+        available < 2 << 30,
+        "the pool is larger than expected: {available}"
+    );
     s.step("pool");
     let cases = [case(
         "capacity larger than the pool's free space",
