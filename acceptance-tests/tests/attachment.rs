@@ -322,7 +322,14 @@ fn attachment_refusals_change_nothing() {
     }
     noacpi.assert_not_restarted(&noacpi_run);
     lab.virsh_ok(&["detach-disk", &busy.name, "sdb", "--config"]);
-    eprintln!("refused at plan: {at_plan:?} (the others only at apply)");
+    // PROVIDER BUG (reported): disk_attachment.rs plan() runs these checks (preflight) only when the
+    // planned state is wholly known, which it never is on create (id, alias, address are unknown):
+    // every refusal above comes at apply, after `terraform plan` said the change was fine.
+    assert_eq!(
+        at_plan.len(),
+        cases.len(),
+        "refused at plan: {at_plan:?}; the others only at apply"
+    );
 }
 
 #[test]
