@@ -8,13 +8,12 @@ pub mod tls;
 use std::io::Write;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use base64::Engine;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::proto::plugin as gp;
@@ -104,7 +103,7 @@ pub async fn serve(mode: Mode) -> Result<(), PluginError> {
         .map(|t| base64::engine::general_purpose::STANDARD_NO_PAD.encode(&t.cert_der))
         .unwrap_or_default();
 
-    let shutdown = Arc::new(Notify::new());
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let provider = server::ProviderService::new();
     let incoming = accept_loop(listener, tls.map(|t| tokio_rustls::TlsAcceptor::from(t.config)));
 
@@ -132,7 +131,6 @@ pub async fn serve(mode: Mode) -> Result<(), PluginError> {
     }
     tracing::debug!(socket = %socket.display(), tls = !cert_b64.is_empty(), "serving");
 
-    let stop = shutdown.clone();
     let debug = matches!(mode, Mode::Debug { .. });
     let signals = async move {
         // Terraform forwards Ctrl-C to the whole process group; a provider
@@ -148,21 +146,35 @@ pub async fn serve(mode: Mode) -> Result<(), PluginError> {
             tracing::debug!("ignoring SIGINT; Terraform will stop the provider");
         }
     };
+    let requested = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
 
-    tonic::transport::Server::builder()
+    let server = tonic::transport::Server::builder()
         .add_service(ProviderServer::new(provider).max_decoding_message_size(256 << 20))
         .add_service(gp::grpc_controller_server::GrpcControllerServer::new(Controller(
-            stop,
+            shutdown_tx,
         )))
         .add_service(gp::grpc_stdio_server::GrpcStdioServer::new(Stdio))
         .add_service(gp::grpc_broker_server::GrpcBrokerServer::new(Broker))
-        .serve_with_incoming_shutdown(incoming, async move {
-            tokio::select! {
-                _ = shutdown.notified() => {}
-                _ = signals => {}
+        .serve_with_incoming_shutdown(incoming, {
+            let rx = shutdown_rx.clone();
+            async move {
+                tokio::select! {
+                    _ = requested(rx) => {}
+                    _ = signals => {}
+                }
             }
-        })
-        .await?;
+        });
+    // A graceful shutdown waits for clients to close their connections;
+    // Terraform may keep its own open, so give them a moment, then exit.
+    tokio::select! {
+        result = server => result?,
+        _ = async {
+            requested(shutdown_rx).await;
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        } => tracing::debug!("clients still connected after Shutdown; exiting anyway"),
+    }
     drop(dir);
     Ok(())
 }
@@ -260,7 +272,7 @@ impl AsyncWrite for Conn {
     }
 }
 
-struct Controller(Arc<Notify>);
+struct Controller(watch::Sender<bool>);
 
 #[tonic::async_trait]
 impl gp::grpc_controller_server::GrpcController for Controller {
@@ -269,7 +281,7 @@ impl gp::grpc_controller_server::GrpcController for Controller {
         _: tonic::Request<gp::Empty>,
     ) -> Result<tonic::Response<gp::Empty>, tonic::Status> {
         tracing::debug!("GRPCController.Shutdown: exiting");
-        self.0.notify_one();
+        let _ = self.0.send(true);
         Ok(tonic::Response::new(gp::Empty {}))
     }
 }
