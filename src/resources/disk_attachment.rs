@@ -199,7 +199,17 @@ async fn plan(ctx: &Ctx, plan: &mut Plan) -> Result<(), Diagnostics> {
             plan.set("bus", bus.as_str());
         }
     }
-    if plan.is_create() && plan.planned.is_wholly_known() {
+    let inputs = [
+        "domain",
+        "volume_id",
+        "path",
+        "target",
+        "bus",
+        "live",
+        "persistent",
+        "shareable",
+    ];
+    if plan.is_create() && inputs.iter().all(|a| plan.planned(a).is_wholly_known()) {
         let s: State = plan.planned_as()?;
         let conn = ctx.conn().await?;
         let dom = find_domain(conn, &s.domain).await?;
@@ -260,14 +270,18 @@ async fn resolve_source(conn: &Connection, s: &State) -> Result<Source, Diagnost
 }
 
 fn uses(disk: &DiskXml, source: &Source) -> bool {
-    match &source.spec {
-        DiskSpecSource::Block(p) => disk.source.dev.as_deref() == Some(p.as_str()),
+    let by_volume = match &source.spec {
         DiskSpecSource::Volume { pool, volume } => {
-            (disk.source.pool.as_deref() == Some(pool.as_str())
-                && disk.source.volume.as_deref() == Some(volume.as_str()))
-                || disk.source.dev.as_deref() == Some(source.dev.as_str())
+            disk.source.pool.as_deref() == Some(pool.as_str())
+                && disk.source.volume.as_deref() == Some(volume.as_str())
         }
-    }
+        DiskSpecSource::Block(_) => false,
+    };
+    // A block device may also be attached as `type='file'` (virsh's guess).
+    by_volume
+        || [&disk.source.dev, &disk.source.file]
+            .iter()
+            .any(|p| p.as_deref() == Some(source.dev.as_str()))
 }
 
 /// Checks that name the fix, before anything changes.

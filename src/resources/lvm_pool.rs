@@ -194,7 +194,8 @@ async fn plan(ctx: &Ctx, plan: &mut Plan) -> Result<(), Diagnostics> {
             plan.set("state", if active { "running" } else { "inactive" });
         }
     }
-    if plan.is_create() && plan.planned.is_wholly_known() {
+    let inputs = ["name", "volume_group", "source_devices", "build", "overwrite"];
+    if plan.is_create() && inputs.iter().all(|a| plan.planned(a).is_wholly_known()) {
         let planned: State = plan.planned_as()?;
         check_create(ctx, &planned, plan).await?;
     }

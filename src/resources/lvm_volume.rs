@@ -398,9 +398,19 @@ pub async fn attached_to(conn: &Connection, v: &VolInfo) -> Result<Vec<String>, 
     let path = v.path();
     let mut users = Vec::new();
     for d in conn.list_domains().await? {
-        for (view, xml) in [("running", &d.live), ("persistent", &d.config)] {
+        let mut views = Vec::new();
+        if d.active {
+            views.push(("running", &d.live));
+        }
+        if d.persistent {
+            views.push(("persistent", &d.config));
+        }
+        for (view, xml) in views {
             for disk in &xml.disks {
-                let by_path = disk.source.dev.as_deref() == Some(path.as_str());
+                // virsh attach-disk writes a block device as type='file' unless told otherwise.
+                let by_path = [&disk.source.dev, &disk.source.file]
+                    .iter()
+                    .any(|p| p.as_deref() == Some(path.as_str()));
                 let by_volume = disk.source.pool.as_deref() == Some(v.pool.as_str())
                     && disk.source.volume.as_deref() == Some(v.xml.name.as_str());
                 let user = format!("domain {:?} as {} ({view} definition)", d.name, disk.target_dev);
