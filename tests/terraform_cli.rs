@@ -133,3 +133,73 @@ resource \"libvirt_lvm_volume\" \"v\" {{
         "points at the lines: {out}"
     );
 }
+
+#[test]
+fn data_sources_read_existing_objects_and_fail_clearly_on_missing_ones() {
+    let dir = workdir(&format!(
+        "{HEADER}
+resource \"libvirt_lvm_pool\" \"p\" {{
+  name           = \"dspool\"
+  source_devices = [\"/dev/sdx\"]
+}}
+resource \"libvirt_lvm_volume\" \"v\" {{
+  pool     = libvirt_lvm_pool.p.name
+  name     = \"data\"
+  capacity = \"1GiB\"
+}}
+data \"libvirt_lvm_pool\" \"p\" {{
+  name       = libvirt_lvm_pool.p.name
+  depends_on = [libvirt_lvm_volume.v]
+}}
+data \"libvirt_lvm_volume\" \"by_name\" {{
+  pool = libvirt_lvm_volume.v.pool
+  name = libvirt_lvm_volume.v.name
+}}
+data \"libvirt_lvm_volume\" \"by_path\" {{
+  path = libvirt_lvm_volume.v.path
+}}
+output \"pool_volumes\" {{
+  value = [for v in data.libvirt_lvm_pool.p.volumes : \"${{v.name}}=${{v.capacity}}\"]
+}}
+output \"by_name\" {{
+  value = data.libvirt_lvm_volume.by_name.key
+}}
+output \"by_path\" {{
+  value = \"${{data.libvirt_lvm_volume.by_path.pool}}/${{data.libvirt_lvm_volume.by_path.name}}\"
+}}
+"
+    ));
+    // The test driver keeps state only while one connection is open, so
+    // everything happens in one apply.
+    let o = run(dir.path(), &["apply", "-auto-approve", "-no-color"]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("\"data=1073741824\""), "{out}");
+    assert!(
+        out.contains("by_name = \"/dev/dspool/data\""),
+        "the test driver's key is the path: {out}"
+    );
+    assert!(out.contains("by_path = \"dspool/data\""), "{out}");
+
+    let missing = workdir(&format!(
+        "{HEADER}
+data \"libvirt_lvm_pool\" \"p\" {{
+  name = \"no-such-pool\"
+}}
+data \"libvirt_lvm_volume\" \"v\" {{
+  path = \"/dev/nope/nothing\"
+}}
+"
+    ));
+    let o = run(missing.path(), &["plan", "-no-color"]);
+    assert!(!o.status.success());
+    let out = text(&o);
+    assert!(
+        out.contains("Storage Pool Not Found") && out.contains("no-such-pool"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Storage Volume Not Found") && out.contains("/dev/nope/nothing"),
+        "{out}"
+    );
+}
