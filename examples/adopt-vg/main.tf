@@ -63,6 +63,6 @@ output "volume_path" {
   value = libvirt_lvm_volume.data.path
 }
 
-output "volume_group_free_bytes" {
-  value = libvirt_lvm_pool.existing.available
+output "volume_bytes" {
+  value = libvirt_lvm_volume.data.capacity_bytes
 }

@@ -24,10 +24,34 @@ variable "hypervisor_b_uri" {
   type        = string
 }
 
-variable "devices" {
-  description = "Empty block devices for the volume group, the same on both hypervisors."
+variable "devices_a" {
+  description = "Empty block devices for the volume group on the first hypervisor."
   type        = list(string)
   default     = ["/dev/sdb"]
+}
+
+variable "devices_b" {
+  description = "Empty block devices for the volume group on the second hypervisor."
+  type        = list(string)
+  default     = ["/dev/sdb"]
+}
+
+variable "pool_a" {
+  description = "Pool (and volume group) name on the first hypervisor."
+  type        = string
+  default     = "vmdata"
+}
+
+variable "pool_b" {
+  description = "Pool (and volume group) name on the second hypervisor."
+  type        = string
+  default     = "vmdata"
+}
+
+variable "capacity" {
+  description = "Size of each volume."
+  type        = string
+  default     = "10GiB"
 }
 
 provider "libvirt" {
@@ -42,28 +66,30 @@ provider "libvirt" {
 
 resource "libvirt_lvm_pool" "a" {
   provider       = libvirt.a
-  name           = "vmdata"
-  source_devices = var.devices
+  name           = var.pool_a
+  source_devices = var.devices_a
+  on_destroy     = "delete"
 }
 
 resource "libvirt_lvm_volume" "a" {
   provider = libvirt.a
   pool     = libvirt_lvm_pool.a.name
   name     = "db"
-  capacity = "10GiB"
+  capacity = var.capacity
 }
 
 resource "libvirt_lvm_pool" "b" {
   provider       = libvirt.b
-  name           = "vmdata"
-  source_devices = var.devices
+  name           = var.pool_b
+  source_devices = var.devices_b
+  on_destroy     = "delete"
 }
 
 resource "libvirt_lvm_volume" "b" {
   provider = libvirt.b
   pool     = libvirt_lvm_pool.b.name
   name     = "db-replica"
-  capacity = "10GiB"
+  capacity = var.capacity
 }
 
 output "volumes" {

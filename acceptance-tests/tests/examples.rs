@@ -1,0 +1,127 @@
+//! The end-to-end configurations in examples/ applied as they are, with
+//! only their variables set for the lab, and checked on the hypervisor.
+
+use acceptance_tests::{DomainOpts, Scenario};
+
+fn example(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(name)
+        .join("main.tf");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+fn tfvars(pairs: &[(&str, String)]) -> String {
+    pairs.iter().map(|(k, v)| format!("{k} = {v}\n")).collect()
+}
+
+fn q(s: &str) -> String {
+    format!("{s:?}")
+}
+
+#[test]
+fn example_lvm_vm_seed_flow() {
+    let Some(s) = Scenario::start("examples::lvm_vm") else {
+        return;
+    };
+    let lab = s.lab();
+    let dom = s.domain("vm", DomainOpts::running());
+    let before = dom.runtime();
+    let pool = s.name("vmdata");
+    let wd = s.workdir_raw(&example("lvm-vm"));
+    std::fs::write(
+        wd.path().join("terraform.tfvars"),
+        tfvars(&[
+            ("uri", q(&lab.uri)),
+            ("devices", s.devices_hcl(2)),
+            ("domain", q(&dom.name)),
+            ("pool_name", q(&pool)),
+        ]),
+    )
+    .expect("tfvars");
+    wd.apply();
+    let lvs = lab.lvs_in(&pool);
+    assert_eq!(lvs.len(), 2, "{lvs:?}");
+    assert!(lab.domain_xml(&dom.name, false).contains("sdb"), "attached live");
+    assert!(
+        lab.domain_xml(&dom.name, true).contains("sdb"),
+        "attached persistently"
+    );
+    dom.assert_not_restarted(&before);
+    wd.expect_plan(0);
+    wd.destroy();
+    assert!(
+        lab.vg(&pool).is_none(),
+        "on_destroy = delete removed the volume group"
+    );
+    assert!(!lab.domain_xml(&dom.name, false).contains("sdb"), "detached");
+}
+
+#[test]
+fn example_adopt_vg() {
+    let Some(s) = Scenario::start("examples::adopt_vg") else {
+        return;
+    };
+    let lab = s.lab();
+    let vg = s.name("vg");
+    let dev = &lab.pv_devices[0];
+    lab.ssh_ok(&format!(
+        "vgcreate -q {vg} {dev} && lvcreate -q -y -L 8M -n handmade {vg}"
+    ));
+    let wd = s.workdir_raw(&example("adopt-vg"));
+    std::fs::write(
+        wd.path().join("terraform.tfvars"),
+        tfvars(&[
+            ("uri", q(&lab.uri)),
+            ("volume_group", q(&vg)),
+            ("pool_name", q(&s.name("adopted"))),
+            ("capacity", q("16MiB")),
+        ]),
+    )
+    .expect("tfvars");
+    wd.apply();
+    let names: Vec<String> = lab.lvs_in(&vg).into_iter().map(|l| l.name).collect();
+    assert!(
+        names.contains(&"handmade".to_string()) && names.contains(&"terraform-data".to_string()),
+        "{names:?}"
+    );
+    wd.expect_plan(0);
+    wd.destroy();
+    let names: Vec<String> = lab.lvs_in(&vg).into_iter().map(|l| l.name).collect();
+    assert_eq!(
+        names,
+        vec!["handmade".to_string()],
+        "the hand-made volume and the VG stay (on_destroy = keep)"
+    );
+}
+
+#[test]
+fn example_two_hypervisors_through_two_uris() {
+    let Some(s) = Scenario::start("examples::two_hypervisors") else {
+        return;
+    };
+    let lab = s.lab();
+    // One lab reached over two transports stands in for two hypervisors:
+    // qemu+tcp for "a", qemu+libssh for "b", each with its own disk.
+    let (pool_a, pool_b) = (s.name("a"), s.name("b"));
+    let wd = s.workdir_raw(&example("two-hypervisors"));
+    std::fs::write(
+        wd.path().join("terraform.tfvars"),
+        tfvars(&[
+            ("hypervisor_a_uri", q(&lab.uri)),
+            ("hypervisor_b_uri", q(&lab.ssh_uri)),
+            ("devices_a", format!("[{}]", q(&lab.pv_devices[0]))),
+            ("devices_b", format!("[{}]", q(&lab.pv_devices[1]))),
+            ("pool_a", q(&pool_a)),
+            ("pool_b", q(&pool_b)),
+            ("capacity", q("32MiB")),
+        ]),
+    )
+    .expect("tfvars");
+    wd.apply();
+    assert_eq!(lab.lvs_in(&pool_a).len(), 1);
+    assert_eq!(lab.lvs_in(&pool_b).len(), 1);
+    wd.expect_plan(0);
+    wd.destroy();
+    assert!(lab.vg(&pool_a).is_none() && lab.vg(&pool_b).is_none());
+}
