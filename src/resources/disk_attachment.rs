@@ -718,12 +718,6 @@ impl Resource for DiskAttachment {
         ]))
     }
     fn import_id_from_identity(identity: &Value) -> Result<String, Diagnostics> {
-        match (
-            identity.attr("domain").and_then(Value::as_str),
-            identity.attr("target").and_then(Value::as_str),
-        ) {
-            (Some(d), Some(t)) => Ok(format!("{d}/{t}")),
-            _ => Err(Diagnostic::error("Invalid Identity", "The identity needs domain and target.").into()),
-        }
+        crate::framework::resource::import_id_from_pair(identity, "domain", "target")
     }
 }

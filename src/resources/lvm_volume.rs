@@ -500,12 +500,6 @@ impl Resource for LvmVolume {
         ]))
     }
     fn import_id_from_identity(identity: &Value) -> Result<String, Diagnostics> {
-        match (
-            identity.attr("pool").and_then(Value::as_str),
-            identity.attr("name").and_then(Value::as_str),
-        ) {
-            (Some(p), Some(n)) => Ok(format!("{p}/{n}")),
-            _ => Err(Diagnostic::error("Invalid Identity", "The identity needs pool and name.").into()),
-        }
+        crate::framework::resource::import_id_from_pair(identity, "pool", "name")
     }
 }
