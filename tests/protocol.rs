@@ -352,3 +352,124 @@ fn protocol_5_only_is_refused_clearly() {
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("protocol 6"));
 }
+
+/// The socket inodes a process holds open (`/proc/<pid>/fd/* -> socket:[inode]`).
+fn socket_inodes(pid: u32) -> Vec<u64> {
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).expect("the provider's /proc/<pid>/fd");
+    let mut inodes: Vec<u64> = fds
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter_map(|target| {
+            let t = target.to_string_lossy();
+            t.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+        })
+        .collect();
+    inodes.sort_unstable();
+    inodes.dedup();
+    inodes
+}
+
+/// The inodes in one `/proc/net/{tcp,tcp6,udp,udp6}` table (tenth column), and its row count.
+fn inet_inodes(table: &str) -> (Vec<u64>, usize) {
+    let text = std::fs::read_to_string(format!("/proc/net/{table}")).unwrap_or_default();
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    let inodes = rows
+        .iter()
+        .filter_map(|l| l.split_whitespace().nth(9)?.parse().ok())
+        .collect();
+    (inodes, rows.len())
+}
+
+/// `/proc/net/unix` rows as (inode, path).
+fn unix_sockets() -> Vec<(u64, String)> {
+    std::fs::read_to_string("/proc/net/unix")
+        .expect("/proc/net/unix")
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            Some((
+                f.get(6)?.parse().ok()?,
+                f.get(7).copied().unwrap_or("").to_string(),
+            ))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn no_network_listener_only_a_private_unix_socket() {
+    let id = common::client_identity();
+    let plugin = common::start(&id);
+    // Serve one request first, so every listener and connection the provider opens exists.
+    let mut client = common::provider_client(&plugin, &id).await;
+    client
+        .get_provider_schema(pb::get_provider_schema::Request {})
+        .await
+        .expect("served");
+    let pid = plugin.child.id();
+    let mine = socket_inodes(pid);
+    assert!(
+        !mine.is_empty(),
+        "the provider (pid {pid}) holds no socket at all"
+    );
+
+    // Positive control: the method finds the listening Unix socket among the provider's sockets.
+    let unix = unix_sockets();
+    assert!(
+        unix.iter()
+            .any(|(inode, path)| *path == plugin.socket && mine.contains(inode)),
+        "the provider's socket {} is not among its open sockets {mine:?}",
+        plugin.socket
+    );
+
+    // No TCP or UDP socket, listening or not, over IPv4 or IPv6.
+    for table in ["tcp", "tcp6", "udp", "udp6"] {
+        let (inodes, rows) = inet_inodes(table);
+        let shared: Vec<&u64> = mine.iter().filter(|i| inodes.contains(i)).collect();
+        assert!(
+            shared.is_empty(),
+            "the provider holds {table} sockets {shared:?} (of {rows} rows in /proc/net/{table})"
+        );
+    }
+    // Every socket it holds is a Unix socket.
+    let unix_inodes: Vec<u64> = unix.iter().map(|(i, _)| *i).collect();
+    let other: Vec<&u64> = mine.iter().filter(|i| !unix_inodes.contains(i)).collect();
+    assert!(other.is_empty(), "sockets that are not Unix sockets: {other:?}");
+
+    // The socket lives inside the private 0700 directory and is itself closed to others.
+    let socket = std::path::Path::new(&plugin.socket);
+    let dir = socket.parent().expect("socket directory");
+    let dir_meta = std::fs::metadata(dir).expect("socket directory");
+    assert_eq!(
+        dir_meta.permissions().mode() & 0o777,
+        0o700,
+        "socket directory mode"
+    );
+    let sock_meta = std::fs::symlink_metadata(socket).expect("socket");
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    assert!(
+        sock_meta.file_type().is_socket(),
+        "{} is not a socket",
+        plugin.socket
+    );
+    assert_eq!(
+        sock_meta.permissions().mode() & 0o007,
+        0,
+        "the socket is accessible to others: mode {:o}",
+        sock_meta.permissions().mode() & 0o777
+    );
+    assert_eq!(
+        sock_meta.uid(),
+        dir_meta.uid(),
+        "socket and directory owners differ"
+    );
+    // The directory is the only way in: nothing else in it.
+    let entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("list socket directory")
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .collect();
+    assert_eq!(
+        entries,
+        vec![std::ffi::OsString::from("plugin.sock")],
+        "socket directory contents"
+    );
+}

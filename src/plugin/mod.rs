@@ -93,6 +93,13 @@ pub async fn serve(mode: Mode) -> Result<(), PluginError> {
     set_private(dir.path())?;
     let socket: PathBuf = dir.path().join("plugin.sock");
     let listener = UnixListener::bind(&socket).map_err(io("binding the plugin socket"))?;
+    // The directory already keeps others out; the socket itself is closed to them too
+    // (bind leaves it at 0777 minus the umask, typically 0755).
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))
+            .map_err(io("securing the plugin socket"))?;
+    }
 
     let tls = match (&mode, std::env::var("PLUGIN_CLIENT_CERT")) {
         (Mode::Terraform, Ok(pem)) if !pem.trim().is_empty() => Some(tls::server_config(&pem)?),
