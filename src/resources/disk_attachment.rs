@@ -214,7 +214,16 @@ async fn plan(ctx: &Ctx, plan: &mut Plan) -> Result<(), Diagnostics> {
         let conn = ctx.conn().await?;
         let dom = find_domain(conn, &s.domain).await?;
         let source = resolve_source(conn, &s).await?;
-        preflight(conn, &s, &dom, &source).await?;
+        // The create half of a replacement (`-replace`, or a changed attribute
+        // that forces one) is planned while the disk it replaces is still
+        // attached: a disk at this target with this source is that one (or an
+        // identical one, which create's own preflight then refuses at apply).
+        let replacing = views(&dom)
+            .iter()
+            .any(|(_, x)| x.find_disk(&s.target).is_some_and(|d| uses(d, &source)));
+        if !replacing {
+            preflight(conn, &s, &dom, &source).await?;
+        }
         plan.set("id", format!("{}/{}", dom.uuid, s.target));
     }
     Ok(())

@@ -18,6 +18,7 @@ use crate::libvirt::storage::{PoolInfo, BUILD_NO_OVERWRITE, BUILD_OVERWRITE};
 use crate::libvirt::{xml, Connection};
 use crate::names;
 use crate::provider::Ctx;
+use crate::resources::lvm_volume::attached_to;
 use crate::units::human;
 
 // ---------------------------------------------------------------- model
@@ -454,7 +455,7 @@ async fn delete(ctx: &Ctx, prior: State) -> Result<(), Diagnostics> {
         return Ok(());
     };
     let name = pool.xml.name.clone();
-    if prior.deletes_vg() && prior.force_destroy != Some(true) {
+    if prior.deletes_vg() {
         // Listing needs an active pool; leave it as it was found.
         if !pool.active {
             conn.pool_op("start storage pool", &name, |p| p.create(0)).await?;
@@ -464,7 +465,30 @@ async fn delete(ctx: &Ctx, prior: State) -> Result<(), Diagnostics> {
             conn.pool_op("stop storage pool", &name, |p| p.destroy()).await?;
         }
         let volumes = volumes?;
-        if !volumes.is_empty() {
+        // force_destroy covers volumes that are merely there, never one a
+        // domain uses (what libvirt_lvm_volume refuses to delete too).
+        let mut in_use = Vec::new();
+        for v in &volumes {
+            for user in attached_to(conn, v).await? {
+                in_use.push(format!("  - {} ({}): {user}", v.xml.name, v.path()));
+            }
+        }
+        if !in_use.is_empty() {
+            return Err(Diagnostic::error(
+                "Volume Group Has Volumes In Use",
+                format!(
+                    "on_destroy = \"delete\" would remove volume group {:?}, whose volumes domains still use:\n{}\n\n\
+                     Nothing was changed; force_destroy does not override this. Detach those disks first \
+                     (remove their libvirt_disk_attachment, or `virsh detach-disk`), or set on_destroy = \
+                     \"keep\" to leave the volume group and its data in place.",
+                    prior.vg(),
+                    in_use.join("\n")
+                ),
+            )
+            .at_attr("on_destroy")
+            .into());
+        }
+        if prior.force_destroy != Some(true) && !volumes.is_empty() {
             let list: Vec<String> = volumes
                 .iter()
                 .map(|v| format!("  - {} ({}, {})", v.xml.name, v.path(), human(v.xml.capacity)))
