@@ -32,7 +32,7 @@ pub fn schema() -> Schema {
                 ),
             Attribute::string("connect_timeout")
                 .optional()
-                .validate(Validator::Str(|s| parse_duration(s).map(|_| ())))
+                .validate(Validator::Str(validate_connect_timeout))
                 .describe(
                     "How long opening the connection may take before the provider gives up with an error, \
                      as a duration such as `\"30s\"`. Defaults to `\"30s\"`.",
@@ -68,16 +68,47 @@ pub fn schema() -> Schema {
     )
 }
 
+/// libvirt's hypervisor drivers and secondary drivers (the part of a URI scheme before `+`).
+const URI_DRIVERS: &[&str] = &[
+    "qemu", "test", "lxc", "xen", "libxl", "bhyve", "ch", "vz", "openvz", "vbox", "vmwareplayer",
+    "vmwarews", "vmwarefusion", "esx", "gsx", "vpx", "hyperv", "storage", "network", "interface",
+    "nodedev", "nwfilter", "secret", "remote",
+];
+/// libvirt's remote transports (the part of a URI scheme after `+`).
+const URI_TRANSPORTS: &[&str] = &["tls", "tcp", "unix", "ssh", "libssh", "libssh2", "ext"];
+
 fn validate_uri(s: &str) -> Result<(), String> {
-    if s.contains(":/") && !s.starts_with(':') && !s.chars().any(char::is_whitespace) {
-        Ok(())
-    } else {
-        Err(format!(
-            "{:?} is not a libvirt URI: write one such as \"qemu:///system\", \
-             \"qemu+ssh://user@host/system\" or \"qemu+tls://host/system\".",
-            redact_uri(s).0
-        ))
+    let examples = "write one such as \"qemu:///system\", \"qemu+ssh://user@host/system\" or \"qemu+tls://host/system\"";
+    let shown = redact_uri(s).0;
+    let scheme = match s.split_once(":/") {
+        Some((scheme, _)) if !scheme.is_empty() && !s.chars().any(char::is_whitespace) => scheme,
+        _ => return Err(format!("{shown:?} is not a libvirt URI: {examples}.")),
+    };
+    let (driver, transport) = scheme.split_once('+').unwrap_or((scheme, ""));
+    if !URI_DRIVERS.contains(&driver) {
+        return Err(format!(
+            "{shown:?} names {driver:?}, which is not a libvirt driver: use one of {} (optionally with a \
+             transport, such as qemu+ssh); {examples}.",
+            URI_DRIVERS.join(", ")
+        ));
     }
+    if !transport.is_empty() && !URI_TRANSPORTS.contains(&transport) {
+        return Err(format!(
+            "{shown:?} names the transport {transport:?}, which libvirt does not have: use one of {}, as in \
+             \"{driver}+ssh://user@host/system\".",
+            URI_TRANSPORTS.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+fn validate_connect_timeout(s: &str) -> Result<(), String> {
+    if parse_duration(s)?.is_zero() {
+        return Err(format!(
+            "{s:?} leaves no time to connect: use a duration greater than zero, such as \"30s\"."
+        ));
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -220,4 +251,37 @@ pub fn data_sources() -> Vec<Box<dyn AnyDataSource>> {
         Box::new(ErasedData::new(crate::data_sources::lvm_pool::LvmPoolData)),
         Box::new(ErasedData::new(crate::data_sources::lvm_volume::LvmVolumeData)),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris() {
+        for ok in [
+            "qemu:///system",
+            "qemu+ssh://root@host/system?keyfile=/k",
+            "qemu+tcp://127.0.0.1:16509/system",
+            "test:///default",
+            "qemu+libssh://u@h:22/system",
+            "xen:///",
+        ] {
+            assert_eq!(validate_uri(ok), Ok(()), "{ok}");
+        }
+        for (bad, says) in [
+            ("not a uri", "qemu:///system"),
+            ("", "qemu:///system"),
+            ("http://host/system", "qemu, test"),
+            ("qemu+carrier://host/system", "tls, tcp"),
+            ("qemu+tcp://root:hunter2@host/system?x y", "qemu:///system"),
+        ] {
+            let e = validate_uri(bad).expect_err(bad);
+            assert!(e.contains(says), "{bad}: {e}");
+            assert!(!e.contains("hunter2"), "{e}");
+        }
+        assert!(validate_connect_timeout("0s").expect_err("zero").contains("greater than zero"));
+        assert!(validate_connect_timeout("soon").is_err());
+        assert_eq!(validate_connect_timeout("30s"), Ok(()));
+    }
 }

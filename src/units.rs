@@ -51,7 +51,7 @@ pub enum SizeError {
     InvalidNumber(String),
     #[error("unknown unit {unit:?} in {input:?}: use {VALID_UNITS}")]
     UnknownUnit { unit: String, input: String },
-    #[error("size {0:?} is not a whole number of bytes")]
+    #[error("size {0:?} is not a whole number of bytes: use a whole number of bytes, or a fraction of a larger unit that comes to one, such as \"1.5GiB\"")]
     Fractional(String),
     #[error("size {0:?} has more than {MAX_DECIMALS} decimal places")]
     TooManyDecimals(String),
@@ -299,7 +299,7 @@ mod tests {
             "unknown unit \"Gb\" in \"10Gb\": use B, K/KiB, M/MiB, G/GiB, T/TiB, P/PiB \
              (powers of 1024) or KB, MB, GB, TB, PB (powers of 1000)"
         );
-        assert_eq!(msg("0.3B"), "size \"0.3B\" is not a whole number of bytes");
+        assert!(msg("0.3B").starts_with("size \"0.3B\" is not a whole number of bytes: use"));
         assert_eq!(
             msg("-5G"),
             "negative size \"-5G\": sizes must be zero or positive"

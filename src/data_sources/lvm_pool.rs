@@ -92,7 +92,8 @@ impl DataSource for LvmPoolData {
             return Err(Diagnostic::error(
                 "Storage Pool Not Found",
                 format!(
-                    "No storage pool named {:?} exists on {}.",
+                    "No storage pool named {:?} exists on {}. Set name to an existing logical pool (see \
+                     `virsh pool-list --all`).",
                     m.name,
                     conn.display_uri()
                 ),

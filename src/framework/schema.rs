@@ -203,9 +203,17 @@ fn check_one(validator: Validator, name: &str, path: &AttrPath, v: &Value, diags
                 diags.push(Diagnostic::error(format!("Invalid {name}"), detail).at(path.clone()));
             }
         }
-        Value::Number(_) => {
-            if let (Validator::Int(f), Some(n)) = (validator, v.as_i64()) {
-                if let Err(detail) = f(n) {
+        Value::Number(n) => {
+            if let Validator::Int(f) = validator {
+                let outcome = match (v.as_i64(), n.as_f64()) {
+                    (Some(i), _) => f(i),
+                    (None, Some(x)) if x.fract() != 0.0 => Err(format!(
+                        "{n} is not a whole number: {name} takes a whole number, such as {}.",
+                        x.round()
+                    )),
+                    (None, _) => Err(format!("{n} is out of range for {name}.")),
+                };
+                if let Err(detail) = outcome {
                     diags.push(Diagnostic::error(format!("Invalid {name}"), detail).at(path.clone()));
                 }
             }
@@ -340,6 +348,7 @@ fn validate_duration(s: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::framework::value::Number;
     use std::time::Duration;
 
     #[test]
@@ -366,6 +375,18 @@ mod tests {
         assert_eq!(d.0[0].attribute, Some(AttrPath::attr("on_destroy")));
         let mut d = Diagnostics::new();
         a.check(&AttrPath::attr("on_destroy"), &Value::Unknown, &mut d);
+        assert!(d.0.is_empty());
+    }
+
+    #[test]
+    fn whole_number_validators_refuse_fractions() {
+        let a = Attribute::number("count").validate(Validator::Int(|_| Ok(())));
+        let mut d = Diagnostics::new();
+        a.check(&AttrPath::attr("count"), &Value::Number(Number::Float(2.5)), &mut d);
+        assert_eq!(d.0.len(), 1);
+        assert!(d.0[0].detail.contains("whole number"), "{}", d.0[0].detail);
+        let mut d = Diagnostics::new();
+        a.check(&AttrPath::attr("count"), &Value::Number(Number::Float(3.0)), &mut d);
         assert!(d.0.is_empty());
     }
 }

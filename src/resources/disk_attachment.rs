@@ -263,7 +263,8 @@ async fn resolve_source(conn: &Connection, s: &State) -> Result<Source, Diagnost
         Diagnostic::error(
             "Volume Not Found",
             format!(
-                "No storage volume with key {key:?} exists on {}.",
+                "No storage volume with key {key:?} exists on {}. Set volume_id to the id of a \
+                 libvirt_lvm_volume (its LV UUID, see `virsh vol-key`), or set path to a block device instead.",
                 conn.display_uri()
             ),
         )

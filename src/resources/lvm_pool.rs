@@ -195,8 +195,13 @@ async fn plan(ctx: &Ctx, plan: &mut Plan) -> Result<(), Diagnostics> {
             plan.set("state", if active { "running" } else { "inactive" });
         }
     }
-    let inputs = ["name", "volume_group", "source_devices", "build", "overwrite"];
-    if plan.is_create() && inputs.iter().all(|a| plan.planned(a).is_wholly_known()) {
+    // source_devices left unset (adoption) is planned as unknown (libvirt fills it in): what
+    // matters is that the configured value is known.
+    let inputs = ["name", "volume_group", "build", "overwrite"];
+    if plan.is_create()
+        && inputs.iter().all(|a| plan.planned(a).is_wholly_known())
+        && plan.config("source_devices").is_wholly_known()
+    {
         let planned: State = plan.planned_as()?;
         check_create(ctx, &planned, plan).await?;
     }
@@ -219,10 +224,30 @@ async fn check_create(ctx: &Ctx, planned: &State, plan: &mut Plan) -> Result<(),
         .at_attr("name")
         .into());
     }
+    let sources = conn.logical_sources().await?;
     if planned.build != Some(true) {
+        // Adoption: the volume group must already exist.
+        if !sources.iter().any(|(vg, _)| vg == planned.vg()) {
+            let existing: Vec<&str> = sources.iter().map(|(vg, _)| vg.as_str()).collect();
+            return Err(Diagnostic::error(
+                "Volume Group Not Found",
+                format!(
+                    "No volume group {:?} exists on {} to adopt (existing: {}). Set volume_group to an \
+                     existing volume group (see `vgs`), or set source_devices to build a new one.",
+                    planned.vg(),
+                    conn.display_uri(),
+                    if existing.is_empty() {
+                        "none".to_string()
+                    } else {
+                        existing.join(", ")
+                    }
+                ),
+            )
+            .at_attr("volume_group")
+            .into());
+        }
         return Ok(());
     }
-    let sources = conn.logical_sources().await?;
     match adoption(&sources, planned) {
         Adoption::Adopt => plan.warn(Diagnostic::warning(
             "Existing Volume Group Will Be Adopted",
@@ -235,9 +260,15 @@ async fn check_create(ctx: &Ctx, planned: &State, plan: &mut Plan) -> Result<(),
         )),
         Adoption::Build => {}
         Adoption::Conflict(detail) if planned.overwrite != Some(true) => {
-            return Err(Diagnostic::error("Device Already In Use", detail)
-                .at_attr("source_devices")
-                .into())
+            return Err(Diagnostic::error(
+                "Device Already In Use",
+                format!(
+                    "{detail} Choose devices that no other volume group uses, or set overwrite = true to \
+                     build over them (what they hold is lost)."
+                ),
+            )
+            .at_attr("source_devices")
+            .into())
         }
         Adoption::Conflict(detail) => plan.warn(Diagnostic::warning(
             "Devices Will Be Overwritten",

@@ -17,7 +17,7 @@ use crate::libvirt::storage::{VolInfo, RESIZE_SHRINK};
 use crate::libvirt::{xml, Connection, Error};
 use crate::names;
 use crate::provider::Ctx;
-use crate::units::{format_size, human, parse_size};
+use crate::units::{format_size, human, parse_size, SizeError};
 
 // ---------------------------------------------------------------- model
 
@@ -101,6 +101,9 @@ fn validate_capacity(s: &str) -> Result<(), String> {
     match parse_size(s) {
         Ok(0) => Err("capacity must be greater than zero, such as \"10GiB\".".into()),
         Ok(_) => Ok(()),
+        Err(SizeError::Negative(_)) => Err(format!(
+            "negative capacity {s:?}: capacity must be greater than zero, such as \"10GiB\"."
+        )),
         Err(e) => Err(e.to_string()),
     }
 }
@@ -178,6 +181,19 @@ async fn check_space(ctx: &Ctx, plan: &mut Plan, wanted: u64) -> Result<(), Diag
         let full = format!("{path}/{name}");
         plan.set("path", full);
     }
+    if let Some(name) = plan.planned("name").as_str().filter(|_| info.active) {
+        if conn.find_volume(&pool, name).await?.is_some() {
+            return Err(Diagnostic::error(
+                "Volume Already Exists",
+                format!(
+                    "Pool {pool:?} already has a volume named {name:?}. Choose another name, or import the \
+                     existing volume to manage it: `terraform import <address> {pool}/{name}`."
+                ),
+            )
+            .at_attr("name")
+            .into());
+        }
+    }
     let sparse = plan.planned("sparse").as_bool() == Some(true);
     if info.active && !sparse && wanted > info.xml.available {
         return Err(Diagnostic::error(
@@ -208,7 +224,9 @@ async fn create(ctx: &Ctx, planned: State) -> Outcome<State> {
         Diagnostic::error(
             "Storage Pool Not Found",
             format!(
-                "No storage pool named {:?} exists on {}.",
+                "No storage pool named {:?} exists on {}. Set pool to the name of an existing logical pool \
+                 (see `virsh pool-list --all`), or to libvirt_lvm_pool.<name>.name of a pool this \
+                 configuration creates.",
                 planned.pool,
                 conn.display_uri()
             ),
