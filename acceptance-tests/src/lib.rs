@@ -12,7 +12,8 @@
 //! ```
 //!
 //! Scenario files: `tests/smoke.rs` (the seed flow, also run on the test matrix), `pool.rs`,
-//! `volume.rs`, `attachment.rs`, `validation.rs`. Each `#[test]` is one scenario, named after what it
+//! `volume.rs`, `attachment.rs`, `validation.rs`, `faults.rs` (daemon restarts and kills, a frozen
+//! lab, an unreachable hypervisor, failing pool steps). Each `#[test]` is one scenario, named after what it
 //! proves. `--no-fail-fast` runs every file even when one fails; `--nocapture` shows each step and
 //! each terraform command with its duration, and each scenario's total. The whole suite takes about
 //! 10 minutes on the TCG lab. Assertions marked `PROVIDER BUG` document a provider defect: they fail
@@ -190,64 +191,124 @@ impl fmt::Display for Run {
 ///
 /// Output is read by threads into shared buffers, so a grandchild that keeps a pipe open (an ssh
 /// control master, a provider left behind by a killed terraform) cannot block us.
-pub fn run_command(mut cmd: Command, timeout: Duration) -> Run {
-    let command = describe(&cmd);
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let start = Instant::now();
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start `{command}`: {e}"));
-    let collect = |mut r: Box<dyn Read + Send>| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        let b = buf.clone();
-        let handle = std::thread::spawn(move || {
-            let mut chunk = [0u8; 8192];
-            while let Ok(n) = r.read(&mut chunk) {
-                if n == 0 {
-                    break;
+pub fn run_command(cmd: Command, timeout: Duration) -> Run {
+    Background::spawn(cmd).wait(timeout)
+}
+
+/// A command running in the background (see [`Workdir::spawn_tf`]): its output is collected
+/// as it comes; [`Background::wait`] gives the [`Run`]. Dropped unfinished, it is killed (our own
+/// child, by its handle).
+pub struct Background {
+    command: String,
+    child: Option<std::process::Child>,
+    start: Instant,
+    out: (Arc<Mutex<Vec<u8>>>, std::thread::JoinHandle<()>),
+    err: (Arc<Mutex<Vec<u8>>>, std::thread::JoinHandle<()>),
+}
+
+impl Background {
+    /// Starts `cmd` with stdin closed and its output piped.
+    pub fn spawn(mut cmd: Command) -> Background {
+        let command = describe(&cmd);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let start = Instant::now();
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start `{command}`: {e}"));
+        let collect = |mut r: Box<dyn Read + Send>| {
+            let buf = Arc::new(Mutex::new(Vec::new()));
+            let b = buf.clone();
+            let handle = std::thread::spawn(move || {
+                let mut chunk = [0u8; 8192];
+                while let Ok(n) = r.read(&mut chunk) {
+                    if n == 0 {
+                        break;
+                    }
+                    b.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .extend_from_slice(&chunk[..n]);
                 }
-                b.lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .extend_from_slice(&chunk[..n]);
-            }
-        });
-        (buf, handle)
-    };
-    let (out, out_t) = collect(Box::new(child.stdout.take().expect("piped stdout")));
-    let (err, err_t) = collect(Box::new(child.stderr.take().expect("piped stderr")));
-    let code = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status.code(),
-            Ok(None) if start.elapsed() > timeout => {
-                // Our own child, by its handle.
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => panic!("waiting for `{command}`: {e}"),
+            });
+            (buf, handle)
+        };
+        let out = collect(Box::new(child.stdout.take().expect("piped stdout")));
+        let err = collect(Box::new(child.stderr.take().expect("piped stderr")));
+        Background {
+            command,
+            child: Some(child),
+            start,
+            out,
+            err,
         }
-    };
-    // Give the readers a moment to drain; never wait on a pipe a grandchild holds open.
-    let drain_deadline = Instant::now() + Duration::from_secs(2);
-    while !(out_t.is_finished() && err_t.is_finished()) && Instant::now() < drain_deadline {
-        std::thread::sleep(Duration::from_millis(5));
     }
-    let take = |b: &Arc<Mutex<Vec<u8>>>| {
-        String::from_utf8_lossy(&b.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
-    };
-    let mut stderr = take(&err);
-    if code.is_none() {
-        stderr.push_str(&format!("\n[acceptance] killed after {} s", timeout.as_secs()));
+
+    /// Seconds since the command started.
+    pub fn elapsed(&self) -> Duration {
+        self.start.elapsed()
     }
-    Run {
-        command,
-        code,
-        stdout: take(&out),
-        stderr,
-        elapsed: start.elapsed(),
+
+    /// Whether the command has exited.
+    pub fn is_finished(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(c) => !matches!(c.try_wait(), Ok(None)),
+            None => true,
+        }
+    }
+
+    /// The output so far (stdout then stderr).
+    pub fn output_so_far(&self) -> String {
+        let take = |b: &Arc<Mutex<Vec<u8>>>| {
+            String::from_utf8_lossy(&b.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+        };
+        format!("{}{}", take(&self.out.0), take(&self.err.0))
+    }
+
+    /// Waits for the command to exit, killing it once `timeout` has passed since it started.
+    pub fn wait(mut self, timeout: Duration) -> Run {
+        let mut child = self.child.take().expect("waited once");
+        let code = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status.code(),
+                Ok(None) if self.start.elapsed() > timeout => {
+                    // Our own child, by its handle.
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break None;
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                Err(e) => panic!("waiting for `{}`: {e}", self.command),
+            }
+        };
+        // Give the readers a moment to drain; never wait on a pipe a grandchild holds open.
+        let drain_deadline = Instant::now() + Duration::from_secs(2);
+        while !(self.out.1.is_finished() && self.err.1.is_finished()) && Instant::now() < drain_deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let take = |b: &Arc<Mutex<Vec<u8>>>| {
+            String::from_utf8_lossy(&b.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+        };
+        let mut stderr = take(&self.err.0);
+        if code.is_none() {
+            stderr.push_str(&format!("\n[acceptance] killed after {} s", timeout.as_secs()));
+        }
+        Run {
+            command: self.command.clone(),
+            code,
+            stdout: take(&self.out.0),
+            stderr,
+            elapsed: self.start.elapsed(),
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
 
@@ -583,6 +644,57 @@ impl Lab {
         self.virsh_ok(&args)
     }
 
+    /// PID of the lab's QEMU: from the pid file in the lab's run directory (`LAB_RUN_DIR`), and
+    /// only if `/proc/PID/cmdline` carries the lab's `-name terraform-provider-libvirt-lab-SUITE`.
+    pub fn qemu_pid(&self) -> Result<u32, String> {
+        let root = std::env::var("LAB_RUN_DIR")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "/run/terraform-provider-libvirt-lab".into());
+        let file = Path::new(&root).join(&self.suite).join("qemu.pid");
+        let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let pid: u32 = text
+            .trim()
+            .parse()
+            .map_err(|_| format!("{} holds no pid: {text:?}", file.display()))?;
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map_err(|e| format!("pid {pid} from {}: {e}", file.display()))?;
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        let name = format!("terraform-provider-libvirt-lab-{}", self.suite);
+        if args
+            .windows(2)
+            .any(|w| w[0] == b"-name" && w[1] == name.as_bytes())
+        {
+            Ok(pid)
+        } else {
+            Err(format!(
+                "pid {pid} from {} is not the lab's QEMU (no -name {name})",
+                file.display()
+            ))
+        }
+    }
+
+    /// Freezes the whole lab (SIGSTOP to its QEMU): the hypervisor stops answering, as a host
+    /// that hangs or whose network is cut. It runs again when the guard is dropped (SIGCONT),
+    /// even after a failed assertion.
+    #[track_caller]
+    pub fn pause(&self) -> Paused {
+        let pid = self
+            .qemu_pid()
+            .unwrap_or_else(|e| panic!("cannot pause the lab: {e}"));
+        let r = run_command(
+            {
+                let mut c = Command::new("kill");
+                c.args(["-STOP", &pid.to_string()]);
+                c
+            },
+            Duration::from_secs(10),
+        );
+        assert!(r.ok(), "SIGSTOP to the lab's QEMU failed:\n{r}");
+        log(format!("lab paused (SIGSTOP to QEMU pid {pid})"));
+        Paused { pid: Some(pid) }
+    }
+
     /// Removes, directly, whatever a scenario with names starting with `prefix` may have left:
     /// fixture domains, pools, volume groups; then clears every LVM label and signature from the
     /// lab's PV disks (they are the suite's scratch disks). Errors are logged, never fatal.
@@ -637,6 +749,36 @@ true"#
                 did.join("; ")
             ));
         }
+    }
+}
+
+/// The lab frozen by [`Lab::pause`]; resumed when dropped.
+pub struct Paused {
+    pid: Option<u32>,
+}
+
+impl Paused {
+    /// Lets the lab run again (SIGCONT).
+    pub fn resume(mut self) {
+        self.cont();
+    }
+
+    fn cont(&mut self) {
+        if let Some(pid) = self.pid.take() {
+            let mut c = Command::new("kill");
+            c.args(["-CONT", &pid.to_string()]);
+            let r = run_command(c, Duration::from_secs(10));
+            log(format!(
+                "lab resumed (SIGCONT to QEMU pid {pid}){}",
+                if r.ok() { String::new() } else { format!(": {r}") }
+            ));
+        }
+    }
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        self.cont();
     }
 }
 
@@ -912,6 +1054,27 @@ impl<'s> Workdir<'s> {
 
     /// [`Workdir::tf`] with a timeout.
     pub fn tf_timeout(&self, args: &[&str], timeout: Duration) -> Run {
+        let run = run_command(self.tf_command(args), timeout);
+        log(format!(
+            "    terraform {} -> {} ({:.1} s)",
+            args.join(" "),
+            run.code.map_or("killed".into(), |c| c.to_string()),
+            run.elapsed.as_secs_f64()
+        ));
+        run
+    }
+
+    /// Starts `terraform ARGS` here in the background (for faults injected while it runs); wait
+    /// for it with [`Background::wait`].
+    pub fn spawn_tf(&self, args: &[&str]) -> Background {
+        log(format!(
+            "    terraform {} (started in the background)",
+            args.join(" ")
+        ));
+        Background::spawn(self.tf_command(args))
+    }
+
+    fn tf_command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(terraform_bin());
         cmd.args(args)
             .arg("-no-color")
@@ -923,14 +1086,7 @@ impl<'s> Workdir<'s> {
         if std::env::var_os("TF_LOG").is_none() {
             cmd.env_remove("TF_LOG");
         }
-        let run = run_command(cmd, timeout);
-        log(format!(
-            "    terraform {} -> {} ({:.1} s)",
-            args.join(" "),
-            run.code.map_or("killed".into(), |c| c.to_string()),
-            run.elapsed.as_secs_f64()
-        ));
-        run
+        cmd
     }
 
     /// `terraform validate` (not asserted).

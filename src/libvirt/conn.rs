@@ -4,14 +4,21 @@
 //! runs it on tokio's blocking pool. libvirt's keepalive needs an event loop:
 //! we register libvirt's default implementation once and run it on a thread
 //! of its own, so that a dead hypervisor turns into an error instead of a hang.
+//!
+//! When the connection dies (libvirtd restarted, keepalive timed out), the
+//! next call opens a new one. A call that was under way when it died is
+//! repeated on the new connection only when it is read-only ([`read_only`]):
+//! a create, start or delete whose reply was lost may or may not have
+//! happened, so it fails with an error that says so
+//! ([`Error::is_connection_lost`]) and the resource decides what to record.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Once};
+use std::sync::{Arc, Once, RwLock};
 use std::time::Duration;
 
 use virt::connect::Connect;
 
-use super::error::{Error, Result};
+use super::error::{Code, Error, Result};
 
 /// How to open and keep a connection.
 #[derive(Clone, Debug)]
@@ -41,7 +48,16 @@ pub struct Connection {
 }
 
 struct Inner {
-    conn: Connect,
+    /// The URI as configured (may hold credentials: never shown).
+    uri: String,
+    opts: ConnectOptions,
+    /// The live libvirt connection and how many times it was opened.
+    current: RwLock<(u64, Arc<Connect>)>,
+    /// Held while a new connection is opened, so that calls failing together
+    /// reconnect once. Holds the last failed attempt: calls within
+    /// `connect_timeout` of it fail at once with its message instead of each
+    /// waiting out another timeout on a hypervisor that does not answer.
+    reconnecting: tokio::sync::Mutex<Option<(tokio::time::Instant, String)>>,
     /// The URI as it may be shown: credentials replaced by `***`.
     display_uri: String,
     /// Strings that must never appear in messages (URI passwords and the like).
@@ -68,44 +84,68 @@ pub fn init_libvirt() {
     });
 }
 
+/// Whether the operation named `op` only reads, so that repeating it after the
+/// connection was lost cannot do anything twice. Operation names start with
+/// their verb ("look up storage volume", "create storage volume"); anything
+/// not listed here is treated as a change and never repeated.
+pub fn read_only(op: &str) -> bool {
+    ["look up ", "list ", "read ", "find ", "refresh "]
+        .iter()
+        .any(|verb| op.starts_with(verb))
+}
+
+/// Opens `uri` and sets keepalive, giving up after `opts.connect_timeout`.
+async fn open_connect(
+    uri: &str,
+    display_uri: &str,
+    secrets: &[String],
+    opts: &ConnectOptions,
+) -> Result<Connect> {
+    init_libvirt();
+    let owned_uri = uri.to_string();
+    let (interval, count) = (opts.keepalive_interval, opts.keepalive_count);
+    let object = display_uri.to_string();
+    let task = tokio::task::spawn_blocking(move || -> Result<Connect> {
+        let conn =
+            Connect::open(Some(&owned_uri)).map_err(|e| Error::libvirt("connect to", object.clone(), e))?;
+        // Local drivers (test://, qemu:///) do not support keepalive; that is fine.
+        if interval > 0 && conn.is_encrypted().is_ok() {
+            let _ = conn.set_keep_alive(interval, count);
+        }
+        Ok(conn)
+    });
+    let joined = match tokio::time::timeout(opts.connect_timeout, task).await {
+        Ok(joined) => joined,
+        // The blocking thread finishes on its own (libvirt gives up on its
+        // socket eventually, or the hypervisor answers and the connection is
+        // dropped); nobody waits for it.
+        Err(_) => {
+            return Err(Error::ConnectTimeout {
+                uri: display_uri.to_string(),
+                seconds: opts.connect_timeout.as_secs(),
+            })
+        }
+    };
+    joined
+        .map_err(|e| Error::Internal {
+            op: "connect to",
+            object: display_uri.to_string(),
+            message: e.to_string(),
+        })?
+        .map_err(|e| e.redact(secrets))
+}
+
 impl Connection {
     /// Opens a connection to `uri`, failing after `opts.connect_timeout`.
     pub async fn open(uri: &str, opts: &ConnectOptions, stopping: Arc<AtomicBool>) -> Result<Self> {
-        init_libvirt();
         let (display_uri, secrets) = redact_uri(uri);
-        let owned_uri = uri.to_string();
-        let (interval, count) = (opts.keepalive_interval, opts.keepalive_count);
-        let object = display_uri.clone();
-        let task = tokio::task::spawn_blocking(move || -> Result<Connect> {
-            let conn = Connect::open(Some(&owned_uri))
-                .map_err(|e| Error::libvirt("connect to", object.clone(), e))?;
-            // Local drivers (test://, qemu:///) do not support keepalive; that is fine.
-            if interval > 0 && conn.is_encrypted().is_ok() {
-                let _ = conn.set_keep_alive(interval, count);
-            }
-            Ok(conn)
-        });
-        let joined = match tokio::time::timeout(opts.connect_timeout, task).await {
-            Ok(joined) => joined,
-            // The blocking thread finishes on its own (libvirt gives up on its
-            // socket eventually); nobody waits for it.
-            Err(_) => {
-                return Err(Error::ConnectTimeout {
-                    uri: display_uri,
-                    seconds: opts.connect_timeout.as_secs(),
-                })
-            }
-        };
-        let conn = joined
-            .map_err(|e| Error::Internal {
-                op: "connect to",
-                object: display_uri.clone(),
-                message: e.to_string(),
-            })?
-            .map_err(|e| e.redact(&secrets))?;
+        let conn = open_connect(uri, &display_uri, &secrets, opts).await?;
         Ok(Connection {
             inner: Arc::new(Inner {
-                conn,
+                uri: uri.to_string(),
+                opts: opts.clone(),
+                current: RwLock::new((0, Arc::new(conn))),
+                reconnecting: tokio::sync::Mutex::new(None),
                 display_uri,
                 secrets,
                 stopping,
@@ -118,11 +158,61 @@ impl Connection {
         &self.inner.display_uri
     }
 
+    fn current(&self) -> (u64, Arc<Connect>) {
+        let guard = self.inner.current.read().unwrap_or_else(|p| p.into_inner());
+        (guard.0, guard.1.clone())
+    }
+
+    /// The live connection: the current one, or a new one when the current
+    /// one has died (opened once for all the calls that notice together).
+    async fn live(&self) -> Result<(u64, Arc<Connect>)> {
+        let (generation, conn) = self.current();
+        if conn.is_alive().unwrap_or(false) {
+            return Ok((generation, conn));
+        }
+        let mut last_failure = self.inner.reconnecting.lock().await;
+        let (now, conn) = self.current();
+        if now != generation && conn.is_alive().unwrap_or(false) {
+            return Ok((now, conn));
+        }
+        let i = &self.inner;
+        if let Some((at, message)) = last_failure.as_ref() {
+            if at.elapsed() < i.opts.connect_timeout {
+                return Err(Error::Libvirt {
+                    op: "reconnect to",
+                    object: i.display_uri.clone(),
+                    code: Code::Connection,
+                    message: format!(
+                        "the connection was lost and reconnecting failed {} s ago: {message}",
+                        at.elapsed().as_secs()
+                    ),
+                });
+            }
+        }
+        tracing::warn!(uri = %i.display_uri, "the connection to the hypervisor was lost; reconnecting");
+        match open_connect(&i.uri, &i.display_uri, &i.secrets, &i.opts).await {
+            Ok(fresh) => {
+                *last_failure = None;
+                let fresh = Arc::new(fresh);
+                let mut guard = i.current.write().unwrap_or_else(|p| p.into_inner());
+                *guard = (now + 1, fresh.clone());
+                Ok((now + 1, fresh))
+            }
+            Err(e) => {
+                *last_failure = Some((tokio::time::Instant::now(), e.to_string()));
+                Err(e)
+            }
+        }
+    }
+
     /// Runs blocking libvirt work off the async runtime.
     ///
     /// `op` and `object` name the work for errors. A call refused because the
     /// pool has another job running is repeated (libvirt refuses before doing
-    /// anything, so repeating is safe) for up to a minute.
+    /// anything, so repeating is safe) for up to a minute. A call that fails
+    /// because the connection died is repeated once on a new connection when
+    /// [`read_only`] says `op` only reads; otherwise its error says that the
+    /// outcome is unknown ([`Error::is_connection_lost`]).
     pub async fn run<T, F>(&self, op: &'static str, object: &str, f: F) -> Result<T>
     where
         T: Send + 'static,
@@ -131,6 +221,7 @@ impl Connection {
         let f = Arc::new(f);
         let mut delay = Duration::from_millis(50);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let mut repeated_after_loss = false;
         loop {
             if self.inner.stopping.load(Ordering::SeqCst) {
                 return Err(Error::Stopped {
@@ -138,19 +229,28 @@ impl Connection {
                     object: object.to_string(),
                 });
             }
-            let inner = self.inner.clone();
+            let (_, conn) = self.live().await?;
             let f2 = f.clone();
             let span = tracing::debug_span!("libvirt", op, object);
             let started = std::time::Instant::now();
-            let result = tokio::task::spawn_blocking(move || span.in_scope(|| f2(&inner.conn)))
-                .await
-                .map_err(|e| Error::Internal {
-                    op,
-                    object: object.to_string(),
-                    message: e.to_string(),
-                })
-                .and_then(|r| r)
-                .map_err(|e| e.redact(&self.inner.secrets));
+            let result = tokio::task::spawn_blocking(move || {
+                let r = span.in_scope(|| f2(&conn));
+                // Asked right away: only a call that failed on a dead
+                // connection counts as lost.
+                let lost = r.is_err() && !conn.is_alive().unwrap_or(false);
+                (r, lost)
+            })
+            .await
+            .map_err(|e| Error::Internal {
+                op,
+                object: object.to_string(),
+                message: e.to_string(),
+            });
+            let (result, lost) = match result {
+                Ok((r, lost)) => (r, lost),
+                Err(e) => (Err(e), false),
+            };
+            let result = result.map_err(|e| e.redact(&self.inner.secrets));
             tracing::trace!(
                 op,
                 object,
@@ -159,6 +259,11 @@ impl Connection {
                 "libvirt call"
             );
             match result {
+                Err(e) if lost && read_only(op) && !repeated_after_loss => {
+                    tracing::warn!(op, object, "connection lost, repeating on a new connection: {e}");
+                    repeated_after_loss = true;
+                }
+                Err(e) if lost => return Err(e.connection_lost(&self.inner.display_uri)),
                 Err(e) if e.is_busy() && tokio::time::Instant::now() < deadline => {
                     tracing::debug!(op, object, "libvirt busy, retrying: {e}");
                     tokio::time::sleep(delay).await;
@@ -171,7 +276,27 @@ impl Connection {
 
     /// Whether the connection still answers.
     pub fn is_alive(&self) -> bool {
-        self.inner.conn.is_alive().unwrap_or(false)
+        self.current().1.is_alive().unwrap_or(false)
+    }
+}
+
+impl Error {
+    /// Marks an error as having happened on a connection that died.
+    fn connection_lost(self, display_uri: &str) -> Self {
+        match self {
+            Error::Libvirt {
+                op, object, message, ..
+            } => Error::Libvirt {
+                op,
+                object,
+                code: Code::ConnectionLost,
+                message: format!(
+                    "{message} (the connection to {display_uri} was lost during the call; whether it took \
+                     effect is unknown)"
+                ),
+            },
+            other => other,
+        }
     }
 }
 
@@ -230,6 +355,62 @@ mod tests {
         let (shown, secrets) = redact_uri("qemu+tcp://127.0.0.1:16509/system");
         assert_eq!(shown, "qemu+tcp://127.0.0.1:16509/system");
         assert!(secrets.is_empty());
+    }
+
+    #[test]
+    fn only_reads_are_repeated_after_a_lost_connection() {
+        for op in [
+            "look up storage pool",
+            "look up storage volume",
+            "list volumes of storage pool",
+            "list domains",
+            "find logical volume groups",
+            "refresh storage pool",
+            "read storage volume",
+        ] {
+            assert!(read_only(op), "{op}");
+        }
+        for op in [
+            "create storage volume",
+            "delete storage volume",
+            "wipe storage volume",
+            "resize storage volume",
+            "define storage pool",
+            "build storage pool",
+            "start storage pool",
+            "stop storage pool",
+            "delete storage pool",
+            "undefine storage pool",
+            "set autostart of storage pool",
+            "attach disk to domain",
+            "detach disk from domain",
+            "connect to",
+        ] {
+            assert!(!read_only(op), "{op}");
+        }
+    }
+
+    #[test]
+    fn a_lost_call_says_its_outcome_is_unknown() {
+        let e = Error::Libvirt {
+            op: "create storage volume",
+            object: "'p/v'".into(),
+            code: Code::Connection,
+            message: "End of file while reading data: Input/output error".into(),
+        };
+        assert!(!e.is_connection_lost());
+        let e = e.connection_lost("qemu+tcp://h/system");
+        assert!(e.is_connection_lost());
+        let text = e.to_string();
+        assert!(text.contains("End of file while reading data"), "{text}");
+        assert!(text.contains("qemu+tcp://h/system"), "{text}");
+        assert!(text.contains("whether it took effect is unknown"), "{text}");
+        let other = Error::Stopped {
+            op: "create storage volume",
+            object: "'p/v'".into(),
+        }
+        .connection_lost("x");
+        assert!(!other.is_connection_lost());
     }
 
     #[tokio::test]

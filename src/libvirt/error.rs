@@ -68,6 +68,9 @@ pub enum Code {
     Unsupported,
     /// Connection-level failure (RPC, system error, auth).
     Connection,
+    /// The connection died while the call was under way: whether it took
+    /// effect on the hypervisor is unknown (set by [`super::Connection::run`]).
+    ConnectionLost,
     /// Anything else.
     Other,
 }
@@ -116,6 +119,18 @@ impl Error {
             self,
             Error::Libvirt {
                 code: Code::NotFound,
+                ..
+            }
+        )
+    }
+
+    /// Whether the connection died while this operation was under way, so
+    /// that it may or may not have taken effect on the hypervisor.
+    pub fn is_connection_lost(&self) -> bool {
+        matches!(
+            self,
+            Error::Libvirt {
+                code: Code::ConnectionLost,
                 ..
             }
         )

@@ -319,19 +319,46 @@ async fn create(ctx: &Ctx, planned: State) -> Outcome<State> {
     let define_xml = xml::logical_pool_xml(&planned.name, planned.vg(), planned.devices())
         .map_err(|e| Diagnostic::error("Invalid Pool Definition", e.to_string()))?;
 
-    let mut built = false;
+    // Some(true) once built; None when the build's reply was lost.
+    let mut built = Some(false);
     let build = planned.build == Some(true)
         && !matches!(
             adoption(&conn.logical_sources().await?, &planned),
             Adoption::Adopt
         );
 
-    conn.define_pool(&planned.name, define_xml).await?;
+    // Asked first (the plan checked too, but time passed): a pool found with
+    // this name after a lost reply is then known to be this create's, and
+    // the cleanup below never touches a pool someone else defined.
+    if conn.find_pool(None, &planned.name).await?.is_some() {
+        return Err(Diagnostic::error(
+            "Storage Pool Already Exists",
+            format!(
+                "A storage pool named {:?} appeared on {} after the plan; it was not created by this \
+                 resource, so nothing was changed. Import it to manage it, or choose another name.",
+                planned.name,
+                conn.display_uri()
+            ),
+        )
+        .at_attr("name")
+        .into());
+    }
+    let mut defined = false;
     let steps = async {
+        // A define, build or start whose reply was lost may have happened:
+        // the cleanup then looks at what exists instead of trusting the error.
+        conn.define_pool(&planned.name, define_xml).await.map_err(|e| {
+            defined = e.is_connection_lost();
+            Diagnostic::from(e)
+        })?;
+        defined = true;
         if build {
             let flags = if planned.overwrite == Some(true) { BUILD_OVERWRITE } else { BUILD_NO_OVERWRITE };
-            conn.build_pool(&planned.name, flags).await.map_err(|e| build_error(e, &planned))?;
-            built = true;
+            conn.build_pool(&planned.name, flags).await.map_err(|e| {
+                built = if e.is_connection_lost() { None } else { Some(false) };
+                build_error(e, &planned)
+            })?;
+            built = Some(true);
         }
         if planned.active != Some(false) {
             conn.pool_op("start storage pool", &planned.name, |p| p.create(0)).await.map_err(|e| {
@@ -354,16 +381,44 @@ async fn create(ctx: &Ctx, planned: State) -> Outcome<State> {
     if let Err(d) = steps {
         // Undo what this create did, newest first, so nothing is half-made.
         let mut diags = Diagnostics::from(d);
-        if let Err(e) = undo_create(conn, &planned.name, built).await {
-            diags.push(Diagnostic::error(
-                "Cleanup After Failed Create Also Failed",
-                format!(
-                    "{e}. The pool {:?} may still be defined in libvirt; check `virsh pool-list --all`.",
-                    planned.name
-                ),
-            ));
+        if !defined {
+            return Err(diags.into());
         }
-        return Err(diags.into());
+        let built = match built {
+            Some(b) => Ok(b),
+            // The build's reply was lost: the volume group did not exist
+            // before (or the build would have been an adoption), so if it
+            // exists now on exactly our devices, this create built it.
+            None => conn
+                .logical_sources()
+                .await
+                .map(|sources| matches!(adoption(&sources, &planned), Adoption::Adopt)),
+        };
+        match built {
+            Ok(built) => {
+                match undo_create(conn, &planned.name, built).await {
+                    Ok(()) => {
+                        diags.push(Diagnostic::warning(
+                            "Partial Pool Removed",
+                            format!(
+                            "What this create had made of pool {:?} was removed again{}; nothing is left \
+                             behind. Fix the cause above and apply again.",
+                            planned.name,
+                            if built { " (including the volume group it built)" } else { "" }
+                        ),
+                        ));
+                        return Err(diags.into());
+                    }
+                    Err(e) => diags.push(cleanup_failed(&planned, e)),
+                }
+            }
+            Err(e) => diags.push(cleanup_failed(&planned, e)),
+        }
+        // Something may remain: keep it in the state (tainted) rather than
+        // leave a pool Terraform does not know about.
+        let mut partial = planned.clone();
+        partial.state = None;
+        return Err(Failed::with_partial(diags, partial));
     }
 
     match read_pool(conn, ctx, planned.clone()).await {
@@ -371,6 +426,17 @@ async fn create(ctx: &Ctx, planned: State) -> Outcome<State> {
         Ok(None) => Err(Diagnostic::error("Pool Vanished", "The pool was created but is gone again.").into()),
         Err(d) => Err(Failed::with_partial(d, planned)),
     }
+}
+
+fn cleanup_failed(planned: &State, e: crate::libvirt::Error) -> Diagnostic {
+    Diagnostic::error(
+        "Cleanup After Failed Create Also Failed",
+        format!(
+            "{e}. The pool {:?} may still be defined in libvirt (check `virsh pool-list --all`); it is kept \
+             in the state as tainted, so the next apply deals with it.",
+            planned.name
+        ),
+    )
 }
 
 fn build_error(e: crate::libvirt::Error, planned: &State) -> Diagnostic {

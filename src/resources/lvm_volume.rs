@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::framework::plan::Plan;
-use crate::framework::resource::{IdentitySchema, Outcome, Resource};
+use crate::framework::resource::{Failed, IdentitySchema, Outcome, Resource};
 use crate::framework::schema::{Attribute, Validator};
 use crate::framework::{Diagnostic, Diagnostics, Schema, Type, Value};
 use crate::libvirt::error::Code;
@@ -244,26 +244,88 @@ async fn create(ctx: &Ctx, planned: State) -> Outcome<State> {
     let allocation = if planned.sparse == Some(true) { 0 } else { capacity };
     let vol_xml = xml::volume_xml(&planned.name, capacity, allocation)
         .map_err(|e| Diagnostic::error("Invalid Volume Definition", e.to_string()))?;
-    let info = conn
-        .create_volume(&planned.pool, &planned.name, vol_xml)
-        .await
-        .map_err(|e| {
+    // Asked first, so that a volume found after a lost reply (below) is known
+    // to be the one this create made, never one that was already there.
+    if let Some(v) = conn.find_volume(&planned.pool, &planned.name).await? {
+        return Err(already_exists(&planned, &v.path()).into());
+    }
+    match conn.create_volume(&planned.pool, &planned.name, vol_xml).await {
+        Ok(info) => {
+            let mut s = planned;
+            fill(&mut s, info);
+            Ok(s)
+        }
+        Err(e) if e.is_connection_lost() || matches!(e, Error::Internal { .. }) => {
+            Err(lost_create(conn, planned, e).await)
+        }
+        Err(e) => {
             let exists = e
                 .message()
                 .is_some_and(|m| m.contains("exists already") || m.contains("already exists"));
-            let mut d = Diagnostic::from(e);
-            if exists {
-                d.summary = "Volume Already Exists".into();
-                d.detail.push_str(&format!(
-                    "\n\nTo manage the existing volume, import it: `terraform import <address> {}/{}`.",
-                    planned.pool, planned.name
-                ));
-            }
-            d
-        })?;
+            Err(if exists {
+                already_exists(&planned, "").into()
+            } else {
+                Diagnostic::from(e).into()
+            })
+        }
+    }
+}
+
+fn already_exists(planned: &State, path: &str) -> Diagnostic {
+    Diagnostic::error(
+        "Volume Already Exists",
+        format!(
+            "Storage pool {:?} already holds a volume named {:?}{}; it was not created by this resource, so \
+             nothing was changed. To manage the existing volume, import it: `terraform import <address> \
+             {}/{}`; or choose another name.",
+            planned.pool,
+            planned.name,
+            if path.is_empty() {
+                String::new()
+            } else {
+                format!(" ({path})")
+            },
+            planned.pool,
+            planned.name
+        ),
+    )
+    .at_attr("name")
+}
+
+/// The create's reply was lost (the connection died under it): the volume may
+/// or may not exist. It did not exist just before, so whatever now carries
+/// its name is this create's doing. The failure returns the volume's identity
+/// (and what can be read of it) as partial state: Terraform records it as
+/// tainted, the next plan reads it (gone: planned for creation; there:
+/// replaced), and no volume is left that Terraform does not know about.
+async fn lost_create(conn: &Connection, planned: State, e: Error) -> Failed<State> {
     let mut s = planned;
-    fill(&mut s, info);
-    Ok(s)
+    let detail = match conn.find_volume(&s.pool, &s.name).await {
+        Ok(Some(v)) => {
+            fill(&mut s, v);
+            format!(
+                "The volume {}/{} was created ({}) but the reply was lost, so it may be incomplete. It is \
+                 recorded as tainted: the next apply replaces it.",
+                s.pool,
+                s.name,
+                s.path.as_deref().unwrap_or_default()
+            )
+        }
+        Ok(None) => format!(
+            "The volume {}/{} does not exist now. It is recorded as tainted in case the hypervisor still \
+             creates it: the next plan reads it again and creates or replaces it.",
+            s.pool, s.name
+        ),
+        Err(again) => format!(
+            "Whether the volume {}/{} exists could not be checked ({again}). It is recorded as tainted: the \
+             next plan reads it again and creates or replaces it.",
+            s.pool, s.name
+        ),
+    };
+    let mut d = Diagnostic::from(e);
+    d.summary = "Volume Creation Interrupted".into();
+    d.detail.push_str(&format!("\n\n{detail}"));
+    Failed::with_partial(d, s)
 }
 
 // ---------------------------------------------------------------- read

@@ -1,0 +1,693 @@
+//! Faults on the lab, each followed by the same proof: `terraform plan` describes exactly what
+//! exists (every LV in the guest is in the state, so it is neither created twice nor forgotten;
+//! every volume in the state exists or is planned for creation), a second `terraform apply`
+//! succeeds, and the guest then holds exactly the 20 LVs with the configured sizes while
+//! `plan -detailed-exitcode` is 0. Volumes made before the fault keep their data and LV UUID.
+//!
+//! - libvirtd restarted in the guest between `plan -out` and `apply PLANFILE`;
+//! - libvirtd killed (SIGKILL) in the middle of an apply creating 20 volumes, at the moment one
+//!   vol-create has made its LV but not yet replied (a slowed `lvcreate` holds the reply back):
+//!   the lost-reply create is recorded tainted and replaced, never orphaned;
+//! - the whole lab frozen (SIGSTOP to its QEMU) during an apply: the provider errors within a
+//!   bounded time (keepalive, connect_timeout), never hangs;
+//! - the hypervisor unreachable at plan time (nothing listening; a listener that never answers):
+//!   a clear error in bounded time naming the URI, with its password redacted;
+//! - pool creates failing at build, at start, at autostart: whatever the create had made is
+//!   removed, the devices' previous contents are untouched, and nothing is left in the state.
+//!
+//! Times from fault to provider error are printed (`--nocapture`).
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use acceptance_tests::{provider_block, Lab, Scenario, Workdir};
+
+const MIB: u64 = 1 << 20;
+const VOLUMES: usize = 20;
+/// Volumes created before the fault, holding data that must survive it.
+const EARLY: usize = 5;
+/// Fault detection settings: a dead connection is noticed after about 2 s x 3.
+const KEEPALIVE: &str = "keepalive_interval = 2\n  keepalive_count = 3\n  connect_timeout = \"10s\"";
+/// The bound on fault-to-error time that the keepalive settings above promise (with margin).
+const ERROR_BOUND: Duration = Duration::from_secs(60);
+
+/// `v00` … `v19`: sizes 16, 32, 48, 64 MiB in turn (whole extents, so `lvs` shows them exactly).
+fn volume_size(i: usize) -> u64 {
+    (i as u64 % 4 + 1) * 16 * MIB
+}
+
+fn volume_name(i: usize) -> String {
+    format!("v{i:02}")
+}
+
+/// A pool on both lab disks plus volumes `v00`..`v{count-1}`.
+fn config(s: &Scenario, pool: &str, count: usize) -> String {
+    let mut tf = format!(
+        "{}\nresource \"libvirt_lvm_pool\" \"p\" {{\n  name           = \"{pool}\"\n  source_devices = {}\n  \
+         on_destroy     = \"delete\"\n  force_destroy  = true\n}}\n",
+        provider_block(&format!("uri = \"{}\"\n  {KEEPALIVE}", s.lab().uri)),
+        s.devices_hcl(2)
+    );
+    for i in 0..count {
+        tf.push_str(&format!(
+            "\nresource \"libvirt_lvm_volume\" \"{n}\" {{\n  pool     = libvirt_lvm_pool.p.name\n  name     = \
+             \"{n}\"\n  capacity = \"{}MiB\"\n}}\n",
+            volume_size(i) / MIB,
+            n = volume_name(i)
+        ));
+    }
+    tf
+}
+
+/// The LVs of `vg`: name → (size, uuid).
+fn lvs(lab: &Lab, vg: &str) -> BTreeMap<String, (u64, String)> {
+    lab.lvs_in(vg)
+        .into_iter()
+        .map(|l| (l.name, (l.size, l.uuid)))
+        .collect()
+}
+
+/// Writes a recognisable marker at the start of each early volume; returns name → (uuid, marker).
+fn write_markers(lab: &Lab, vg: &str) -> BTreeMap<String, (String, String)> {
+    let now = lvs(lab, vg);
+    (0..EARLY)
+        .map(|i| {
+            let name = volume_name(i);
+            let marker = format!("faults-data-{vg}-{name}");
+            lab.ssh_ok(&format!(
+                "printf '%s' '{marker}' | dd of=/dev/{vg}/{name} conv=notrunc,fsync status=none"
+            ));
+            let uuid = now
+                .get(&name)
+                .unwrap_or_else(|| panic!("early volume {name} missing: {now:?}"))
+                .1
+                .clone();
+            (name, (uuid, marker))
+        })
+        .collect()
+}
+
+/// Asserts the early volumes are the same LVs with the same first bytes: no data lost.
+#[track_caller]
+fn assert_markers(lab: &Lab, vg: &str, markers: &BTreeMap<String, (String, String)>) {
+    let now = lvs(lab, vg);
+    for (name, (uuid, marker)) in markers {
+        let (_, now_uuid) = now
+            .get(name)
+            .unwrap_or_else(|| panic!("DATA LOST: volume {name} is gone: {now:?}"));
+        assert_eq!(
+            now_uuid, uuid,
+            "DATA LOST: volume {name} was replaced (LV UUID changed)"
+        );
+        let head = lab.ssh_ok(&format!("head -c {} /dev/{vg}/{name}", marker.len()));
+        assert_eq!(
+            &head, marker,
+            "DATA LOST: volume {name} no longer starts with its marker"
+        );
+    }
+}
+
+/// Volume entries of the local state file: name → tainted.
+fn state_volumes(wd: &Workdir) -> BTreeMap<String, bool> {
+    let text = std::fs::read_to_string(wd.path().join("terraform.tfstate")).unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    let mut out = BTreeMap::new();
+    for r in v["resources"].as_array().into_iter().flatten() {
+        if r["type"] != "libvirt_lvm_volume" {
+            continue;
+        }
+        for inst in r["instances"].as_array().into_iter().flatten() {
+            let name = inst["attributes"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            out.insert(name, inst["status"] == "tainted");
+        }
+    }
+    out
+}
+
+/// What `terraform plan` would do to each volume: name → actions ("no-op", "create",
+/// "delete,create" …), for the volumes in the refreshed state and the planned ones.
+struct PlanView {
+    /// Names in the refreshed prior state (what Terraform believes exists).
+    known: BTreeMap<String, String>,
+    /// Names planned for creation only.
+    creates: Vec<String>,
+}
+
+#[track_caller]
+fn plan_view(wd: &Workdir) -> PlanView {
+    let r = wd.tf(&["plan", "-input=false", "-out=fault.tfplan"]);
+    assert!(
+        r.ok(),
+        "after the fault, terraform plan must work (the hypervisor answers again):\n{r}"
+    );
+    let shown = wd.tf(&["show", "-json", "fault.tfplan"]).expect_ok();
+    let v: serde_json::Value = serde_json::from_str(&shown.stdout).expect("plan JSON");
+    let mut view = PlanView {
+        known: BTreeMap::new(),
+        creates: Vec::new(),
+    };
+    for c in v["resource_changes"].as_array().into_iter().flatten() {
+        if c["type"] != "libvirt_lvm_volume" {
+            continue;
+        }
+        let actions: Vec<&str> = c["change"]["actions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.as_str())
+            .collect();
+        let actions = actions.join(",");
+        let before = c["change"]["before"]["name"].as_str();
+        let after = c["change"]["after"]["name"].as_str();
+        match (before, after) {
+            (Some(b), _) => {
+                view.known.insert(b.to_string(), actions);
+            }
+            (None, Some(a)) => view.creates.push(a.to_string()),
+            _ => {}
+        }
+    }
+    view
+}
+
+/// The proof after every fault: the plan describes exactly what exists; a second apply
+/// converges to exactly the 20 volumes; a further plan is empty; early data survived.
+#[track_caller]
+fn assert_converges(s: &Scenario, wd: &Workdir, vg: &str, markers: &BTreeMap<String, (String, String)>) {
+    let lab = s.lab();
+    s.step("after the fault: compare the guest, the state and the plan");
+    let guest = lvs(lab, vg);
+    let state = state_volumes(wd);
+    let tainted: Vec<&String> = state.iter().filter(|(_, t)| **t).map(|(n, _)| n).collect();
+    let view = plan_view(wd);
+    eprintln!(
+        "[faults] guest has {} LVs {:?}; state has {} volumes ({} tainted: {:?}); plan: {} known {:?}, {} to create {:?}",
+        guest.len(),
+        guest.keys().collect::<Vec<_>>(),
+        state.len(),
+        tainted.len(),
+        tainted,
+        view.known.len(),
+        view.known,
+        view.creates.len(),
+        view.creates
+    );
+    for name in guest.keys() {
+        let action = view.known.get(name).unwrap_or_else(|| {
+            panic!(
+                "ORPHAN: LV {vg}/{name} exists in the guest but Terraform does not know it (the next apply \
+                 would try to create it again); plan creates {:?}",
+                view.creates
+            )
+        });
+        assert!(
+            action == "no-op" || action == "delete,create" || action == "update",
+            "LV {name} exists and is in the state, but the plan does {action}"
+        );
+        if state.get(name) == Some(&true) {
+            assert_eq!(action, "delete,create", "tainted volume {name} must be replaced");
+        }
+    }
+    for (name, action) in &view.known {
+        assert!(
+            guest.contains_key(name),
+            "volume {name} is in the refreshed state ({action}) but not in the guest"
+        );
+    }
+    for name in &view.creates {
+        assert!(
+            !guest.contains_key(name),
+            "the plan would create {name} a second time"
+        );
+    }
+    for i in 0..VOLUMES {
+        let n = volume_name(i);
+        assert!(
+            view.known.contains_key(&n) || view.creates.contains(&n),
+            "volume {n} is neither known nor planned"
+        );
+    }
+    assert_markers(lab, vg, markers);
+
+    s.step("second apply converges");
+    wd.apply_parallel(4);
+    let guest = lvs(lab, vg);
+    let want: BTreeMap<String, u64> = (0..VOLUMES).map(|i| (volume_name(i), volume_size(i))).collect();
+    let have: BTreeMap<String, u64> = guest.iter().map(|(n, (size, _))| (n.clone(), *size)).collect();
+    assert_eq!(
+        have, want,
+        "after the second apply the guest must hold exactly the 20 volumes"
+    );
+    for l in lab.lvs_in(vg) {
+        assert!(
+            l.attr.starts_with("-wi-a"),
+            "{} is not a plain active LV: {}",
+            l.name,
+            l.attr
+        );
+    }
+    assert!(
+        state_volumes(wd).values().all(|t| !t),
+        "nothing may stay tainted after the second apply"
+    );
+    wd.expect_plan(0);
+    assert_markers(lab, vg, markers);
+}
+
+/// The pool and the early volumes, with markers written; then the config of all 20.
+fn prepare<'s>(s: &'s Scenario) -> (Workdir<'s>, String, BTreeMap<String, (String, String)>) {
+    let pool = s.name("pool");
+    s.step("pool and 5 volumes holding data");
+    let wd = s.workdir_raw(&config(s, &pool, EARLY));
+    wd.apply();
+    let markers = write_markers(s.lab(), &pool);
+    wd.write_raw(&config(s, &pool, VOLUMES));
+    (wd, pool, markers)
+}
+
+/// Waits until `cond` holds, polling every half second, or panics after `limit`.
+#[track_caller]
+fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !cond() {
+        assert!(
+            t0.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// The guest's libvirtd: active state, main PID and systemd's restart count.
+fn libvirtd_status(lab: &Lab) -> String {
+    lab.ssh_ok("systemctl show libvirtd -p ActiveState -p MainPID -p NRestarts | sort | paste -sd ' '")
+        .trim()
+        .to_string()
+}
+
+// ------------------------------------------------------------------------------------------------
+
+#[test]
+fn libvirtd_restarted_between_plan_and_apply() {
+    let Some(s) = Scenario::start("faults::restart_between_plan_and_apply") else {
+        return;
+    };
+    let lab = s.lab();
+    let (wd, vg, markers) = prepare(&s);
+    s.step("plan -out, restart libvirtd in the guest, apply the saved plan");
+    wd.tf(&["plan", "-input=false", "-out=saved.tfplan"]).expect_ok();
+    let before = libvirtd_status(lab);
+    lab.ssh_ok("systemctl restart libvirtd");
+    let after = libvirtd_status(lab);
+    eprintln!("[faults] libvirtd before restart: {before}; after: {after}");
+    assert_ne!(before, after, "libvirtd did not restart");
+    let t0 = Instant::now();
+    let r = wd.tf(&["apply", "-input=false", "-parallelism=4", "saved.tfplan"]);
+    eprintln!(
+        "[faults] apply of the saved plan after the restart: exit {:?} in {:.1} s",
+        r.code,
+        t0.elapsed().as_secs_f64()
+    );
+    // Each terraform command starts its own provider, which connects afresh.
+    assert!(r.ok(), "the saved plan must apply after a daemon restart:\n{r}");
+    assert_converges(&s, &wd, &vg, &markers);
+}
+
+/// A `lvcreate` in the guest that makes its LV, then, for the one named `slow`, marks it and
+/// sleeps: libvirtd holds the vol-create reply while the LV already exists. Removed on drop.
+struct SlowLvcreate<'l> {
+    lab: &'l Lab,
+}
+
+const MARK: &str = "/run/faults-lvcreate-held";
+
+impl<'l> SlowLvcreate<'l> {
+    fn install(lab: &'l Lab, slow: &str) -> SlowLvcreate<'l> {
+        lab.ssh_ok(&format!(
+            "set -e; rm -f {MARK}; test -L /usr/sbin/lvcreate; mv /usr/sbin/lvcreate /usr/sbin/lvcreate.faults-orig; \
+             cat > /usr/sbin/lvcreate <<'EOF'\n#!/bin/sh\n/usr/sbin/lvm lvcreate \"$@\"\nrc=$?\n\
+             for a in \"$@\"; do [ \"$a\" = \"{slow}\" ] && {{ touch {MARK}; sleep 600; }}; done\nexit $rc\nEOF\n\
+             chmod 755 /usr/sbin/lvcreate"
+        ));
+        SlowLvcreate { lab }
+    }
+}
+
+impl Drop for SlowLvcreate<'_> {
+    fn drop(&mut self) {
+        let _ = self.lab.ssh(&format!(
+            "if [ -L /usr/sbin/lvcreate.faults-orig ]; then mv -f /usr/sbin/lvcreate.faults-orig /usr/sbin/lvcreate; fi; rm -f {MARK}"
+        ));
+    }
+}
+
+#[test]
+fn libvirtd_killed_mid_apply_with_a_lost_create_reply() {
+    let Some(s) = Scenario::start("faults::kill_mid_apply") else {
+        return;
+    };
+    let lab = s.lab();
+    let (wd, vg, markers) = prepare(&s);
+    let held = volume_name(9);
+    let slow = SlowLvcreate::install(lab, &held);
+
+    s.step("apply 20 volumes in the background; kill libvirtd once v09's LV exists but its reply is held");
+    let apply = wd.spawn_tf(&["apply", "-auto-approve", "-input=false", "-parallelism=4"]);
+    wait_for("v09's lvcreate to be held", Duration::from_secs(300), || {
+        lab.ssh("test -e /run/faults-lvcreate-held").0 == 0
+    });
+    let before_kill = lvs(lab, &vg);
+    assert!(
+        before_kill.contains_key(&held),
+        "v09's LV must exist before the kill"
+    );
+    let status_before = libvirtd_status(lab);
+    let t_fault = Instant::now();
+    lab.ssh_ok("systemctl kill -s KILL libvirtd");
+    drop(slow);
+    let run = apply.wait(Duration::from_secs(600));
+    let to_exit = t_fault.elapsed();
+    wait_for("libvirtd to run again", Duration::from_secs(60), || {
+        libvirtd_status(lab).starts_with("ActiveState=active ")
+    });
+    let status_after = libvirtd_status(lab);
+    eprintln!(
+        "[faults] kill: {} LVs existed at the kill; libvirtd before {status_before}, after {status_after} \
+         (systemd Restart=on-failure and socket activation bring it back); terraform exited {:?} {:.1} s \
+         after the kill",
+        before_kill.len(),
+        run.code,
+        to_exit.as_secs_f64()
+    );
+    assert!(run.code.is_some(), "terraform hung after the kill:\n{run}");
+    assert!(
+        to_exit < Duration::from_secs(300),
+        "terraform took {to_exit:?} after the kill"
+    );
+    assert!(
+        !run.ok(),
+        "the apply cannot have succeeded: v09's create lost its reply:\n{run}"
+    );
+    run.expect_mentions(&[
+        "Volume Creation Interrupted",
+        "v09",
+        "whether it took effect is unknown",
+    ]);
+
+    let state = state_volumes(&wd);
+    assert_eq!(
+        state.get(&held),
+        Some(&true),
+        "v09 (LV made, reply lost) must be in the state as tainted: {state:?}\n{run}"
+    );
+    let after = lvs(lab, &vg);
+    eprintln!(
+        "[faults] after the kill: {} LVs in the guest, {} volumes in the state ({} tainted)",
+        after.len(),
+        state.len(),
+        state.values().filter(|t| **t).count()
+    );
+    assert_converges(&s, &wd, &vg, &markers);
+    assert_ne!(
+        lvs(lab, &vg)[&held].1,
+        before_kill[&held].1,
+        "the tainted v09 must have been replaced by a fresh LV"
+    );
+}
+
+#[test]
+fn lab_frozen_during_apply_errors_in_bounded_time() {
+    let Some(s) = Scenario::start("faults::lab_frozen_during_apply") else {
+        return;
+    };
+    let lab = s.lab();
+    let (wd, vg, markers) = prepare(&s);
+
+    s.step("apply 20 volumes in the background; freeze the lab once 8 LVs exist");
+    let mut apply = wd.spawn_tf(&["apply", "-auto-approve", "-input=false", "-parallelism=4"]);
+    wait_for("8 LVs", Duration::from_secs(300), || {
+        apply.is_finished() || lvs(lab, &vg).len() >= 8
+    });
+    assert!(
+        !apply.is_finished(),
+        "the apply ended before the fault:\n{}",
+        apply.output_so_far()
+    );
+    let paused = lab.pause();
+    let t_fault = Instant::now();
+    let run = apply.wait(Duration::from_secs(300));
+    let to_exit = t_fault.elapsed();
+    eprintln!(
+        "[faults] frozen lab: terraform exited {:?} {:.1} s after the freeze (bound {} s)",
+        run.code,
+        to_exit.as_secs_f64(),
+        ERROR_BOUND.as_secs()
+    );
+    // Give libvirt a moment after resuming: the guest's clock and TCP catch up.
+    paused.resume();
+    assert!(
+        run.code.is_some(),
+        "terraform hung on a frozen hypervisor:\n{run}"
+    );
+    assert!(
+        to_exit < ERROR_BOUND,
+        "terraform took {to_exit:?} to fail on a frozen hypervisor (keepalive 2 s x 3, connect_timeout 10 s)"
+    );
+    assert!(
+        !run.ok(),
+        "an apply against a frozen hypervisor cannot succeed:\n{run}"
+    );
+    let text = run.text();
+    assert!(
+        text.contains("keepalive") || text.contains("was lost") || text.contains("connect_timeout"),
+        "the error must say the connection died or timed out:\n{run}"
+    );
+    wait_for("the guest to answer again", Duration::from_secs(120), || {
+        lab.virsh(&["version"]).ok() && lab.ssh("true").0 == 0
+    });
+    // A vol-create sent just before the freeze may still be executed after it: let it finish.
+    std::thread::sleep(Duration::from_secs(5));
+    assert_converges(&s, &wd, &vg, &markers);
+}
+
+/// A plan against `uri` (with a password): must fail within `bound`, name the redacted URI,
+/// and never print the password.
+fn unreachable_plan(s: &Scenario, port: u16, bound: Duration) {
+    let uri = format!("qemu+tcp://root:pa55w0rd@127.0.0.1:{port}/system");
+    let shown = format!("qemu+tcp://root:***@127.0.0.1:{port}/system");
+    let wd = s.workdir_raw(&format!(
+        "{}\nresource \"libvirt_lvm_volume\" \"v\" {{\n  pool     = \"somepool\"\n  name     = \"v\"\n  capacity = \"16MiB\"\n}}\n",
+        provider_block(&format!("uri = \"{uri}\"\n  connect_timeout = \"5s\""))
+    ));
+    let t0 = Instant::now();
+    let r = wd.tf_timeout(&["plan", "-input=false"], Duration::from_secs(120));
+    let took = t0.elapsed();
+    eprintln!(
+        "[faults] unreachable {uri_shown}: plan exited {:?} after {:.1} s",
+        r.code,
+        took.as_secs_f64(),
+        uri_shown = shown
+    );
+    assert!(r.code.is_some(), "plan hung on an unreachable hypervisor:\n{r}");
+    assert!(!r.ok(), "plan cannot succeed without a hypervisor:\n{r}");
+    assert!(took < bound, "plan took {took:?} (bound {bound:?})");
+    r.expect_mentions(&[&shown]);
+    assert!(
+        !r.text().contains("pa55w0rd"),
+        "the password leaked into the output:\n{r}"
+    );
+}
+
+#[test]
+fn unreachable_hypervisor_at_plan_nothing_listening() {
+    let Some(s) = Scenario::start("faults::unreachable_refused") else {
+        return;
+    };
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        l.local_addr().expect("port").port()
+    };
+    // The listener is closed again: connections to the port are refused.
+    unreachable_plan(&s, port, Duration::from_secs(20));
+}
+
+#[test]
+fn unreachable_hypervisor_at_plan_never_answers() {
+    let Some(s) = Scenario::start("faults::unreachable_silent") else {
+        return;
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    let port = listener.local_addr().expect("port").port();
+    // Accepts connections and holds them open without a byte of reply.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming().flatten() {
+            held.push(c);
+        }
+    });
+    // connect_timeout is 5 s; terraform and provider start-up and shutdown add a few.
+    unreachable_plan(&s, port, Duration::from_secs(30));
+}
+
+// ------------------------------------------------------------------------------------------------
+// Pool creates that fail part-way: define → build → start → autostart.
+
+/// A single-device pool config (overwrite as given).
+fn pool_config(s: &Scenario, pool: &str, overwrite: bool) -> String {
+    format!(
+        "{}\nresource \"libvirt_lvm_pool\" \"p\" {{\n  name           = \"{pool}\"\n  source_devices = [\"{}\"]\n  \
+         overwrite      = {overwrite}\n  on_destroy     = \"delete\"\n}}\n",
+        s.provider_block(),
+        s.lab().pv_devices[0]
+    )
+}
+
+/// After a failed pool create: no pool defined, no volume group, no PV label, nothing in state.
+#[track_caller]
+fn assert_pool_cleaned(s: &Scenario, wd: &Workdir, pool: &str) {
+    let lab = s.lab();
+    assert!(
+        !lab.pool_names().contains(&pool.to_string()),
+        "pool {pool} is still defined after the failed create"
+    );
+    assert!(lab.vg(pool).is_none(), "volume group {pool} was left behind");
+    let dev = &lab.pv_devices[0];
+    assert!(
+        !lab.pvs().iter().any(|p| &p.device == dev),
+        "{dev} still carries a PV label: {:?}",
+        lab.pvs()
+    );
+    assert!(
+        wd.state_addresses().is_empty(),
+        "the failed create left {:?} in the state",
+        wd.state_addresses()
+    );
+    let plan = wd.expect_plan(2);
+    plan.expect_mentions(&["libvirt_lvm_pool.p will be created"]);
+}
+
+/// The pool exists as configured, running with autostart, and the plan is empty.
+#[track_caller]
+fn assert_pool_converged(s: &Scenario, wd: &Workdir, pool: &str) {
+    let lab = s.lab();
+    let info = lab.pool_info(pool);
+    assert_eq!(info.get("State").map(String::as_str), Some("running"), "{info:?}");
+    assert_eq!(info.get("Autostart").map(String::as_str), Some("yes"), "{info:?}");
+    assert!(lab.vg(pool).is_some(), "volume group {pool} missing");
+    wd.expect_plan(0);
+}
+
+#[test]
+fn pool_build_fails_nothing_left_and_device_untouched() {
+    let Some(s) = Scenario::start("faults::pool_build_fails") else {
+        return;
+    };
+    let lab = s.lab();
+    let dev = lab.pv_devices[0].clone();
+    let pool = s.name("pool");
+    s.step("a filesystem on the device: the build (no overwrite) fails");
+    lab.ssh_ok(&format!("mkfs.ext4 -q -F -L faultsfs {dev}"));
+    let wd = s.workdir_raw(&pool_config(&s, &pool, false));
+    let r = wd.try_apply(&[]).expect_failure();
+    r.expect_mentions(&["Cannot Build Volume Group", "Partial Pool Removed"]);
+    assert_eq!(
+        lab.ssh_ok(&format!("blkid -o value -s LABEL {dev}")).trim(),
+        "faultsfs",
+        "the filesystem on {dev} must be untouched by the failed build"
+    );
+    assert_pool_cleaned(&s, &wd, &pool);
+    s.step("the filesystem may go: overwrite = true converges");
+    wd.write_raw(&pool_config(&s, &pool, true));
+    wd.apply();
+    assert_pool_converged(&s, &wd, &pool);
+}
+
+/// Makes `vgchange -ay` (activation, what a pool start runs) fail in the guest; other vgchange
+/// calls work. Removed on drop.
+struct FailingActivation<'l> {
+    lab: &'l Lab,
+}
+
+impl<'l> FailingActivation<'l> {
+    fn install(lab: &'l Lab) -> FailingActivation<'l> {
+        lab.ssh_ok(
+            "set -e; test -L /usr/sbin/vgchange; mv /usr/sbin/vgchange /usr/sbin/vgchange.faults-orig; \
+             cat > /usr/sbin/vgchange <<'EOF'\n#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in -ay|-aly|-aay|--activate=y) \
+             echo 'faults: activation refused (injected)' >&2; exit 5;; esac; done\nexec /usr/sbin/lvm vgchange \"$@\"\nEOF\n\
+             chmod 755 /usr/sbin/vgchange",
+        );
+        FailingActivation { lab }
+    }
+}
+
+impl Drop for FailingActivation<'_> {
+    fn drop(&mut self) {
+        let _ = self.lab.ssh(
+            "if [ -L /usr/sbin/vgchange.faults-orig ]; then mv -f /usr/sbin/vgchange.faults-orig /usr/sbin/vgchange; fi",
+        );
+    }
+}
+
+#[test]
+fn pool_start_fails_after_build_volume_group_removed() {
+    let Some(s) = Scenario::start("faults::pool_start_fails") else {
+        return;
+    };
+    let lab = s.lab();
+    let pool = s.name("pool");
+    let wd = s.workdir_raw(&pool_config(&s, &pool, false));
+    {
+        let _fault = FailingActivation::install(lab);
+        s.step("activation fails: the pool start after the build fails");
+        let r = wd.try_apply(&[]).expect_failure();
+        r.expect_mentions(&["Failed To Start Storage Pool", "Partial Pool Removed"]);
+        assert_pool_cleaned(&s, &wd, &pool);
+    }
+    s.step("fault removed: apply converges");
+    wd.apply();
+    assert_pool_converged(&s, &wd, &pool);
+}
+
+/// Makes libvirt unable to write autostart links (an immutable autostart directory).
+struct ImmutableAutostart<'l> {
+    lab: &'l Lab,
+}
+
+const AUTOSTART_DIR: &str = "/etc/libvirt/storage/autostart";
+
+impl<'l> ImmutableAutostart<'l> {
+    fn install(lab: &'l Lab) -> ImmutableAutostart<'l> {
+        lab.ssh_ok(&format!("mkdir -p {AUTOSTART_DIR} && chattr +i {AUTOSTART_DIR}"));
+        ImmutableAutostart { lab }
+    }
+}
+
+impl Drop for ImmutableAutostart<'_> {
+    fn drop(&mut self) {
+        let _ = self.lab.ssh(&format!("chattr -i {AUTOSTART_DIR}"));
+    }
+}
+
+#[test]
+fn pool_autostart_fails_after_start_everything_undone() {
+    let Some(s) = Scenario::start("faults::pool_autostart_fails") else {
+        return;
+    };
+    let lab = s.lab();
+    let pool = s.name("pool");
+    let wd = s.workdir_raw(&pool_config(&s, &pool, false));
+    {
+        let _fault = ImmutableAutostart::install(lab);
+        s.step("autostart cannot be set: the last step fails");
+        let r = wd.try_apply(&[]).expect_failure();
+        r.expect_mentions(&["Autostart", "Partial Pool Removed"]);
+        assert_pool_cleaned(&s, &wd, &pool);
+    }
+    s.step("fault removed: apply converges");
+    wd.apply();
+    assert_pool_converged(&s, &wd, &pool);
+}
