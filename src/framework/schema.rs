@@ -338,7 +338,8 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         total += n * factor;
         rest = &rest[unit_len..];
     }
-    Ok(std::time::Duration::from_secs_f64(total))
+    // Durations beyond u64 seconds (or digits beyond f64) are an error, not a panic.
+    std::time::Duration::try_from_secs_f64(total).map_err(|_| bad())
 }
 
 fn validate_duration(s: &str) -> Result<(), String> {
@@ -359,6 +360,10 @@ mod tests {
         assert!(parse_duration("2 minutes").is_err());
         assert!(parse_duration("").is_err());
         assert!(parse_duration("10").is_err());
+        // Found by fuzzing (fuzz/corpus/text_rules/regression-duration-overflow): these panicked.
+        assert!(parse_duration("25777777777777777777777777777777777777704s").is_err());
+        assert!(parse_duration(&format!("{}h", "9".repeat(400))).is_err());
+        assert_eq!(parse_duration("100000h"), Ok(Duration::from_secs(360_000_000)));
     }
 
     #[test]
