@@ -446,6 +446,10 @@ impl<'a> Decoder<'a> {
             }
             m => return Err(self.mismatch("number", m)),
         };
+        // cty has no NaN (and `encode` refuses it): refuse it here too.
+        if matches!(n, Number::Float(f) if f.is_nan()) {
+            return Err(CodecError::invalid(&self.path, "NaN is not a number in cty"));
+        }
         Ok(Value::Number(n))
     }
 
@@ -764,6 +768,9 @@ mod tests {
         assert!(decode(&hex("93 01 02 03"), &Type::Tuple(vec![Type::Number])).is_err());
         assert!(decode(&hex("dd ff ff ff ff"), &Type::list(Type::String)).is_err());
         assert!(decode(&hex("a1 78"), &Type::Number).is_err());
+        // NaN as float64 or float32 (found by fuzzing: it decoded, then could not be encoded).
+        assert!(decode(&hex("cb 7f f8 00 00 00 00 00 00"), &Type::Number).is_err());
+        assert!(decode(&hex("ca ff c0 00 01"), &Type::Number).is_err());
         // ["dynamic", ["dynamic", ...]] nested 10000 times must not overflow the stack.
         let mut deep = Vec::new();
         for _ in 0..10_000 {
