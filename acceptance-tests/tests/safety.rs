@@ -513,6 +513,10 @@ fn safety_replace_each_resource() {
     }
 
     // The attached volume: the attachment is replaced with it (detach, delete, create, attach).
+    // PROVIDER BUG (reported): lvm_volume.rs check_space refuses at plan a volume whose name exists
+    // in the pool ("Volume Already Exists"), and the create half of a replacement is planned while
+    // the volume it replaces still exists, so `-replace` (and the replacement of a tainted volume)
+    // can never be planned.
     led.op("apply -replace attached volume");
     wd.try_apply(&["-replace=libvirt_lvm_volume.v1"])
         .expect_ok()
@@ -762,20 +766,24 @@ fn safety_stop_start_readopt_reattach() {
     expect_diff(&wd, 0, 0, 0);
     s.step("started, re-attached: data intact");
 
-    // Re-adoption: the volumes leave the state (kept), the pool is destroyed with keep, then the
-    // same configuration adopts the VG and imports the volumes.
+    // Re-adoption: the volumes leave the state and the configuration (kept), the pool is destroyed
+    // with keep, then the pool alone adopts the VG, and the volumes are imported back.
     led.op("detach, state rm volumes, destroy pool (keep)");
     wd.try_destroy(&["-target=libvirt_disk_attachment.d"]).expect_ok();
     wd.state_rm("libvirt_lvm_volume.v1");
     wd.state_rm("libvirt_lvm_volume.v2");
+    let pool_only = pool_hcl(&pool, &devices, KEEP);
+    wd.write(&pool_only);
     wd.destroy();
     assert!(!lab.pool_names().contains(&pool), "pool still defined");
     led.verify_with(&[], true);
     s.step("pool destroyed with keep: VG and LVs remain");
 
     led.op("re-adopt: apply pool, import volumes, apply");
-    wd.try_apply(&["-target=libvirt_lvm_pool.p"]).expect_ok();
+    wd.apply();
     expect_pool_running(lab, &pool);
+    led.verify(&[]);
+    wd.write(&config("", true));
     for v in ["v1", "v2"] {
         wd.import(&format!("libvirt_lvm_volume.{v}"), &format!("{pool}/{v}"));
     }
