@@ -101,6 +101,7 @@ async fn open_connect(
     secrets: &[String],
     opts: &ConnectOptions,
 ) -> Result<Connect> {
+    super::loader::load()?;
     init_libvirt();
     let owned_uri = uri.to_string();
     let (interval, count) = (opts.keepalive_interval, opts.keepalive_count);

@@ -28,6 +28,9 @@ pub enum Error {
         /// The timeout that passed.
         seconds: u64,
     },
+    /// The libvirt client library is not installed (it is loaded at the first connection).
+    #[error(transparent)]
+    Library(#[from] super::loader::LoadError),
     /// A document libvirt returned could not be understood.
     #[error("reading the XML of {object}: {source}")]
     Xml {
@@ -173,6 +176,7 @@ impl Error {
             }
             Error::ConnectTimeout { uri, .. } => scrub(uri),
             Error::Xml { object, .. } | Error::Stopped { object, .. } => scrub(object),
+            Error::Library(_) => {}
         }
         self
     }

@@ -3,6 +3,7 @@
 pub mod conn;
 pub mod domain;
 pub mod error;
+pub mod loader;
 pub mod storage;
 pub mod xml;
 
