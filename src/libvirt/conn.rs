@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use virt::connect::Connect;
 
+use super::coalesce::Coalesced;
 use super::error::{Code, Error, Result};
 
 /// How to open and keep a connection.
@@ -64,6 +65,15 @@ struct Inner {
     secrets: Vec<String>,
     /// Set by StopProvider: no new work is started.
     stopping: Arc<AtomicBool>,
+    /// Reads that concurrent RPCs share (see [`super::coalesce`]).
+    shared: Shared,
+}
+
+/// The reads concurrent RPCs share: pool lookups by (UUID, name), and the domain list.
+#[derive(Default)]
+pub(super) struct Shared {
+    pub(super) pools: Coalesced<(Option<String>, String), Option<super::storage::PoolInfo>>,
+    pub(super) domains: Coalesced<(), Vec<super::domain::DomainInfo>>,
 }
 
 /// libvirt's default handler prints every error; stdout carries the plugin
@@ -150,8 +160,14 @@ impl Connection {
                 display_uri,
                 secrets,
                 stopping,
+                shared: Shared::default(),
             }),
         })
+    }
+
+    /// Reads shared between concurrent RPCs.
+    pub(super) fn shared(&self) -> &Shared {
+        &self.inner.shared
     }
 
     /// The URI as it may be shown to users and in logs.

@@ -97,8 +97,13 @@ impl Connection {
         .await
     }
 
-    /// Every domain, running or defined.
+    /// Every domain, running or defined, with its live and saved definitions. Concurrent callers
+    /// (volume deletes checking for users) share one listing that started after they asked.
     pub async fn list_domains(&self) -> Result<Vec<DomainInfo>> {
+        self.shared().domains.get(&(), || self.read_domains()).await
+    }
+
+    async fn read_domains(&self) -> Result<Vec<DomainInfo>> {
         self.run("list domains", "on the host", |c| {
             let doms = c.list_all_domains(0).map_err(lv("list domains", "on the host"))?;
             let mut out = Vec::with_capacity(doms.len());

@@ -1,5 +1,6 @@
 //! Our layer over the `virt` crate.
 
+pub mod coalesce;
 pub mod conn;
 pub mod domain;
 pub mod error;

@@ -136,11 +136,19 @@ impl PoolLocks {
 }
 
 impl Connection {
-    /// The pool with this UUID, else the pool with this name.
+    /// The pool with this UUID, else the pool with this name. Concurrent lookups of the same pool
+    /// share one read that started after they asked (see [`super::coalesce`]).
     pub async fn find_pool(&self, uuid: Option<&str>, name: &str) -> Result<Option<PoolInfo>> {
         let uuid = uuid.filter(|u| !u.is_empty()).map(str::to_string);
-        let name = name.to_string();
-        self.run("look up storage pool", &quoted(&name), move |c| {
+        let key = (uuid.clone(), name.to_string());
+        self.shared()
+            .pools
+            .get(&key, || self.read_pool(uuid, name.to_string()))
+            .await
+    }
+
+    async fn read_pool(&self, uuid: Option<String>, name: String) -> Result<Option<PoolInfo>> {
+        self.run("look up storage pool", &quoted(&name.clone()), move |c| {
             let by_uuid = match &uuid {
                 Some(u) => not_found_to_none(
                     c.lookup_storage_pool_by_uuid_string(u)

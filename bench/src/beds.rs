@@ -1,0 +1,301 @@
+//! Bed A (libvirt's test driver through a daemon: the provider's own overhead at native speed) and
+//! bed B (real LVM on the lab hypervisor), each against floors measured in the same run.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::floor::{Floor, Layout};
+use crate::tf::{Timed, Workdir};
+use crate::{median, ms};
+
+const MIB: u64 = 1 << 20;
+
+fn env(name: &str) -> String {
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run the benchmarks through scripts/bench"))
+}
+
+fn hcl_list(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| format!("{s:?}")).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+/// A pool and `n` volumes through this provider.
+fn provider_config(uri: &str, l: &Layout, capacity: &str) -> String {
+    let on_destroy = if l.delete_vg {
+        "\n  on_destroy     = \"delete\""
+    } else {
+        ""
+    };
+    format!(
+        r#"terraform {{
+  required_providers {{
+    libvirt = {{ source = "libvirt-lvm/libvirt" }}
+  }}
+}}
+provider "libvirt" {{
+  uri = {uri:?}
+}}
+resource "libvirt_lvm_pool" "p" {{
+  name           = {pool:?}
+  source_devices = {devices}{on_destroy}
+}}
+resource "libvirt_lvm_volume" "v" {{
+  count    = {n}
+  pool     = libvirt_lvm_pool.p.name
+  name     = "v${{count.index}}"
+  capacity = {capacity:?}
+}}
+"#,
+        pool = l.pool,
+        devices = hcl_list(&l.devices),
+        n = l.volumes,
+    )
+}
+
+/// Terraform's own floor: the same number of built-in resources with the same dependency shape
+/// (every "volume" waits for the "pool").
+fn terraform_data_config(n: usize) -> String {
+    format!(
+        r#"resource "terraform_data" "p" {{
+  input = "pool"
+}}
+resource "terraform_data" "v" {{
+  count = {n}
+  input = "${{terraform_data.p.output}}/v${{count.index}}"
+}}
+"#
+    )
+}
+
+/// Figures of one operation for one subject, over the runs.
+#[derive(Default)]
+struct Series {
+    walls: Vec<Duration>,
+    peak_kib: u64,
+}
+
+impl Series {
+    fn add(&mut self, t: Timed) {
+        self.walls.push(t.wall);
+        self.peak_kib = self.peak_kib.max(t.provider_peak_kib);
+    }
+    fn add_wall(&mut self, d: Duration) {
+        self.walls.push(d);
+    }
+    fn median(&self) -> Duration {
+        median(self.walls.clone())
+    }
+}
+
+/// provider, Terraform floor, libvirt floor for each operation.
+#[derive(Default)]
+struct Row {
+    ours: Series,
+    terraform: Series,
+    libvirt: Series,
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+fn print_bed_a_header(runs: usize) {
+    println!(
+        "\n### Bed A: libvirt test driver via libvirtd (test+unix), medians of {runs}, -parallelism=10\n"
+    );
+    println!("| N | operation | provider | Terraform floor | libvirt floor | provider / (Terraform + libvirt) | provider peak RSS |");
+    println!("|---:|---|---:|---:|---:|---:|---:|");
+}
+
+fn print_bed_a_rows(n: usize, rows: &BTreeMap<&'static str, Row>) {
+    for op in ["apply", "plan", "destroy"] {
+        let Some(r) = rows.get(op) else { continue };
+        let (o, t, l) = (r.ours.median(), r.terraform.median(), r.libvirt.median());
+        println!(
+            "| {n} | {op} | {} | {} | {} | {:.2} | {} |",
+            ms(o),
+            ms(t),
+            ms(l),
+            o.as_secs_f64() / (t + l).as_secs_f64(),
+            mib(r.ours.peak_kib)
+        );
+    }
+}
+
+/// The provider's pool and the floor's pool: the same shape under different names.
+fn bed_a_layouts(n: usize) -> (Layout, Layout) {
+    let ours = Layout {
+        pool: "benchpool".into(),
+        devices: vec!["/dev/bench0".into()],
+        volumes: n,
+        volume_bytes: MIB,
+        delete_vg: false,
+    };
+    let floor = Layout {
+        pool: "floorpool".into(),
+        devices: vec!["/dev/floor0".into()],
+        ..ours.clone()
+    };
+    (ours, floor)
+}
+
+pub fn bed_a(runs: usize, sizes: &[usize], plan_sizes: &[usize]) {
+    let uri = env("BENCH_LIBVIRT_URI");
+    // The floor's connection also keeps the test driver's state alive between terraform runs.
+    let floor = Floor::open(&uri);
+    print_bed_a_header(runs);
+    for &n in sizes {
+        let (ours_l, floor_l) = bed_a_layouts(n);
+        let ours = Workdir::new(&provider_config(&uri, &ours_l, "1MiB"));
+        let tfd = Workdir::new(&terraform_data_config(n));
+        tfd.init();
+        let mut rows: BTreeMap<&'static str, Row> = BTreeMap::new();
+        for _ in 0..runs {
+            // Interleaved, so that machine noise hits all three alike.
+            let r = rows.entry("apply").or_default();
+            r.ours.add(ours.apply(10));
+            r.terraform.add(tfd.apply(10));
+            r.libvirt.add_wall(floor.apply(&floor_l));
+            let r = rows.entry("plan").or_default();
+            r.ours.add(ours.plan(10));
+            r.terraform.add(tfd.plan(10));
+            r.libvirt.add_wall(floor.refresh(&floor_l));
+            let r = rows.entry("destroy").or_default();
+            r.ours.add(ours.destroy(10));
+            r.terraform.add(tfd.destroy(10));
+            r.libvirt.add_wall(floor.destroy(&floor_l));
+        }
+        print_bed_a_rows(n, &rows);
+    }
+    for &n in plan_sizes {
+        let (ours_l, floor_l) = bed_a_layouts(n);
+        let ours = Workdir::new(&provider_config(&uri, &ours_l, "1MiB"));
+        let tfd = Workdir::new(&terraform_data_config(n));
+        tfd.init();
+        let setup = [ours.apply(32), tfd.apply(32)];
+        floor.apply(&floor_l);
+        let mut rows: BTreeMap<&'static str, Row> = BTreeMap::new();
+        for _ in 0..runs {
+            let r = rows.entry("plan").or_default();
+            r.ours.add(ours.plan(10));
+            r.terraform.add(tfd.plan(10));
+            r.libvirt.add_wall(floor.refresh(&floor_l));
+        }
+        print_bed_a_rows(n, &rows);
+        println!(
+            "| {n} | (setup: apply at -parallelism=32) | {} | {} | | | {} |",
+            ms(setup[0].wall),
+            ms(setup[1].wall),
+            mib(setup[0].provider_peak_kib)
+        );
+        ours.destroy(32);
+        tfd.destroy(32);
+        floor.destroy(&floor_l);
+    }
+}
+
+pub fn bed_b(runs: usize, sizes: &[usize]) {
+    let uri = env("LIBVIRT_URI");
+    let devices: Vec<String> = env("LAB_PV_DEVICES")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let floor = Floor::open(&uri);
+    println!("\n### Bed B: real LVM on the lab ({uri}), medians of {runs}\n");
+    println!("| N | operation | provider (terraform, -parallelism=10) | libvirt floor (serial, one connection) | provider / libvirt | provider peak RSS |");
+    println!("|---:|---|---:|---:|---:|---:|");
+    for &n in sizes {
+        let ours_l = Layout {
+            pool: "benchvg".into(),
+            devices: devices.clone(),
+            volumes: n,
+            volume_bytes: 8 * MIB,
+            delete_vg: true,
+        };
+        let floor_l = Layout {
+            pool: "floorvg".into(),
+            ..ours_l.clone()
+        };
+        let ours = Workdir::new(&provider_config(&uri, &ours_l, "8MiB"));
+        let (mut apply, mut destroy) = (Row::default(), Row::default());
+        for _ in 0..runs {
+            apply.ours.add(ours.apply(10));
+            destroy.ours.add(ours.destroy(10));
+            apply.libvirt.add_wall(floor.apply(&floor_l));
+            destroy.libvirt.add_wall(floor.destroy(&floor_l));
+        }
+        for (op, r) in [("apply", &apply), ("destroy", &destroy)] {
+            let (o, l) = (r.ours.median(), r.libvirt.median());
+            println!(
+                "| {n} | {op} | {} | {} | {:.2} | {} |",
+                ms(o),
+                ms(l),
+                o.as_secs_f64() / l.as_secs_f64(),
+                mib(r.ours.peak_kib)
+            );
+        }
+    }
+}
+
+/// Applies then destroys `n` volumes at each parallelism; prints wall times and errors, and checks
+/// through libvirt that all `n` volumes existed.
+fn concurrency(uri: &str, l: &Layout, capacity: &str, parallelisms: &[u32]) {
+    let floor = Floor::open(uri);
+    println!("| N | -parallelism | apply | destroy | volumes seen by libvirt | errors |");
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for &p in parallelisms {
+        let wd = Workdir::new(&provider_config(uri, l, capacity));
+        let (a, ok_a, out_a) = wd.try_run(&[
+            "apply",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+            &format!("-parallelism={p}"),
+        ]);
+        let seen = floor.count_volumes(&l.pool);
+        let (d, ok_d, out_d) = wd.try_run(&[
+            "destroy",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+            &format!("-parallelism={p}"),
+        ]);
+        let errors = out_a.matches("Error:").count() + out_d.matches("Error:").count();
+        println!(
+            "| {} | {p} | {} | {} | {seen} | {errors} |",
+            l.volumes,
+            ms(a.wall),
+            ms(d.wall)
+        );
+        if !ok_a || !ok_d {
+            eprintln!("apply:\n{out_a}\ndestroy:\n{out_d}");
+        }
+    }
+}
+
+pub fn concurrency_a(parallelisms: &[usize]) {
+    let uri = env("BENCH_LIBVIRT_URI");
+    let _hold = Floor::open(&uri);
+    println!("\n### Concurrency, bed A (test driver)\n");
+    let (l, _) = bed_a_layouts(200);
+    let ps: Vec<u32> = parallelisms.iter().map(|&p| p as u32).collect();
+    concurrency(&uri, &l, "1MiB", &ps);
+}
+
+pub fn concurrency_b() {
+    let uri = env("LIBVIRT_URI");
+    let devices: Vec<String> = env("LAB_PV_DEVICES")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    println!("\n### Concurrency, bed B (lab, real LVM)\n");
+    let l = Layout {
+        pool: "benchvg".into(),
+        devices,
+        volumes: 20,
+        volume_bytes: 8 * MIB,
+        delete_vg: true,
+    };
+    concurrency(&uri, &l, "8MiB", &[10]);
+}

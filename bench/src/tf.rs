@@ -1,0 +1,198 @@
+//! Running terraform against a work directory, timing it, and sampling the provider's memory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The provider binary the benchmarks run (`PROVIDER_BIN`, else target/release).
+pub fn provider_bin() -> PathBuf {
+    std::env::var_os("PROVIDER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .map(|root| root.join("target/release/terraform-provider-libvirt"))
+                .unwrap_or_default()
+        })
+}
+
+/// `TF_BIN` or terraform on PATH.
+fn terraform() -> String {
+    std::env::var("TF_BIN").unwrap_or_else(|_| "terraform".into())
+}
+
+/// One Terraform configuration in its own directory, with a CLI config that installs the provider
+/// from its build directory (dev_overrides: nothing from the network).
+pub struct Workdir {
+    dir: tempfile::TempDir,
+    cli: PathBuf,
+}
+
+/// What one terraform command cost.
+#[derive(Clone, Copy, Debug)]
+pub struct Timed {
+    pub wall: Duration,
+    /// The largest peak RSS (VmHWM) of any provider process it started, KiB (0 for the floor).
+    pub provider_peak_kib: u64,
+}
+
+impl Workdir {
+    pub fn new(main_tf: &str) -> Workdir {
+        let dir = tempfile::Builder::new()
+            .prefix("tfbench")
+            .tempdir()
+            .expect("temp dir");
+        let cli = dir.path().join("cli.tfrc");
+        let bin_dir = provider_bin().parent().map(Path::to_path_buf).unwrap_or_default();
+        std::fs::write(
+            &cli,
+            format!(
+                "provider_installation {{\n  dev_overrides {{\n    \"libvirt-lvm/libvirt\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
+                bin_dir.display()
+            ),
+        )
+        .expect("cli config");
+        std::fs::write(dir.path().join("main.tf"), main_tf).expect("main.tf");
+        Workdir { dir, cli }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs `terraform <args>`, panicking with its output when it fails (a benchmark of a failing
+    /// command measures nothing).
+    pub fn run(&self, args: &[&str]) -> Timed {
+        let (timed, ok, out) = self.try_run(args);
+        assert!(ok, "terraform {}: failed\n{out}", args.join(" "));
+        timed
+    }
+
+    /// Runs `terraform <args>`; returns the cost, success, and the combined output.
+    pub fn try_run(&self, args: &[&str]) -> (Timed, bool, String) {
+        let mut cmd = Command::new(terraform());
+        cmd.args(args)
+            .current_dir(self.path())
+            .env("TF_CLI_CONFIG_FILE", &self.cli)
+            .env("TF_IN_AUTOMATION", "1")
+            .env("CHECKPOINT_DISABLE", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let start = Instant::now();
+        let child = cmd.spawn().expect("terraform starts");
+        let sampler = PeakSampler::start(child.id());
+        let out = child.wait_with_output().expect("terraform runs");
+        let wall = start.elapsed();
+        let provider_peak_kib = sampler.stop();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            Timed {
+                wall,
+                provider_peak_kib,
+            },
+            out.status.success(),
+            text,
+        )
+    }
+
+    pub fn init(&self) {
+        self.run(&["init", "-input=false", "-no-color"]);
+    }
+    pub fn apply(&self, parallelism: u32) -> Timed {
+        self.run(&[
+            "apply",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+            &format!("-parallelism={parallelism}"),
+        ])
+    }
+    pub fn plan(&self, parallelism: u32) -> Timed {
+        let t = self.run(&[
+            "plan",
+            "-input=false",
+            "-no-color",
+            "-detailed-exitcode",
+            &format!("-parallelism={parallelism}"),
+        ]);
+        t
+    }
+    pub fn destroy(&self, parallelism: u32) -> Timed {
+        self.run(&[
+            "destroy",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+            &format!("-parallelism={parallelism}"),
+        ])
+    }
+}
+
+/// Samples, every few milliseconds, the peak RSS of the provider processes a terraform process
+/// starts (its children running the provider binary).
+struct PeakSampler {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<u64>,
+}
+
+impl PeakSampler {
+    fn start(terraform_pid: u32) -> PeakSampler {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let bin = provider_bin().canonicalize().unwrap_or_else(|_| provider_bin());
+        let thread = std::thread::spawn(move || {
+            let mut peak = 0;
+            while !flag.load(Ordering::Relaxed) {
+                for pid in children(terraform_pid) {
+                    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+                    if exe.as_deref() == Some(bin.as_path()) {
+                        peak = peak.max(status_kib(pid, "VmHWM:"));
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            peak
+        });
+        PeakSampler { stop, thread }
+    }
+
+    fn stop(self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().unwrap_or(0)
+    }
+}
+
+/// The direct children of `pid` (from every thread's `children` list).
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for task in tasks.flatten() {
+        if let Ok(list) = std::fs::read_to_string(task.path().join("children")) {
+            out.extend(list.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// A `/proc/<pid>/status` figure in KiB (VmRSS:, VmHWM:), 0 when unreadable.
+pub fn status_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        })
+        .unwrap_or(0)
+}
