@@ -181,17 +181,25 @@ async fn check_space(ctx: &Ctx, plan: &mut Plan, wanted: u64) -> Result<(), Diag
         let full = format!("{path}/{name}");
         plan.set("path", full);
     }
+    // A volume of this name may be the one this resource replaces (-replace, a tainted volume, a
+    // change that forces replacement): Terraform plans the create half of a replacement exactly like
+    // a new create, while the old volume still exists. So this is a warning here; the apply refuses,
+    // with nothing changed, if the name is still taken when the create runs.
     if let Some(name) = plan.planned("name").as_str().filter(|_| info.active) {
-        if conn.find_volume(&pool, name).await?.is_some() {
-            return Err(Diagnostic::error(
-                "Volume Already Exists",
-                format!(
-                    "Pool {pool:?} already has a volume named {name:?}. Choose another name, or import the \
-                     existing volume to manage it: `terraform import <address> {pool}/{name}`."
-                ),
-            )
-            .at_attr("name")
-            .into());
+        if let Some(existing) = conn.find_volume(&pool, name).await? {
+            plan.warn(
+                Diagnostic::warning(
+                    "Volume Name Already Taken",
+                    format!(
+                        "Pool {pool:?} already has a volume named {name:?} ({}). If this plan replaces that \
+                         volume, this is expected: it is deleted first. Otherwise the apply will refuse to \
+                         create this volume and change nothing; to manage the existing volume instead, import \
+                         it: `terraform import <address> {pool}/{name}`.",
+                        existing.path()
+                    ),
+                )
+                .at_attr("name"),
+            );
         }
     }
     let sparse = plan.planned("sparse").as_bool() == Some(true);
