@@ -512,11 +512,9 @@ fn safety_replace_each_resource() {
         s.step(&format!("{what} change refused, nothing changed"));
     }
 
-    // The attached volume: the attachment is replaced with it (detach, delete, create, attach).
-    // PROVIDER BUG (reported): lvm_volume.rs check_space refuses at plan a volume whose name exists
-    // in the pool ("Volume Already Exists"), and the create half of a replacement is planned while
-    // the volume it replaces still exists, so `-replace` (and the replacement of a tainted volume)
-    // can never be planned.
+    // The attached volume: the attachment is replaced with it (detach, delete, create, attach). The
+    // create half of a replacement is planned while the old volume still exists: the provider only
+    // warns about the taken name at plan (an error there made every volume replacement impossible).
     led.op("apply -replace attached volume");
     wd.try_apply(&["-replace=libvirt_lvm_volume.v1"])
         .expect_ok()
