@@ -45,7 +45,9 @@ fn lvm_name(kind: &str, name: &str) -> Result<(), String> {
         return Err(format!("{kind} name {name:?} starts with '-': {rule}"));
     }
     if name == "." || name == ".." {
-        return Err(format!("{kind} name {name:?} is reserved by LVM: {rule}, other than \".\" and \"..\""));
+        return Err(format!(
+            "{kind} name {name:?} is reserved by LVM: {rule}, other than \".\" and \"..\""
+        ));
     }
     Ok(())
 }

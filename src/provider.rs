@@ -70,15 +70,37 @@ pub fn schema() -> Schema {
 
 /// libvirt's hypervisor drivers and secondary drivers (the part of a URI scheme before `+`).
 const URI_DRIVERS: &[&str] = &[
-    "qemu", "test", "lxc", "xen", "libxl", "bhyve", "ch", "vz", "openvz", "vbox", "vmwareplayer",
-    "vmwarews", "vmwarefusion", "esx", "gsx", "vpx", "hyperv", "storage", "network", "interface",
-    "nodedev", "nwfilter", "secret", "remote",
+    "qemu",
+    "test",
+    "lxc",
+    "xen",
+    "libxl",
+    "bhyve",
+    "ch",
+    "vz",
+    "openvz",
+    "vbox",
+    "vmwareplayer",
+    "vmwarews",
+    "vmwarefusion",
+    "esx",
+    "gsx",
+    "vpx",
+    "hyperv",
+    "storage",
+    "network",
+    "interface",
+    "nodedev",
+    "nwfilter",
+    "secret",
+    "remote",
 ];
 /// libvirt's remote transports (the part of a URI scheme after `+`).
 const URI_TRANSPORTS: &[&str] = &["tls", "tcp", "unix", "ssh", "libssh", "libssh2", "ext"];
 
 fn validate_uri(s: &str) -> Result<(), String> {
-    let examples = "write one such as \"qemu:///system\", \"qemu+ssh://user@host/system\" or \"qemu+tls://host/system\"";
+    let examples =
+        "write one such as \"qemu:///system\", \"qemu+ssh://user@host/system\" or \"qemu+tls://host/system\"";
     let shown = redact_uri(s).0;
     let scheme = match s.split_once(":/") {
         Some((scheme, _)) if !scheme.is_empty() && !s.chars().any(char::is_whitespace) => scheme,
@@ -281,7 +303,9 @@ mod tests {
             assert!(e.contains(says), "{bad}: {e}");
             assert!(!e.contains("hunter2"), "{e}");
         }
-        assert!(validate_connect_timeout("0s").expect_err("zero").contains("greater than zero"));
+        assert!(validate_connect_timeout("0s")
+            .expect_err("zero")
+            .contains("greater than zero"));
         assert!(validate_connect_timeout("soon").is_err());
         assert_eq!(validate_connect_timeout("30s"), Ok(()));
     }

@@ -93,13 +93,22 @@ impl DataSource for LvmVolumeData {
                 _ => "without pool and name or path".to_string(),
             };
             let (attr, fix) = if m.path.is_some() {
-                ("path", "Set path to an existing volume's device path, /dev/<volume group>/<name>")
+                (
+                    "path",
+                    "Set path to an existing volume's device path, /dev/<volume group>/<name>",
+                )
             } else {
-                ("name", "Set pool and name to an existing volume (see `virsh vol-list <pool>`)")
+                (
+                    "name",
+                    "Set pool and name to an existing volume (see `virsh vol-list <pool>`)",
+                )
             };
             return Err(Diagnostic::error(
                 "Storage Volume Not Found",
-                format!("No storage volume {what} exists on {}. {fix}.", conn.display_uri()),
+                format!(
+                    "No storage volume {what} exists on {}. {fix}.",
+                    conn.display_uri()
+                ),
             )
             .at_attr(attr)
             .into());

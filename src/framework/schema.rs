@@ -387,11 +387,19 @@ mod tests {
     fn whole_number_validators_refuse_fractions() {
         let a = Attribute::number("count").validate(Validator::Int(|_| Ok(())));
         let mut d = Diagnostics::new();
-        a.check(&AttrPath::attr("count"), &Value::Number(Number::Float(2.5)), &mut d);
+        a.check(
+            &AttrPath::attr("count"),
+            &Value::Number(Number::Float(2.5)),
+            &mut d,
+        );
         assert_eq!(d.0.len(), 1);
         assert!(d.0[0].detail.contains("whole number"), "{}", d.0[0].detail);
         let mut d = Diagnostics::new();
-        a.check(&AttrPath::attr("count"), &Value::Number(Number::Float(3.0)), &mut d);
+        a.check(
+            &AttrPath::attr("count"),
+            &Value::Number(Number::Float(3.0)),
+            &mut d,
+        );
         assert!(d.0.is_empty());
     }
 }
