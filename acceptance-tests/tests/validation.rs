@@ -1,7 +1,9 @@
 //! Invalid configurations: each is refused with an error diagnostic that names the attribute and says
 //! what would be valid, at `terraform validate` when the configuration alone shows the mistake, at
 //! `terraform plan` when it takes a look at the hypervisor, and at apply only where the plan cannot know
-//! (a pool that the same apply might create, a device path that only the build can try). Nothing
+//! (a pool that the same apply might create, a device path that only the build can try, a volume name
+//! that is taken, which the plan only warns about because a replacement plans its create while the old
+//! volume still exists). Nothing
 //! appears on the hypervisor: pools, volume groups, physical volumes, logical volumes and the disks of
 //! every domain (live and saved definitions) are compared before and after, in the guest.
 //!
@@ -494,14 +496,16 @@ fn validation_volume_against_the_hypervisor() {
             &["Choose a smaller capacity"],
         )
         .at(Stage::Plan),
+        // The plan only warns: the create half of a replacement is planned while the old volume
+        // still exists.
         case(
             "a volume of that name exists",
             volume(&name, "taken", "8MiB"),
             "Volume Already Exists",
             "name",
-            &["Choose another name", "terraform import"],
+            &["choose another name", "terraform import"],
         )
-        .at(Stage::Plan),
+        .at(Stage::Apply),
         // The plan cannot refuse: the pool may be created by the same apply.
         case(
             "a pool that does not exist",
