@@ -70,6 +70,10 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for HclogLayer {
             Level::ERROR => "error",
         };
         fields.0.insert("@level".into(), level.into());
+        fields.0.insert(
+            "@timestamp".into(),
+            timestamp(std::time::SystemTime::now()).into(),
+        );
         fields
             .0
             .insert("@module".into(), "provider.terraform-provider-libvirt".into());
@@ -80,5 +84,46 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for HclogLayer {
             line.push(b'\n');
             let _ = std::io::stderr().lock().write_all(&line);
         }
+    }
+}
+
+/// `time` as hclog writes it: RFC 3339 in UTC with microseconds (`2026-11-26T12:30:05.123456Z`).
+/// Without it Terraform shows every provider line at 0001-01-01.
+fn timestamp(time: std::time::SystemTime) -> String {
+    let since = time.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Civil date from days since 1970-01-01 (the proleptic Gregorian calendar, in 400-year eras).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+        rem / 3_600,
+        rem / 60 % 60,
+        rem % 60,
+        since.subsec_micros()
+    )
+}
+
+#[cfg(test)]
+mod timestamp_tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn formats_like_hclog() {
+        assert_eq!(super::timestamp(UNIX_EPOCH), "1970-01-01T00:00:00.000000Z");
+        // 2024-02-29 (a leap day) 23:59:59.5 UTC.
+        let t = UNIX_EPOCH + Duration::from_millis(1_709_251_199_500);
+        assert_eq!(super::timestamp(t), "2024-02-29T23:59:59.500000Z");
+        // 2026-11-26T12:30:05.000123Z
+        let t = UNIX_EPOCH + Duration::from_micros(1_795_696_205_000_123);
+        assert_eq!(super::timestamp(t), "2026-11-26T12:30:05.000123Z");
     }
 }
