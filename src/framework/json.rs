@@ -106,7 +106,13 @@ fn write_value(out: &mut Vec<u8>, v: &Value, ty: &Type, path: &mut Path) -> Resu
             out.extend_from_slice(if *b { b"true" } else { b"false" });
             Ok(())
         }
-        (Type::Number, Value::Number(n)) => match n.to_decimal_string() {
+        // Integers by their exact digits: an integral float's shortest text (2^70 →
+        // …411300000) would read back as a different number.
+        (Type::Number, Value::Number(n)) => match n
+            .as_i128()
+            .map(|i| i.to_string())
+            .or_else(|| n.to_decimal_string())
+        {
             Some(text) => {
                 out.extend_from_slice(text.as_bytes());
                 Ok(())
@@ -580,6 +586,13 @@ mod tests {
             "{err}"
         );
         assert!(encode(&Value::Number(Number::Float(f64::INFINITY)), &Type::Number).is_err());
+        // Found by fuzzing: integral floats beyond i64 are written exactly, so they read back equal.
+        let big = Value::Number(Number::Float(2f64.powi(70)));
+        assert_eq!(text(&big, &Type::Number), "1180591620717411303424");
+        assert_eq!(
+            decode(text(&big, &Type::Number).as_bytes(), &Type::Number),
+            Ok(big)
+        );
     }
 
     #[test]

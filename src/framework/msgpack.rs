@@ -168,10 +168,13 @@ impl Encoder<'_> {
             Number::Float(f) if f.is_infinite() || f.fract() != 0.0 => {
                 w(rmp::encode::write_f64(self.out, *f), &self.path)
             }
-            _ => match (n.as_i64(), n.to_decimal_string()) {
-                (Some(i), _) => w(rmp::encode::write_sint(self.out, i), &self.path),
-                (None, Some(text)) => w(rmp::encode::write_str(self.out, &text), &self.path),
-                (None, None) => Err(CodecError::invalid(&self.path, format!("invalid number {n:?}"))),
+            // An integral float beyond i64 is written as its exact digits: its shortest
+            // text (2^70 → …411300000) would decode as a different number.
+            _ => match (n.as_i64(), n.as_i128(), n.to_decimal_string()) {
+                (Some(i), _, _) => w(rmp::encode::write_sint(self.out, i), &self.path),
+                (None, Some(i), _) => w(rmp::encode::write_str(self.out, &i.to_string()), &self.path),
+                (None, None, Some(text)) => w(rmp::encode::write_str(self.out, &text), &self.path),
+                (None, None, None) => Err(CodecError::invalid(&self.path, format!("invalid number {n:?}"))),
             },
         }
     }
@@ -768,6 +771,13 @@ mod tests {
         assert!(decode(&hex("93 01 02 03"), &Type::Tuple(vec![Type::Number])).is_err());
         assert!(decode(&hex("dd ff ff ff ff"), &Type::list(Type::String)).is_err());
         assert!(decode(&hex("a1 78"), &Type::Number).is_err());
+        // Found by fuzzing: an integral float64 beyond i64 came back as a different number.
+        let big = Value::Number(Number::Float(-2.3446549587447786e24));
+        roundtrip(big.clone(), Type::Number);
+        assert_eq!(
+            encode(&Value::Number(Number::Float(2f64.powi(70))), &Type::Number).ok(),
+            Some([&[0xb6][..], b"1180591620717411303424"].concat())
+        );
         // NaN as float64 or float32 (found by fuzzing: it decoded, then could not be encoded).
         assert!(decode(&hex("cb 7f f8 00 00 00 00 00 00"), &Type::Number).is_err());
         assert!(decode(&hex("ca ff c0 00 01"), &Type::Number).is_err());
