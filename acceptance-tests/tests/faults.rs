@@ -383,6 +383,10 @@ fn libvirtd_killed_mid_apply_with_a_lost_create_reply() {
         run.code,
         to_exit.as_secs_f64()
     );
+    eprintln!(
+        "[faults] first diagnostic after the kill:\n{}",
+        first_error(&run.text())
+    );
     assert!(run.code.is_some(), "terraform hung after the kill:\n{run}");
     assert!(
         to_exit < Duration::from_secs(300),
@@ -447,8 +451,11 @@ fn lab_frozen_during_apply_errors_in_bounded_time() {
         to_exit.as_secs_f64(),
         ERROR_BOUND.as_secs()
     );
-    // Give libvirt a moment after resuming: the guest's clock and TCP catch up.
     paused.resume();
+    eprintln!(
+        "[faults] first diagnostic after the freeze:\n{}",
+        first_error(&run.text())
+    );
     assert!(
         run.code.is_some(),
         "terraform hung on a frozen hypervisor:\n{run}"
@@ -469,9 +476,25 @@ fn lab_frozen_during_apply_errors_in_bounded_time() {
     wait_for("the guest to answer again", Duration::from_secs(120), || {
         lab.virsh(&["version"]).ok() && lab.ssh("true").0 == 0
     });
-    // A vol-create sent just before the freeze may still be executed after it: let it finish.
-    std::thread::sleep(Duration::from_secs(5));
+    // A vol-create sent just before the freeze may still be executed after it (the request was
+    // in QEMU's socket buffer): let the guest settle until its LVs stop changing.
+    let mut last = lvs(lab, &vg).len();
+    let mut stable = 0;
+    wait_for("the guest's LVs to settle", Duration::from_secs(120), || {
+        std::thread::sleep(Duration::from_secs(3));
+        let now = lvs(lab, &vg).len();
+        stable = if now == last { stable + 1 } else { 0 };
+        last = now;
+        stable >= 3
+    });
     assert_converges(&s, &wd, &vg, &markers);
+}
+
+/// The first `Error:` block of terraform's output.
+fn first_error(text: &str) -> String {
+    text.find("Error:")
+        .map(|i| text[i..].chars().take(700).collect())
+        .unwrap_or_default()
 }
 
 /// A plan against `uri` (with a password): must fail within `bound`, name the redacted URI,
@@ -492,6 +515,7 @@ fn unreachable_plan(s: &Scenario, port: u16, bound: Duration) {
         took.as_secs_f64(),
         uri_shown = shown
     );
+    eprintln!("[faults] the diagnostic:\n{}", first_error(&r.text()));
     assert!(r.code.is_some(), "plan hung on an unreachable hypervisor:\n{r}");
     assert!(!r.ok(), "plan cannot succeed without a hypervisor:\n{r}");
     assert!(took < bound, "plan took {took:?} (bound {bound:?})");

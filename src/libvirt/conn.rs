@@ -21,6 +21,9 @@ use virt::connect::Connect;
 use super::coalesce::Coalesced;
 use super::error::{Code, Error, Result};
 
+/// How often a call waiting for its reply checks that the connection is alive.
+const WATCH_INTERVAL: Duration = Duration::from_secs(1);
+
 /// How to open and keep a connection.
 #[derive(Clone, Debug)]
 pub struct ConnectOptions {
@@ -196,7 +199,7 @@ impl Connection {
         if let Some((at, message)) = last_failure.as_ref() {
             if at.elapsed() < i.opts.connect_timeout {
                 return Err(Error::Libvirt {
-                    op: "reconnect to",
+                    op: "reconnect to hypervisor",
                     object: i.display_uri.clone(),
                     code: Code::Connection,
                     message: format!(
@@ -250,22 +253,50 @@ impl Connection {
             let f2 = f.clone();
             let span = tracing::debug_span!("libvirt", op, object);
             let started = std::time::Instant::now();
-            let result = tokio::task::spawn_blocking(move || {
+            let watched = conn.clone();
+            let mut call = tokio::task::spawn_blocking(move || {
                 let r = span.in_scope(|| f2(&conn));
                 // Asked right away: only a call that failed on a dead
                 // connection counts as lost.
                 let lost = r.is_err() && !conn.is_alive().unwrap_or(false);
                 (r, lost)
-            })
-            .await
-            .map_err(|e| Error::Internal {
-                op,
-                object: object.to_string(),
-                message: e.to_string(),
             });
-            let (result, lost) = match result {
-                Ok((r, lost)) => (r, lost),
-                Err(e) => (Err(e), false),
+            // libvirt's keepalive marks a dead connection closed, but a call
+            // blocked waiting for its reply is not always woken (seen with
+            // libvirt 9.0 on a frozen host: calls stuck for minutes while
+            // keepalive had long declared the connection dead). So the wait
+            // is watched: once the connection is dead, the call is abandoned
+            // (its thread returns whenever libvirt lets it) and reported lost.
+            let joined = loop {
+                tokio::select! {
+                    joined = &mut call => break Some(joined),
+                    () = tokio::time::sleep(WATCH_INTERVAL) => {
+                        if !watched.is_alive().unwrap_or(false) {
+                            break None;
+                        }
+                    }
+                }
+            };
+            let (result, lost) = match joined {
+                Some(Ok((r, lost))) => (r, lost),
+                Some(Err(e)) => (
+                    Err(Error::Internal {
+                        op,
+                        object: object.to_string(),
+                        message: e.to_string(),
+                    }),
+                    false,
+                ),
+                None => (
+                    Err(Error::Libvirt {
+                        op,
+                        object: object.to_string(),
+                        code: Code::Connection,
+                        message: "no reply before the connection was closed as dead (keepalive timeout)"
+                            .into(),
+                    }),
+                    true,
+                ),
             };
             let result = result.map_err(|e| e.redact(&self.inner.secrets));
             tracing::trace!(
