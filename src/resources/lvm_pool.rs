@@ -217,7 +217,10 @@ async fn check_create(ctx: &Ctx, planned: &State, plan: &mut Plan) -> Result<(),
             "Storage Pool Already Exists",
             format!(
                 "libvirt already has a storage pool named {:?} (UUID {}). Import it with \
-                 `terraform import <address> {}` to manage it, or choose another name.",
+                 `terraform import <address> {}` to manage it, or choose another name. If this plan \
+                 replaces a pool this configuration already manages (-replace, a tainted pool, or a change \
+                 that forces replacement): pools are never replaced, since that could take the volume \
+                 group with it; revert the change, or `terraform untaint` the pool.",
                 planned.name, existing.uuid, planned.name
             ),
         )
