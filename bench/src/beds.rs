@@ -73,12 +73,18 @@ resource "terraform_data" "v" {{
 struct Series {
     walls: Vec<Duration>,
     peak_kib: u64,
+    /// CPU of the provider processes, and of terraform itself (everything else it ran).
+    cpu_provider: Vec<Duration>,
+    cpu_terraform: Vec<Duration>,
 }
 
 impl Series {
     fn add(&mut self, t: Timed) {
         self.walls.push(t.wall);
         self.peak_kib = self.peak_kib.max(t.provider_peak_kib);
+        self.cpu_provider.push(t.cpu_provider);
+        self.cpu_terraform
+            .push(t.cpu_total.saturating_sub(t.cpu_provider));
     }
     fn add_wall(&mut self, d: Duration) {
         self.walls.push(d);
@@ -104,8 +110,8 @@ fn print_bed_a_header(runs: usize) {
     println!(
         "\n### Bed A: libvirt test driver via libvirtd (test+unix), medians of {runs}, -parallelism=10\n"
     );
-    println!("| N | operation | provider | Terraform floor | libvirt floor | provider / (Terraform + libvirt) | provider peak RSS |");
-    println!("|---:|---|---:|---:|---:|---:|---:|");
+    println!("| N | operation | provider | Terraform floor | libvirt floor | provider / (Terraform + libvirt) | provider peak RSS | CPU: provider processes | CPU: terraform with provider / with terraform_data |");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
 }
 
 fn print_bed_a_rows(n: usize, rows: &BTreeMap<&'static str, Row>) {
@@ -113,12 +119,15 @@ fn print_bed_a_rows(n: usize, rows: &BTreeMap<&'static str, Row>) {
         let Some(r) = rows.get(op) else { continue };
         let (o, t, l) = (r.ours.median(), r.terraform.median(), r.libvirt.median());
         println!(
-            "| {n} | {op} | {} | {} | {} | {:.2} | {} |",
+            "| {n} | {op} | {} | {} | {} | {:.2} | {} | {} | {} / {} |",
             ms(o),
             ms(t),
             ms(l),
             o.as_secs_f64() / (t + l).as_secs_f64(),
-            mib(r.ours.peak_kib)
+            mib(r.ours.peak_kib),
+            ms(median(r.ours.cpu_provider.clone())),
+            ms(median(r.ours.cpu_terraform.clone())),
+            ms(median(r.terraform.cpu_terraform.clone())),
         );
     }
 }

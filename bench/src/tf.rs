@@ -36,6 +36,10 @@ pub struct Timed {
     pub wall: Duration,
     /// The largest peak RSS (VmHWM) of any provider process it started, KiB (0 for the floor).
     pub provider_peak_kib: u64,
+    /// CPU time (user + system) of terraform and every process it started.
+    pub cpu_total: Duration,
+    /// CPU time of the provider processes alone (sampled; a process's last few ms may be missed).
+    pub cpu_provider: Duration,
 }
 
 impl Workdir {
@@ -81,12 +85,14 @@ impl Workdir {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        let cpu_before = children_cpu();
         let start = Instant::now();
         let child = cmd.spawn().expect("terraform starts");
         let sampler = PeakSampler::start(child.id());
         let out = child.wait_with_output().expect("terraform runs");
         let wall = start.elapsed();
-        let provider_peak_kib = sampler.stop();
+        let cpu_total = children_cpu().saturating_sub(cpu_before);
+        let (provider_peak_kib, cpu_provider) = sampler.stop();
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -96,6 +102,8 @@ impl Workdir {
             Timed {
                 wall,
                 provider_peak_kib,
+                cpu_total,
+                cpu_provider,
             },
             out.status.success(),
             text,
@@ -139,7 +147,7 @@ impl Workdir {
 /// starts (its children running the provider binary).
 struct PeakSampler {
     stop: Arc<AtomicBool>,
-    thread: std::thread::JoinHandle<u64>,
+    thread: std::thread::JoinHandle<(u64, Duration)>,
 }
 
 impl PeakSampler {
@@ -149,23 +157,31 @@ impl PeakSampler {
         let bin = provider_bin().canonicalize().unwrap_or_else(|_| provider_bin());
         let thread = std::thread::spawn(move || {
             let mut peak = 0;
+            // The last CPU time seen of each provider process.
+            let mut cpu: std::collections::HashMap<u32, u64> = std::collections::HashMap::new();
             while !flag.load(Ordering::Relaxed) {
                 for pid in children(terraform_pid) {
                     let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
                     if exe.as_deref() == Some(bin.as_path()) {
                         peak = peak.max(status_kib(pid, "VmHWM:"));
+                        if let Some(ticks) = cpu_ticks(pid) {
+                            cpu.insert(pid, ticks);
+                        }
                     }
                 }
                 std::thread::sleep(Duration::from_millis(10));
             }
-            peak
+            // SAFETY: sysconf has no preconditions.
+            let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+            let ticks: u64 = cpu.values().sum();
+            (peak, Duration::from_micros(ticks * 1_000_000 / hz))
         });
         PeakSampler { stop, thread }
     }
 
-    fn stop(self) -> u64 {
+    fn stop(self) -> (u64, Duration) {
         self.stop.store(true, Ordering::Relaxed);
-        self.thread.join().unwrap_or(0)
+        self.thread.join().unwrap_or_default()
     }
 }
 
@@ -195,4 +211,25 @@ pub fn status_kib(pid: u32, field: &str) -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
         })
         .unwrap_or(0)
+}
+
+/// utime + stime of a process, in clock ticks (`/proc/<pid>/stat` fields 14 and 15).
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces; the fields after it are space-separated.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// CPU time (user + system) of this process's waited-for children and their waited-for children.
+fn children_cpu() -> Duration {
+    // SAFETY: getrusage writes into the zeroed struct we pass.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } != 0 {
+        return Duration::ZERO;
+    }
+    let tv =
+        |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
 }
