@@ -217,12 +217,17 @@ impl Ledger {
             ));
         }
         for lv in removed {
+            // Destroyed on request: the LV we knew is gone. An LV of the same name with another
+            // UUID is its replacement (-replace), which the caller checks.
+            let known = self.expect.remove(*lv);
             if let Some(m) = p.lvs.get(*lv) {
-                problems.push(format!(
-                    "{lv} should have been destroyed on request but exists: {m:?}"
-                ));
+                if known.as_ref().is_none_or(|k| k.uuid == m.uuid) {
+                    problems.push(format!(
+                        "{lv} should have been destroyed on request but exists: {m:?}"
+                    ));
+                }
             }
-            if self.expect.remove(*lv).is_some() {
+            if known.is_some() {
                 self.removed_on_request.push(lv.to_string());
             }
         }
