@@ -18,7 +18,7 @@ use crate::libvirt::storage::{PoolInfo, BUILD_NO_OVERWRITE, BUILD_OVERWRITE};
 use crate::libvirt::{xml, Connection};
 use crate::names;
 use crate::provider::Ctx;
-use crate::resources::lvm_volume::attached_to;
+use crate::resources::lvm_volume::users_of;
 use crate::units::human;
 
 // ---------------------------------------------------------------- model
@@ -567,9 +567,14 @@ async fn delete(ctx: &Ctx, prior: State) -> Result<(), Diagnostics> {
         let volumes = volumes?;
         // force_destroy covers volumes that are merely there, never one a
         // domain uses (what libvirt_lvm_volume refuses to delete too).
+        let domains = if volumes.is_empty() {
+            Vec::new()
+        } else {
+            conn.list_domains().await?
+        };
         let mut in_use = Vec::new();
         for v in &volumes {
-            for user in attached_to(conn, v).await? {
+            for user in users_of(&domains, v) {
                 in_use.push(format!("  - {} ({}): {user}", v.xml.name, v.path()));
             }
         }

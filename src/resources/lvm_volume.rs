@@ -12,6 +12,7 @@ use crate::framework::plan::Plan;
 use crate::framework::resource::{Failed, IdentitySchema, Outcome, Resource};
 use crate::framework::schema::{Attribute, Validator};
 use crate::framework::{Diagnostic, Diagnostics, Schema, Type, Value};
+use crate::libvirt::domain::DomainInfo;
 use crate::libvirt::error::Code;
 use crate::libvirt::storage::{VolInfo, RESIZE_SHRINK};
 use crate::libvirt::{xml, Connection, Error};
@@ -483,9 +484,14 @@ async fn delete(ctx: &Ctx, prior: State) -> Result<(), Diagnostics> {
 /// "domain 'web' as sdb (running)" for every domain whose live or saved
 /// definition uses the volume.
 pub async fn attached_to(conn: &Connection, v: &VolInfo) -> Result<Vec<String>, Error> {
+    Ok(users_of(&conn.list_domains().await?, v))
+}
+
+/// [`attached_to`] against a domain list already read (one listing for many volumes).
+pub fn users_of(domains: &[DomainInfo], v: &VolInfo) -> Vec<String> {
     let path = v.path();
     let mut users = Vec::new();
-    for d in conn.list_domains().await? {
+    for d in domains {
         let mut views = Vec::new();
         if d.active {
             views.push(("running", &d.live));
@@ -508,7 +514,7 @@ pub async fn attached_to(conn: &Connection, v: &VolInfo) -> Result<Vec<String>, 
             }
         }
     }
-    Ok(users)
+    users
 }
 
 // ---------------------------------------------------------------- import
