@@ -128,7 +128,8 @@ fn schema() -> Schema {
             Attribute::bool("force_destroy").default(false).describe(
                 "With `on_destroy = \"delete\"`, allow deleting a volume group that still holds \
                      logical volumes (created by hand or not managed by this configuration). Without it, \
-                     such a destroy is refused and the volumes are listed.",
+                     such a destroy is refused and the volumes are listed. A volume group whose volume a \
+                     domain uses (running or saved definition) is never deleted, even with force_destroy.",
             ),
             Attribute::string("target_path")
                 .computed()
