@@ -70,6 +70,9 @@ struct Inner {
     stopping: Arc<AtomicBool>,
     /// Reads that concurrent RPCs share (see [`super::coalesce`]).
     shared: Shared,
+    /// When the last call that may have changed something (anything [`read_only`] does not name)
+    /// ended: a pool refreshed before then may not show that change yet.
+    last_change: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// The reads concurrent RPCs share: pool lookups by (UUID, name), and the domain list.
@@ -164,6 +167,7 @@ impl Connection {
                 secrets,
                 stopping,
                 shared: Shared::default(),
+                last_change: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -299,6 +303,10 @@ impl Connection {
                 ),
             };
             let result = result.map_err(|e| e.redact(&self.inner.secrets));
+            if !read_only(op) {
+                *self.inner.last_change.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(std::time::Instant::now());
+            }
             tracing::trace!(
                 op,
                 object,
@@ -320,6 +328,12 @@ impl Connection {
                 other => return other,
             }
         }
+    }
+
+    /// When the last call that may have changed something on the hypervisor ended (None: no such
+    /// call was made through this connection).
+    pub fn last_change(&self) -> Option<std::time::Instant> {
+        *self.inner.last_change.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Whether the connection still answers.

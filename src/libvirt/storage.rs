@@ -108,16 +108,18 @@ impl PoolLocks {
         map.entry(pool.to_string()).or_default().clone()
     }
 
-    /// Refreshes `pool` so that sizes changed outside libvirt (lvextend,
-    /// lvremove) are seen, coalescing concurrent requests: when a refresh
-    /// started after this call began, its result is used instead of another.
-    /// Terraform reads every volume of a pool at once during plan; this turns
-    /// N refreshes into about one.
+    /// Refreshes `pool` so that what changed outside libvirt (lvcreate, lvextend, lvremove by hand)
+    /// is seen. One refresh serves every read of this configured provider, that is of one Terraform
+    /// walk, that comes after it, until this provider changes something on the hypervisor: a
+    /// refresh that started before that change ended is not used again. So a plan refreshes each
+    /// pool once however many volumes it reads (on LVM a refresh runs the LVM tools, seconds on a
+    /// busy host), and what it reports is at least as fresh as the start of the walk.
+    /// Concurrent callers share one refresh.
     pub async fn refresh(&self, conn: &Connection, pool: &str) -> Result<()> {
-        let asked = Instant::now();
         let slot = self.slot(pool);
         let mut last = slot.lock().await;
-        if last.is_some_and(|t| t >= asked) {
+        let fresh_after = conn.last_change();
+        if last.is_some_and(|t| fresh_after.is_none_or(|c| t >= c)) {
             return Ok(());
         }
         let started = Instant::now();
@@ -297,6 +299,53 @@ impl Connection {
                 .and_then(|p| p.name())
                 .map_err(lv("look up the pool of storage volume", object.clone()))?;
             vol_info(&v, &pool, &object).map(Some)
+        })
+        .await
+    }
+
+    /// The volume with this key when it is the volume `name` of the pool whose volumes live in
+    /// `pool_dir` (its target path); None when no volume has this key, or when the one that has it
+    /// is not that volume. Two calls, where [`Connection::find_volume_by`] needs three: the pool is
+    /// told by the volume's path instead of being asked for.
+    pub async fn find_volume_by_key_in(
+        &self,
+        pool: &str,
+        pool_dir: &str,
+        key: &str,
+        name: &str,
+    ) -> Result<Option<VolInfo>> {
+        let (pool, key) = (pool.to_string(), key.to_string());
+        let expected_path = format!("{}/{name}", pool_dir.trim_end_matches('/'));
+        let name = name.to_string();
+        let object = quoted(&key);
+        self.run("look up storage volume", &object.clone(), move |c| {
+            let found = c
+                .lookup_storage_vol_by_key(&key)
+                .map_err(lv("look up storage volume", object.clone()));
+            let Some(v) = not_found_to_none(found)? else {
+                return Ok(None);
+            };
+            let info = vol_info(&v, &pool, &object)?;
+            let same =
+                info.xml.name == name && info.xml.target_path.as_deref() == Some(expected_path.as_str());
+            Ok(same.then_some(info))
+        })
+        .await
+    }
+
+    /// Deletes the volume with this key (an LV UUID names one volume for its whole life, unlike a
+    /// name), wiping it first when asked. `object` names it in errors.
+    pub async fn delete_volume_by_key(&self, key: &str, object: &str, wipe: bool) -> Result<()> {
+        let key = key.to_string();
+        let object = quoted(object);
+        self.run("delete storage volume", &object.clone(), move |c| {
+            let v = c
+                .lookup_storage_vol_by_key(&key)
+                .map_err(lv("look up storage volume", object.clone()))?;
+            if wipe {
+                v.wipe(0).map_err(lv("wipe storage volume", object.clone()))?;
+            }
+            v.delete(0).map_err(lv("delete storage volume", object.clone()))
         })
         .await
     }

@@ -356,12 +356,21 @@ fn fill(s: &mut State, v: VolInfo) {
     s.allocation = Some(v.xml.allocation);
 }
 
-async fn find(conn: &Connection, s: &State) -> Result<Option<VolInfo>, Error> {
+/// The volume this state describes: the one with its key (the LV UUID) while that is still the
+/// volume of this name in this pool, else the volume of this name (an LV made again under the same
+/// name is this resource's volume now, and its new key shows in the state). `pool_dir`, the pool's
+/// target path when the caller has read the pool, saves a call.
+async fn find(conn: &Connection, s: &State, pool_dir: Option<&str>) -> Result<Option<VolInfo>, Error> {
     if let Some(key) = s.key.as_deref().filter(|k| !k.is_empty()) {
-        if let Some(v) = conn.find_volume_by(key, false).await? {
-            if v.pool == s.pool && v.xml.name == s.name {
-                return Ok(Some(v));
-            }
+        let by_key = match pool_dir {
+            Some(dir) => conn.find_volume_by_key_in(&s.pool, dir, key, &s.name).await?,
+            None => conn
+                .find_volume_by(key, false)
+                .await?
+                .filter(|v| v.pool == s.pool && v.xml.name == s.name),
+        };
+        if by_key.is_some() {
+            return Ok(by_key);
         }
     }
     conn.find_volume(&s.pool, &s.name).await
@@ -380,7 +389,7 @@ async fn read(ctx: &Ctx, mut s: State) -> Result<Option<State>, Diagnostics> {
         Err(e) if !e.is_not_found() => return Err(e.into()),
         _ => {}
     }
-    match find(conn, &s).await? {
+    match find(conn, &s, pool.xml.target_path.as_deref()).await? {
         Some(v) => {
             fill(&mut s, v);
             Ok(Some(s))
@@ -405,7 +414,7 @@ async fn update(ctx: &Ctx, prior: State, planned: State) -> Outcome<State> {
             .map_err(|e| resize_error(e, &prior, wanted))?;
         ctx.pools.refresh(conn, &s.pool).await?;
     }
-    match find(conn, &s).await? {
+    match find(conn, &s, None).await? {
         Some(v) => fill(&mut s, v),
         None => {
             return Err(Diagnostic::error(
@@ -457,7 +466,12 @@ fn resize_error(e: Error, prior: &State, wanted: u64) -> Diagnostic {
 
 async fn delete(ctx: &Ctx, prior: State) -> Result<(), Diagnostics> {
     let conn = ctx.conn().await?;
-    let Some(v) = find(conn, &prior).await? else {
+    let pool = conn.find_pool(None, &prior.pool).await?;
+    let pool_dir = pool
+        .as_ref()
+        .filter(|p| p.active)
+        .and_then(|p| p.xml.target_path.as_deref());
+    let Some(v) = find(conn, &prior, pool_dir).await? else {
         return Ok(());
     };
     let users = attached_to(conn, &v).await?;
@@ -476,8 +490,15 @@ async fn delete(ctx: &Ctx, prior: State) -> Result<(), Diagnostics> {
         )
         .into());
     }
-    conn.delete_volume(&v.pool, &v.xml.name, prior.wipe_on_destroy == Some(true))
-        .await?;
+    let wipe = prior.wipe_on_destroy == Some(true);
+    match v.xml.key.as_deref().filter(|k| !k.is_empty()) {
+        // By key: the volume checked above, even if another took its name since.
+        Some(key) => {
+            conn.delete_volume_by_key(key, &format!("{}/{}", v.pool, v.xml.name), wipe)
+                .await?
+        }
+        None => conn.delete_volume(&v.pool, &v.xml.name, wipe).await?,
+    }
     Ok(())
 }
 
