@@ -2,8 +2,8 @@
 //!
 //! Every libvirt call blocks, so each goes through [`Connection::run`], which
 //! runs it on tokio's blocking pool. libvirt's keepalive needs an event loop:
-//! we register libvirt's default implementation once and run it on a thread
-//! of its own, so that a dead hypervisor turns into an error instead of a hang.
+//! we register one of our own ([`super::events`]) on a thread of its own, so
+//! that a dead hypervisor turns into an error instead of a hang.
 //!
 //! When the connection dies (libvirtd restarted, keepalive timed out), the
 //! next call opens a new one. A call that was under way when it died is
@@ -84,18 +84,14 @@ pub(super) struct Shared {
 
 /// libvirt's default handler prints every error; stdout carries the plugin
 /// handshake, so it must be silenced before anything else touches libvirt.
+/// Then the event loop keepalive needs is registered (see [`super::events`]).
 pub fn init_libvirt() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
         virt::error::clear_error_callback();
-        if virt::event::event_register_default_impl().is_ok() {
-            let _ = std::thread::Builder::new()
-                .name("libvirt-events".into())
-                .spawn(|| loop {
-                    if virt::event::event_run_default_impl().is_err() {
-                        std::thread::sleep(Duration::from_millis(50));
-                    }
-                });
+        if let Err(e) = super::events::register() {
+            // Without an event loop libvirt still works, only without keepalive.
+            tracing::warn!("no event loop for libvirt's keepalive: {e}");
         }
     });
 }

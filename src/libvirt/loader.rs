@@ -116,7 +116,8 @@ mod imp {
         };
     }
 
-    // The libvirt functions the `virt` crate calls on our behalf (see the module documentation).
+    // The libvirt functions the `virt` crate calls on our behalf, and virEventRegisterImpl, which
+    // src/libvirt/events.rs calls through `virt-sys` (see the module documentation).
     trampolines!(
         virConnectClose,
         virConnectFindStoragePoolSources,
@@ -138,8 +139,7 @@ mod imp {
         virDomainIsPersistent,
         virDomainLookupByName,
         virDomainLookupByUUIDString,
-        virEventRegisterDefaultImpl,
-        virEventRunDefaultImpl,
+        virEventRegisterImpl,
         virGetLastError,
         virGetVersion,
         virSetErrorFunc,

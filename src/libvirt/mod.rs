@@ -4,6 +4,7 @@ pub mod coalesce;
 pub mod conn;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod loader;
 pub mod storage;
 pub mod xml;
