@@ -55,6 +55,29 @@ impl VolInfo {
     }
 }
 
+/// What [`Connection::create_volume`] did.
+#[derive(Debug)]
+pub enum Created {
+    /// The volume was created.
+    New(VolInfo),
+    /// The pool already had a volume of that name; nothing was created.
+    Exists(VolInfo),
+    /// Checking for a volume of that name failed; nothing was asked of libvirt to create.
+    NotAsked(Error),
+}
+
+/// What [`Connection::delete_volume_by_key`] did.
+#[derive(Debug)]
+pub enum KeyedDelete<R> {
+    /// Deleted.
+    Deleted,
+    /// The check refused; nothing was deleted.
+    Refused(VolInfo, R),
+    /// No volume has this key any more, or the one that has it is not at that name and path;
+    /// nothing was deleted.
+    NotThisVolume,
+}
+
 fn quoted(s: &str) -> String {
     format!("'{s}'")
 }
@@ -250,14 +273,39 @@ impl Connection {
         .await
     }
 
-    /// Creates a volume in `pool` from XML.
-    pub async fn create_volume(&self, pool: &str, name: &str, xml: String) -> Result<VolInfo> {
-        let (pool, object) = (pool.to_string(), format!("'{pool}/{name}'"));
+    /// Creates the volume `name` in `pool` from XML, unless the pool already has a volume of that
+    /// name: then nothing is created and that volume is returned as [`Created::Exists`].
+    ///
+    /// The check and the create are one piece of blocking work (a pool lookup fewer than two). A
+    /// failure of the check is returned as [`Created::NotAsked`], never as an error of the create:
+    /// only an error of the create itself may mean that the volume was made and its reply lost.
+    pub async fn create_volume(&self, pool: &str, name: &str, xml: String) -> Result<Created> {
+        let (pool, name) = (pool.to_string(), name.to_string());
+        let object = format!("'{pool}/{name}'");
         self.run("create storage volume", &object.clone(), move |c| {
-            let p = lookup_pool(c, &pool)?;
+            let check = not_found_to_none(lookup_pool(c, &pool)).and_then(|p| {
+                let Some(p) = p else {
+                    return Err(Error::Libvirt {
+                        op: "look up storage pool",
+                        object: quoted(&pool),
+                        code: super::error::Code::NotFound,
+                        message: format!("storage pool '{pool}' not found"),
+                    });
+                };
+                let existing = not_found_to_none(
+                    p.lookup_storage_vol_by_name(&name)
+                        .map_err(lv("look up storage volume", object.clone())),
+                )?;
+                Ok((p, existing))
+            });
+            let p = match check {
+                Err(e) => return Ok(Created::NotAsked(e)),
+                Ok((_, Some(existing))) => return Ok(Created::Exists(vol_info(&existing, &pool, &object)?)),
+                Ok((p, None)) => p,
+            };
             let v =
                 StorageVol::create_xml(&p, &xml, 0).map_err(lv("create storage volume", object.clone()))?;
-            vol_info(&v, &pool, &object)
+            vol_info(&v, &pool, &object).map(Created::New)
         })
         .await
     }
@@ -334,18 +382,47 @@ impl Connection {
     }
 
     /// Deletes the volume with this key (an LV UUID names one volume for its whole life, unlike a
-    /// name), wiping it first when asked. `object` names it in errors.
-    pub async fn delete_volume_by_key(&self, key: &str, object: &str, wipe: bool) -> Result<()> {
-        let key = key.to_string();
-        let object = quoted(object);
+    /// name) when it is still the volume `name` at `path`, and `refuse` has no objection to it;
+    /// wipes it first when asked. One piece of blocking work: look up, read, delete.
+    pub async fn delete_volume_by_key<R, F>(
+        &self,
+        pool: &str,
+        key: &str,
+        name: &str,
+        path: &str,
+        wipe: bool,
+        refuse: F,
+    ) -> Result<KeyedDelete<R>>
+    where
+        R: Send + 'static,
+        F: Fn(&VolInfo) -> Option<R> + Send + Sync + 'static,
+    {
+        let (pool, key, name, path) = (
+            pool.to_string(),
+            key.to_string(),
+            name.to_string(),
+            path.to_string(),
+        );
+        let object = format!("'{pool}/{name}'");
         self.run("delete storage volume", &object.clone(), move |c| {
-            let v = c
+            let found = c
                 .lookup_storage_vol_by_key(&key)
-                .map_err(lv("look up storage volume", object.clone()))?;
+                .map_err(lv("look up storage volume", object.clone()));
+            let Some(v) = not_found_to_none(found)? else {
+                return Ok(KeyedDelete::NotThisVolume);
+            };
+            let info = vol_info(&v, &pool, &object)?;
+            if info.xml.name != name || info.xml.target_path.as_deref() != Some(path.as_str()) {
+                return Ok(KeyedDelete::NotThisVolume);
+            }
+            if let Some(why) = refuse(&info) {
+                return Ok(KeyedDelete::Refused(info, why));
+            }
             if wipe {
                 v.wipe(0).map_err(lv("wipe storage volume", object.clone()))?;
             }
-            v.delete(0).map_err(lv("delete storage volume", object.clone()))
+            v.delete(0).map_err(lv("delete storage volume", object.clone()))?;
+            Ok(KeyedDelete::Deleted)
         })
         .await
     }

@@ -14,7 +14,7 @@ use crate::framework::schema::{Attribute, Validator};
 use crate::framework::{Diagnostic, Diagnostics, Schema, Type, Value};
 use crate::libvirt::domain::DomainInfo;
 use crate::libvirt::error::Code;
-use crate::libvirt::storage::{VolInfo, RESIZE_SHRINK};
+use crate::libvirt::storage::{Created, KeyedDelete, VolInfo, RESIZE_SHRINK};
 use crate::libvirt::{xml, Connection, Error};
 use crate::names;
 use crate::provider::Ctx;
@@ -253,17 +253,17 @@ async fn create(ctx: &Ctx, planned: State) -> Outcome<State> {
     let allocation = if planned.sparse == Some(true) { 0 } else { capacity };
     let vol_xml = xml::volume_xml(&planned.name, capacity, allocation)
         .map_err(|e| Diagnostic::error("Invalid Volume Definition", e.to_string()))?;
-    // Asked first, so that a volume found after a lost reply (below) is known
-    // to be the one this create made, never one that was already there.
-    if let Some(v) = conn.find_volume(&planned.pool, &planned.name).await? {
-        return Err(already_exists(&planned, &v.path()).into());
-    }
+    // The name is checked first, in the same piece of work as the create, so that a volume found
+    // after a lost reply (below) is known to be the one this create made, never one that was
+    // already there.
     match conn.create_volume(&planned.pool, &planned.name, vol_xml).await {
-        Ok(info) => {
+        Ok(Created::New(info)) => {
             let mut s = planned;
             fill(&mut s, info);
             Ok(s)
         }
+        Ok(Created::Exists(v)) => Err(already_exists(&planned, &v.path()).into()),
+        Ok(Created::NotAsked(e)) => Err(Diagnostic::from(e).into()),
         Err(e) if e.is_connection_lost() || matches!(e, Error::Internal { .. }) => {
             Err(lost_create(conn, planned, e).await)
         }
@@ -466,40 +466,47 @@ fn resize_error(e: Error, prior: &State, wanted: u64) -> Diagnostic {
 
 async fn delete(ctx: &Ctx, prior: State) -> Result<(), Diagnostics> {
     let conn = ctx.conn().await?;
-    let pool = conn.find_pool(None, &prior.pool).await?;
-    let pool_dir = pool
-        .as_ref()
-        .filter(|p| p.active)
-        .and_then(|p| p.xml.target_path.as_deref());
-    let Some(v) = find(conn, &prior, pool_dir).await? else {
+    let wipe = prior.wipe_on_destroy == Some(true);
+    let key = prior.key.as_deref().filter(|k| !k.is_empty());
+    let path = prior.path.as_deref().filter(|p| !p.is_empty());
+    if let (Some(key), Some(path)) = (key, path) {
+        // The volume last read: found by its key, checked, deleted, in one piece of work.
+        let domains = conn.list_domains().await?;
+        let refuse = move |v: &VolInfo| Some(users_of(&domains, v)).filter(|u| !u.is_empty());
+        match conn
+            .delete_volume_by_key(&prior.pool, key, &prior.name, path, wipe, refuse)
+            .await?
+        {
+            KeyedDelete::Deleted => return Ok(()),
+            KeyedDelete::Refused(v, users) => return Err(in_use(&v, &users).into()),
+            KeyedDelete::NotThisVolume => {}
+        }
+    }
+    // Not where it was last read: whatever now has its name in its pool.
+    let Some(v) = find(conn, &prior, None).await? else {
         return Ok(());
     };
     let users = attached_to(conn, &v).await?;
     if !users.is_empty() {
-        return Err(Diagnostic::error(
-            "Volume Is Attached To A Domain",
-            format!(
-                "Volume {}/{} ({}) is in use as {}. Deleting it would pull the disk from under the guest, so \
-                 nothing was changed. Detach it first (remove its libvirt_disk_attachment, or `virsh \
-                 detach-disk`), then destroy the volume.",
-                v.pool,
-                v.xml.name,
-                v.path(),
-                users.join(", ")
-            ),
-        )
-        .into());
+        return Err(in_use(&v, &users).into());
     }
-    let wipe = prior.wipe_on_destroy == Some(true);
-    match v.xml.key.as_deref().filter(|k| !k.is_empty()) {
-        // By key: the volume checked above, even if another took its name since.
-        Some(key) => {
-            conn.delete_volume_by_key(key, &format!("{}/{}", v.pool, v.xml.name), wipe)
-                .await?
-        }
-        None => conn.delete_volume(&v.pool, &v.xml.name, wipe).await?,
-    }
+    conn.delete_volume(&v.pool, &v.xml.name, wipe).await?;
     Ok(())
+}
+
+fn in_use(v: &VolInfo, users: &[String]) -> Diagnostic {
+    Diagnostic::error(
+        "Volume Is Attached To A Domain",
+        format!(
+            "Volume {}/{} ({}) is in use as {}. Deleting it would pull the disk from under the guest, so \
+             nothing was changed. Detach it first (remove its libvirt_disk_attachment, or `virsh \
+             detach-disk`), then destroy the volume.",
+            v.pool,
+            v.xml.name,
+            v.path(),
+            users.join(", ")
+        ),
+    )
 }
 
 /// "domain 'web' as sdb (running)" for every domain whose live or saved
