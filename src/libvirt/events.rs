@@ -11,10 +11,16 @@
 //!
 //! This loop does what libvirt asks of an implementation (watch file descriptors, run periodic
 //! timers, call the free callbacks once a watch or timer is gone) and wakes its thread only when it
-//! must: when a descriptor must be watched for an event the running `poll` does not cover, or a
-//! timer becomes due earlier than the running `poll` would return. A watch that is switched off
-//! while `poll` runs is not woken for; at worst `poll` returns once for it and the event is dropped,
-//! which libvirt expects (it checks its own state in every callback).
+//! must:
+//! - a descriptor must be watched for writing (libvirt has a message to send, such as a keepalive
+//!   ping) and the running `poll` does not cover it, or a timer becomes due earlier than the running
+//!   `poll` would return: at once;
+//! - a descriptor must be watched for reading again (a call ended and handed the socket back): at
+//!   the next turn of the loop, at most [`LAZY`] later. The calls themselves read their replies;
+//!   the loop only reads what arrives between calls (keepalive messages, a closed socket), for
+//!   which libvirt allows seconds;
+//! - a watch switched off while `poll` runs is not woken for: at worst `poll` returns once for it
+//!   and the event is dropped, which libvirt expects (it checks its own state in every callback).
 //!
 //! Callbacks run on the loop's thread without the loop's lock held, because they call back into
 //! the loop (update, remove). Free callbacks run on the loop's thread after a removal, never inside
@@ -34,6 +40,10 @@ const READABLE: c_int = VIR_EVENT_HANDLE_READABLE as c_int;
 const WRITABLE: c_int = VIR_EVENT_HANDLE_WRITABLE as c_int;
 const ERROR: c_int = VIR_EVENT_HANDLE_ERROR as c_int;
 const HANGUP: c_int = VIR_EVENT_HANDLE_HANGUP as c_int;
+
+/// How long a descriptor that must be read again may wait before the loop watches it (the loop
+/// turns at least this often while a descriptor is registered).
+const LAZY: Duration = Duration::from_millis(200);
 
 /// libvirt's opaque pointer, owned by libvirt until its free callback is called.
 #[derive(Clone, Copy)]
@@ -220,8 +230,13 @@ fn run() {
                     ids.push(w.id);
                 }
             }
-            let next_due = st.timers.iter().filter(|t| t.every_ms >= 0).map(|t| t.due).min();
             let now = Instant::now();
+            let next_timer = st.timers.iter().filter(|t| t.every_ms >= 0).map(|t| t.due).min();
+            let next_turn = (!st.watches.is_empty()).then(|| now + LAZY);
+            let next_due = match (next_timer, next_turn) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             timeout_ms = match next_due {
                 None => -1,
                 Some(due) => {
@@ -336,7 +351,9 @@ unsafe extern "C" fn add_handle(
     });
     let polling = st.polling_until.is_some();
     drop(st);
-    if polling && events & (READABLE | WRITABLE) != 0 {
+    // Always: the running poll may have been computed with no watch at all, and so with no turn
+    // due for the reads that become wanted later.
+    if polling {
         lp.wake();
     }
     id
@@ -352,8 +369,8 @@ unsafe extern "C" fn update_handle(watch: c_int, events: c_int) {
         return;
     };
     w.events = events;
-    // Wake only when the running poll misses something now wanted.
-    let missing = events & (READABLE | WRITABLE) & !w.polled != 0;
+    // Wake only when the running poll misses a write now wanted; reads wait for the next turn.
+    let missing = events & WRITABLE & !w.polled != 0;
     drop(st);
     if polling && missing {
         lp.wake();
