@@ -321,9 +321,36 @@ fn run_due_timers(lp: &Loop) {
     }
 }
 
+impl State {
+    /// The live watch with this id.
+    fn watch(&mut self, id: c_int) -> Option<&mut Watch> {
+        self.watches.iter_mut().find(|w| w.id == id && !w.removed)
+    }
+
+    /// The live timer with this id.
+    fn timer(&mut self, id: c_int) -> Option<&mut Timer> {
+        self.timers.iter_mut().find(|t| t.id == id && !t.removed)
+    }
+}
+
 fn next_id(st: &mut State) -> c_int {
     let id = st.next_id;
     st.next_id = st.next_id.checked_add(1).unwrap_or(1);
+    id
+}
+
+/// Registers a watch or timer made by `make` from a fresh id; wakes the loop when `make` says so.
+fn add(make: impl FnOnce(&mut State, c_int) -> bool) -> c_int {
+    let Some(lp) = the_loop() else {
+        return -1;
+    };
+    let mut st = lp.lock();
+    let id = next_id(&mut st);
+    let wake = make(&mut st, id);
+    drop(st);
+    if wake {
+        lp.wake();
+    }
     id
 }
 
@@ -334,29 +361,21 @@ unsafe extern "C" fn add_handle(
     opaque: *mut c_void,
     ff: virFreeCallback,
 ) -> c_int {
-    let Some(lp) = the_loop() else {
-        return -1;
-    };
-    let mut st = lp.lock();
-    let id = next_id(&mut st);
-    st.watches.push(Watch {
-        id,
-        fd,
-        events,
-        polled: 0,
-        cb,
-        opaque: Opaque(opaque),
-        ff,
-        removed: false,
-    });
-    let polling = st.polling_until.is_some();
-    drop(st);
-    // Always: the running poll may have been computed with no watch at all, and so with no turn
-    // due for the reads that become wanted later.
-    if polling {
-        lp.wake();
-    }
-    id
+    add(|st, id| {
+        st.watches.push(Watch {
+            id,
+            fd,
+            events,
+            polled: 0,
+            cb,
+            opaque: Opaque(opaque),
+            ff,
+            removed: false,
+        });
+        // Always while polling: the running poll may have been computed with no watch at all, and
+        // so with no turn due for the reads that become wanted later.
+        st.polling_until.is_some()
+    })
 }
 
 unsafe extern "C" fn update_handle(watch: c_int, events: c_int) {
@@ -365,7 +384,7 @@ unsafe extern "C" fn update_handle(watch: c_int, events: c_int) {
     };
     let mut st = lp.lock();
     let polling = st.polling_until.is_some();
-    let Some(w) = st.watches.iter_mut().find(|w| w.id == watch && !w.removed) else {
+    let Some(w) = st.watch(watch) else {
         return;
     };
     w.events = events;
@@ -377,20 +396,25 @@ unsafe extern "C" fn update_handle(watch: c_int, events: c_int) {
     }
 }
 
-unsafe extern "C" fn remove_handle(watch: c_int) -> c_int {
+/// Marks a watch or timer removed with `mark` (false: no such live one) and wakes the loop, so that
+/// the free callback runs (and a descriptor it may close leaves the poll set) soon.
+fn remove(mark: impl FnOnce(&mut State) -> bool) -> c_int {
     let Some(lp) = the_loop() else {
         return -1;
     };
-    let mut st = lp.lock();
-    let Some(w) = st.watches.iter_mut().find(|w| w.id == watch && !w.removed) else {
+    if !mark(&mut lp.lock()) {
         return -1;
-    };
-    w.removed = true;
-    w.events = 0;
-    drop(st);
-    // So that the free callback runs (and the descriptor it may close leaves the poll set) soon.
+    }
     lp.wake();
     0
+}
+
+unsafe extern "C" fn remove_handle(watch: c_int) -> c_int {
+    remove(|st| {
+        st.watch(watch)
+            .map(|w| (w.removed, w.events) = (true, 0))
+            .is_some()
+    })
 }
 
 unsafe extern "C" fn add_timeout(
@@ -399,25 +423,18 @@ unsafe extern "C" fn add_timeout(
     opaque: *mut c_void,
     ff: virFreeCallback,
 ) -> c_int {
-    let Some(lp) = the_loop() else {
-        return -1;
-    };
-    let mut st = lp.lock();
-    let id = next_id(&mut st);
-    st.timers.push(Timer {
-        id,
-        every_ms,
-        due: Instant::now() + Duration::from_millis(every_ms.max(0) as u64),
-        cb,
-        opaque: Opaque(opaque),
-        ff,
-        removed: false,
-    });
-    drop(st);
-    if every_ms >= 0 {
-        lp.wake();
-    }
-    id
+    add(|st, id| {
+        st.timers.push(Timer {
+            id,
+            every_ms,
+            due: Instant::now() + Duration::from_millis(every_ms.max(0) as u64),
+            cb,
+            opaque: Opaque(opaque),
+            ff,
+            removed: false,
+        });
+        every_ms >= 0
+    })
 }
 
 unsafe extern "C" fn update_timeout(timer: c_int, every_ms: c_int) {
@@ -426,7 +443,7 @@ unsafe extern "C" fn update_timeout(timer: c_int, every_ms: c_int) {
     };
     let mut st = lp.lock();
     let polling_until = st.polling_until;
-    let Some(t) = st.timers.iter_mut().find(|t| t.id == timer && !t.removed) else {
+    let Some(t) = st.timer(timer) else {
         return;
     };
     t.every_ms = every_ms;
@@ -445,18 +462,11 @@ unsafe extern "C" fn update_timeout(timer: c_int, every_ms: c_int) {
 }
 
 unsafe extern "C" fn remove_timeout(timer: c_int) -> c_int {
-    let Some(lp) = the_loop() else {
-        return -1;
-    };
-    let mut st = lp.lock();
-    let Some(t) = st.timers.iter_mut().find(|t| t.id == timer && !t.removed) else {
-        return -1;
-    };
-    t.removed = true;
-    t.every_ms = -1;
-    drop(st);
-    lp.wake();
-    0
+    remove(|st| {
+        st.timer(timer)
+            .map(|t| (t.removed, t.every_ms) = (true, -1))
+            .is_some()
+    })
 }
 
 #[cfg(test)]
