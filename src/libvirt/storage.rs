@@ -73,8 +73,8 @@ pub enum KeyedDelete<R> {
     Deleted,
     /// The check refused; nothing was deleted.
     Refused(VolInfo, R),
-    /// No volume has this key any more, or the one that has it is not at that name and path;
-    /// nothing was deleted.
+    /// No volume has this key any more, or the one that has it is not in that pool at that name
+    /// and path; nothing was deleted.
     NotThisVolume,
 }
 
@@ -382,8 +382,8 @@ impl Connection {
     }
 
     /// Deletes the volume with this key (an LV UUID names one volume for its whole life, unlike a
-    /// name) when it is still the volume `name` at `path`, and `refuse` has no objection to it;
-    /// wipes it first when asked. One piece of blocking work: look up, read, delete.
+    /// name) when it is still the volume `name` of `pool` at `path`, and `refuse` has no objection
+    /// to it; wipes it first when asked. One piece of blocking work: look up, check, delete.
     pub async fn delete_volume_by_key<R, F>(
         &self,
         pool: &str,
@@ -411,8 +411,16 @@ impl Connection {
             let Some(v) = not_found_to_none(found)? else {
                 return Ok(KeyedDelete::NotThisVolume);
             };
+            // The same LV adopted since by a pool of another name belongs to that pool now.
+            let owner = v
+                .lookup_storage_pool()
+                .and_then(|p| p.name())
+                .map_err(lv("look up the pool of storage volume", object.clone()))?;
             let info = vol_info(&v, &pool, &object)?;
-            if info.xml.name != name || info.xml.target_path.as_deref() != Some(path.as_str()) {
+            if owner != pool
+                || info.xml.name != name
+                || info.xml.target_path.as_deref() != Some(path.as_str())
+            {
                 return Ok(KeyedDelete::NotThisVolume);
             }
             if let Some(why) = refuse(&info) {
