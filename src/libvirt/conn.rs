@@ -75,11 +75,13 @@ struct Inner {
     last_change: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
-/// The reads concurrent RPCs share: pool lookups by (UUID, name), and the domain list.
+/// The reads concurrent RPCs share: pool lookups by (UUID, name), the domain list, and the last
+/// scan of the host's volume groups with when it started.
 #[derive(Default)]
 pub(super) struct Shared {
     pub(super) pools: Coalesced<(Option<String>, String), Option<super::storage::PoolInfo>>,
     pub(super) domains: Coalesced<(), Vec<super::domain::DomainInfo>>,
+    pub(super) sources: tokio::sync::Mutex<Option<(std::time::Instant, super::storage::Sources)>>,
 }
 
 /// libvirt's default handler prints every error; stdout carries the plugin

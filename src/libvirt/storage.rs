@@ -55,6 +55,9 @@ impl VolInfo {
     }
 }
 
+/// Volume groups and the devices under each, as `virConnectFindStoragePoolSources` reports them.
+pub type Sources = Vec<(String, Vec<String>)>;
+
 /// What [`Connection::create_volume`] did.
 #[derive(Debug)]
 pub enum Created {
@@ -247,17 +250,36 @@ impl Connection {
 
     /// Volume groups libvirt can see on the host and the devices under them
     /// (`virConnectFindStoragePoolSources` for type logical): (vg, devices).
-    pub async fn logical_sources(&self) -> Result<Vec<(String, Vec<String>)>> {
-        self.run("find logical volume groups", "on the host", |c| {
-            let xml = c
-                .find_storage_pool_sources("logical", None, 0)
-                .map_err(lv("find logical volume groups", "on the host"))?;
-            super::xml::parse_pool_sources(&xml).map_err(|source| Error::Xml {
-                object: "the host's volume groups".into(),
-                source,
+    ///
+    /// The scan runs the LVM tools on the hypervisor (seconds on a busy one), and Terraform plans a
+    /// new pool twice in one apply: in the plan, then again in the apply walk right before the
+    /// create, which scans too. So a scan is reused within one configured provider (one walk) until
+    /// this provider changes something through its connection; concurrent callers share one. A
+    /// reused scan shows what a new one would, unless something outside the provider changed the
+    /// volume groups in the moment between, which could as well happen between any scan and the
+    /// build that follows it (and a build refuses devices that hold data unless overwrite is set).
+    pub async fn logical_sources(&self) -> Result<Sources> {
+        let mut last = self.shared().sources.lock().await;
+        let fresh_after = self.last_change();
+        if let Some((at, sources)) = last.as_ref() {
+            if fresh_after.is_none_or(|c| *at >= c) {
+                return Ok(sources.clone());
+            }
+        }
+        let started = Instant::now();
+        let sources = self
+            .run("find logical volume groups", "on the host", |c| {
+                let xml = c
+                    .find_storage_pool_sources("logical", None, 0)
+                    .map_err(lv("find logical volume groups", "on the host"))?;
+                super::xml::parse_pool_sources(&xml).map_err(|source| Error::Xml {
+                    object: "the host's volume groups".into(),
+                    source,
+                })
             })
-        })
-        .await
+            .await?;
+        *last = Some((started, sources.clone()));
+        Ok(sources)
     }
 
     /// Every volume of an active pool.
