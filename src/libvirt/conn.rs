@@ -73,6 +73,8 @@ struct Inner {
     /// When the last call that may have changed something (anything [`read_only`] does not name)
     /// ended: a pool refreshed before then may not show that change yet.
     last_change: std::sync::Mutex<Option<std::time::Instant>>,
+    /// How many pieces of blocking libvirt work [`Connection::run`] started.
+    runs: std::sync::atomic::AtomicU64,
 }
 
 /// The reads concurrent RPCs share: pool lookups by (UUID, name), the domain list, and the last
@@ -166,6 +168,7 @@ impl Connection {
                 stopping,
                 shared: Shared::default(),
                 last_change: std::sync::Mutex::new(None),
+                runs: Default::default(),
             }),
         })
     }
@@ -252,6 +255,7 @@ impl Connection {
                 });
             }
             let (_, conn) = self.live().await?;
+            self.inner.runs.fetch_add(1, Ordering::Relaxed);
             let f2 = f.clone();
             let span = tracing::debug_span!("libvirt", op, object);
             let started = std::time::Instant::now();
@@ -332,6 +336,12 @@ impl Connection {
     /// call was made through this connection).
     pub fn last_change(&self) -> Option<std::time::Instant> {
         *self.inner.last_change.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How many pieces of blocking libvirt work this connection started (each one or a few libvirt
+    /// calls): what tests count to check that a read was shared or reused.
+    pub fn runs(&self) -> u64 {
+        self.inner.runs.load(Ordering::Relaxed)
     }
 
     /// Whether the connection still answers.

@@ -487,3 +487,66 @@ impl Connection {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+
+    use super::*;
+    use crate::libvirt::conn::ConnectOptions;
+
+    async fn test_driver() -> Connection {
+        Connection::open(
+            "test:///default",
+            &ConnectOptions::default(),
+            Arc::new(AtomicBool::new(false)),
+        )
+        .await
+        .expect("the test driver opens")
+    }
+
+    /// A pool is refreshed once per configured provider (one Terraform walk), and again after the
+    /// provider changed something.
+    #[tokio::test]
+    async fn one_refresh_per_walk_until_the_provider_changes_something() {
+        let c = test_driver().await;
+        let locks = PoolLocks::default();
+        let start = c.runs();
+        locks.refresh(&c, "default-pool").await.expect("refresh");
+        assert_eq!(c.runs(), start + 1, "the first read refreshes");
+        locks.refresh(&c, "default-pool").await.expect("refresh again");
+        assert_eq!(c.runs(), start + 1, "later reads of the walk reuse it");
+        let autostart = c
+            .find_pool(None, "default-pool")
+            .await
+            .expect("read")
+            .expect("the test driver's pool")
+            .autostart;
+        c.set_pool_autostart("default-pool", autostart)
+            .await
+            .expect("a change (to the same value)");
+        let changed = c.runs();
+        locks
+            .refresh(&c, "default-pool")
+            .await
+            .expect("refresh after a change");
+        assert_eq!(c.runs(), changed + 1, "a change makes the next read refresh");
+    }
+
+    /// The same for the scan of the host's volume groups.
+    #[tokio::test]
+    async fn one_scan_per_walk_until_the_provider_changes_something() {
+        let c = test_driver().await;
+        let start = c.runs();
+        let first = c.logical_sources().await.expect("scan");
+        assert_eq!(c.runs(), start + 1);
+        assert_eq!(c.logical_sources().await.expect("scan again"), first, "reused");
+        assert_eq!(c.runs(), start + 1);
+        c.set_pool_autostart("default-pool", true)
+            .await
+            .expect("a change");
+        let changed = c.runs();
+        c.logical_sources().await.expect("scan after a change");
+        assert_eq!(c.runs(), changed + 1, "a change makes the next scan fresh");
+    }
+}
