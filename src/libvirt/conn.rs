@@ -332,10 +332,11 @@ impl Connection {
         }
     }
 
-    /// When the last call that may have changed something on the hypervisor ended (None: no such
-    /// call was made through this connection).
-    pub fn last_change(&self) -> Option<std::time::Instant> {
-        *self.inner.last_change.lock().unwrap_or_else(|p| p.into_inner())
+    /// Whether nothing was changed on the hypervisor through this connection since `at`: a read
+    /// that started at `at` still shows everything this provider did.
+    pub fn unchanged_since(&self, at: std::time::Instant) -> bool {
+        let last_change = *self.inner.last_change.lock().unwrap_or_else(|p| p.into_inner());
+        last_change.is_none_or(|c| at >= c)
     }
 
     /// How many pieces of blocking libvirt work this connection started (each one or a few libvirt

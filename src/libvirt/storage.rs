@@ -117,6 +117,27 @@ fn vol_info(v: &StorageVol, pool: &str, object: &str) -> Result<VolInfo> {
     })
 }
 
+/// The volume with this key and what it reports, when it is the volume `name` at `path` (the
+/// handle too, for what the caller does next); None when no volume has this key or another does.
+fn lookup_by_key_at(
+    c: &Connect,
+    key: &str,
+    pool: &str,
+    name: &str,
+    path: &str,
+    object: &str,
+) -> Result<Option<(StorageVol, VolInfo)>> {
+    let found = c
+        .lookup_storage_vol_by_key(key)
+        .map_err(lv("look up storage volume", object.to_string()));
+    let Some(v) = not_found_to_none(found)? else {
+        return Ok(None);
+    };
+    let info = vol_info(&v, pool, object)?;
+    let same = info.xml.name == name && info.xml.target_path.as_deref() == Some(path);
+    Ok(same.then_some((v, info)))
+}
+
 fn lookup_pool(c: &Connect, name: &str) -> Result<StoragePool> {
     c.lookup_storage_pool_by_name(name)
         .map_err(lv("look up storage pool", quoted(name)))
@@ -144,8 +165,7 @@ impl PoolLocks {
     pub async fn refresh(&self, conn: &Connection, pool: &str) -> Result<()> {
         let slot = self.slot(pool);
         let mut last = slot.lock().await;
-        let fresh_after = conn.last_change();
-        if last.is_some_and(|t| fresh_after.is_none_or(|c| t >= c)) {
+        if last.is_some_and(|t| conn.unchanged_since(t)) {
             return Ok(());
         }
         let started = Instant::now();
@@ -260,11 +280,8 @@ impl Connection {
     /// build that follows it (and a build refuses devices that hold data unless overwrite is set).
     pub async fn logical_sources(&self) -> Result<Sources> {
         let mut last = self.shared().sources.lock().await;
-        let fresh_after = self.last_change();
-        if let Some((at, sources)) = last.as_ref() {
-            if fresh_after.is_none_or(|c| *at >= c) {
-                return Ok(sources.clone());
-            }
+        if let Some((_, sources)) = last.as_ref().filter(|(at, _)| self.unchanged_since(*at)) {
+            return Ok(sources.clone());
         }
         let started = Instant::now();
         let sources = self
@@ -305,15 +322,7 @@ impl Connection {
         let (pool, name) = (pool.to_string(), name.to_string());
         let object = format!("'{pool}/{name}'");
         self.run("create storage volume", &object.clone(), move |c| {
-            let check = not_found_to_none(lookup_pool(c, &pool)).and_then(|p| {
-                let Some(p) = p else {
-                    return Err(Error::Libvirt {
-                        op: "look up storage pool",
-                        object: quoted(&pool),
-                        code: super::error::Code::NotFound,
-                        message: format!("storage pool '{pool}' not found"),
-                    });
-                };
+            let check = lookup_pool(c, &pool).and_then(|p| {
                 let existing = not_found_to_none(
                     p.lookup_storage_vol_by_name(&name)
                         .map_err(lv("look up storage volume", object.clone())),
@@ -389,16 +398,7 @@ impl Connection {
         let name = name.to_string();
         let object = quoted(&key);
         self.run("look up storage volume", &object.clone(), move |c| {
-            let found = c
-                .lookup_storage_vol_by_key(&key)
-                .map_err(lv("look up storage volume", object.clone()));
-            let Some(v) = not_found_to_none(found)? else {
-                return Ok(None);
-            };
-            let info = vol_info(&v, &pool, &object)?;
-            let same =
-                info.xml.name == name && info.xml.target_path.as_deref() == Some(expected_path.as_str());
-            Ok(same.then_some(info))
+            Ok(lookup_by_key_at(c, &key, &pool, &name, &expected_path, &object)?.map(|(_, info)| info))
         })
         .await
     }
@@ -427,10 +427,7 @@ impl Connection {
         );
         let object = format!("'{pool}/{name}'");
         self.run("delete storage volume", &object.clone(), move |c| {
-            let found = c
-                .lookup_storage_vol_by_key(&key)
-                .map_err(lv("look up storage volume", object.clone()));
-            let Some(v) = not_found_to_none(found)? else {
+            let Some((v, info)) = lookup_by_key_at(c, &key, &pool, &name, &path, &object)? else {
                 return Ok(KeyedDelete::NotThisVolume);
             };
             // The same LV adopted since by a pool of another name belongs to that pool now.
@@ -438,11 +435,7 @@ impl Connection {
                 .lookup_storage_pool()
                 .and_then(|p| p.name())
                 .map_err(lv("look up the pool of storage volume", object.clone()))?;
-            let info = vol_info(&v, &pool, &object)?;
-            if owner != pool
-                || info.xml.name != name
-                || info.xml.target_path.as_deref() != Some(path.as_str())
-            {
+            if owner != pool {
                 return Ok(KeyedDelete::NotThisVolume);
             }
             if let Some(why) = refuse(&info) {
