@@ -273,15 +273,12 @@ fn run() {
                 continue;
             }
             let got = libvirt_events(pfd.revents);
-            let call = {
-                let st = lp.lock();
-                st.watches
-                    .iter()
-                    .find(|w| w.id == id && !w.removed)
-                    // Only what libvirt still wants, plus errors and hang-ups, which it always gets
-                    // while the watch is on.
-                    .map(|w| (w.cb, w.fd, got & (w.events | ERROR | HANGUP), w.opaque, w.events))
-            };
+            // Only what libvirt still wants, plus errors and hang-ups, which it always gets while
+            // the watch is on.
+            let call = lp
+                .lock()
+                .watch(id)
+                .map(|w| (w.cb, w.fd, got & (w.events | ERROR | HANGUP), w.opaque, w.events));
             if let Some((Some(cb), fd, events, opaque, wanted)) = call {
                 if events != 0 && wanted != 0 {
                     // SAFETY: libvirt's callback with its own arguments; the watch was not removed,
@@ -304,16 +301,10 @@ fn run_due_timers(lp: &Loop) {
             .collect()
     };
     for id in due {
-        let call = {
-            let mut st = lp.lock();
-            st.timers
-                .iter_mut()
-                .find(|t| t.id == id && !t.removed && t.every_ms >= 0)
-                .map(|t| {
-                    t.due = Instant::now() + Duration::from_millis(t.every_ms as u64);
-                    (t.cb, t.opaque)
-                })
-        };
+        let call = lp.lock().timer(id).filter(|t| t.every_ms >= 0).map(|t| {
+            t.due = Instant::now() + Duration::from_millis(t.every_ms as u64);
+            (t.cb, t.opaque)
+        });
         if let Some((Some(cb), opaque)) = call {
             // SAFETY: as for watches above.
             unsafe { cb(id, opaque.0) };
