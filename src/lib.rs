@@ -19,7 +19,7 @@
 //!   and the provider function.
 
 pub mod data_sources;
-pub mod framework;
+pub use framework;
 pub mod functions;
 pub mod libvirt;
 pub mod names;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::framework::resource::{AnyDataSource, AnyResource, Erased, ErasedData};
+use crate::framework::resource::{AnyDataSource, AnyResource, Erased, ErasedData, Failed};
 use crate::framework::schema::{parse_duration, Attribute, Validator};
 use crate::framework::{Diagnostic, Diagnostics, Schema, Value};
 use crate::libvirt::conn::{redact_uri, ConnectOptions};
@@ -147,8 +147,6 @@ pub struct Ctx {
     opts: ConnectOptions,
     conn: tokio::sync::OnceCell<Connection>,
     stopping: Arc<AtomicBool>,
-    /// Per-pool coordination (refresh coalescing, serialised pool changes).
-    pub pools: crate::libvirt::storage::PoolLocks,
 }
 
 impl Ctx {
@@ -192,19 +190,7 @@ impl Ctx {
             opts,
             conn: tokio::sync::OnceCell::new(),
             stopping,
-            pools: Default::default(),
         })
-    }
-
-    /// A context for `uri` with default options (tests, benchmarks).
-    pub fn for_uri(uri: &str) -> Ctx {
-        Ctx {
-            uri: uri.to_string(),
-            opts: ConnectOptions::default(),
-            conn: tokio::sync::OnceCell::new(),
-            stopping: Arc::new(AtomicBool::new(false)),
-            pools: Default::default(),
-        }
     }
 
     /// The shared connection, opened on first use.
@@ -246,6 +232,12 @@ impl From<Error> for Diagnostics {
     }
 }
 
+impl<S> From<Error> for Failed<S> {
+    fn from(e: Error) -> Self {
+        Diagnostic::from(e).into()
+    }
+}
+
 fn title_case(s: &str) -> String {
     s.split(' ')
         .map(|w| {
@@ -260,7 +252,7 @@ fn title_case(s: &str) -> String {
 }
 
 /// Every managed resource type this provider serves.
-pub fn resources() -> Vec<Box<dyn AnyResource>> {
+pub fn resources() -> Vec<Box<dyn AnyResource<Ctx>>> {
     vec![
         Box::new(Erased::new(crate::resources::lvm_pool::LvmPool)),
         Box::new(Erased::new(crate::resources::lvm_volume::LvmVolume)),
@@ -269,7 +261,7 @@ pub fn resources() -> Vec<Box<dyn AnyResource>> {
 }
 
 /// Every data source this provider serves.
-pub fn data_sources() -> Vec<Box<dyn AnyDataSource>> {
+pub fn data_sources() -> Vec<Box<dyn AnyDataSource<Ctx>>> {
     vec![
         Box::new(ErasedData::new(crate::data_sources::lvm_pool::LvmPoolData)),
         Box::new(ErasedData::new(crate::data_sources::lvm_volume::LvmVolumeData)),

@@ -50,6 +50,7 @@ fn volume_type() -> Type {
 
 #[async_trait]
 impl DataSource for LvmPoolData {
+    type Ctx = Ctx;
     type Model = Model;
     const TYPE_NAME: &'static str = "libvirt_lvm_pool";
 
@@ -84,11 +85,8 @@ impl DataSource for LvmPoolData {
 
     async fn read(&self, ctx: &Ctx, mut m: Model) -> Result<Model, Diagnostics> {
         let conn = ctx.conn().await?;
-        match ctx.pools.refresh(conn, &m.name).await {
-            Err(e) if !e.is_not_found() => return Err(e.into()),
-            _ => {}
-        }
-        let Some(p) = conn.find_pool(None, &m.name).await? else {
+        conn.refresh_pool(&m.name).await?;
+        let Some(p) = conn.find_pool(&m.name).await? else {
             return Err(Diagnostic::error(
                 "Storage Pool Not Found",
                 format!(

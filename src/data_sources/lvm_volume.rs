@@ -25,6 +25,7 @@ pub struct Model {
 
 #[async_trait]
 impl DataSource for LvmVolumeData {
+    type Ctx = Ctx;
     type Model = Model;
     const TYPE_NAME: &'static str = "libvirt_lvm_volume";
 
@@ -76,12 +77,9 @@ impl DataSource for LvmVolumeData {
     async fn read(&self, ctx: &Ctx, mut m: Model) -> Result<Model, Diagnostics> {
         let conn = ctx.conn().await?;
         let found = match (&m.path, &m.pool, &m.name) {
-            (Some(path), _, _) => conn.find_volume_by(path, true).await?,
+            (Some(path), _, _) => conn.volume_by_path(path).await?,
             (None, Some(pool), Some(name)) => {
-                match ctx.pools.refresh(conn, pool).await {
-                    Err(e) if !e.is_not_found() => return Err(e.into()),
-                    _ => {}
-                }
+                conn.refresh_pool(pool).await?;
                 conn.find_volume(pool, name).await?
             }
             _ => None,

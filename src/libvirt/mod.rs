@@ -1,4 +1,7 @@
-//! Our layer over the `virt` crate.
+//! Our layer over the `virt` crate: one shared connection ([`conn`]), named read and change
+//! operations per object kind ([`pool`], [`volume`], [`domain`]), error classification
+//! ([`error`]), typed XML ([`xml`]), and the machinery under them ([`events`], [`loader`],
+//! [`coalesce`]). Nothing above this layer calls `virt` or matches a libvirt message.
 
 pub mod coalesce;
 pub mod conn;
@@ -6,7 +9,8 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod loader;
-pub mod storage;
+pub mod pool;
+pub mod volume;
 pub mod xml;
 
 pub use conn::Connection;

@@ -17,8 +17,8 @@ use crate::provider::{self, Ctx};
 
 /// The provider service.
 pub struct ProviderService {
-    resources: HashMap<&'static str, Box<dyn AnyResource>>,
-    data_sources: HashMap<&'static str, Box<dyn AnyDataSource>>,
+    resources: HashMap<&'static str, Box<dyn AnyResource<Ctx>>>,
+    data_sources: HashMap<&'static str, Box<dyn AnyDataSource<Ctx>>>,
     functions: Functions,
     provider_schema: crate::framework::Schema,
     ctx: RwLock<Option<Arc<Ctx>>>,
@@ -59,7 +59,7 @@ impl ProviderService {
         self.stopping.clone()
     }
 
-    fn resource(&self, name: &str) -> Result<&dyn AnyResource, Diagnostics> {
+    fn resource(&self, name: &str) -> Result<&dyn AnyResource<Ctx>, Diagnostics> {
         self.resources.get(name).map(|r| r.as_ref()).ok_or_else(|| {
             Diagnostic::error(
                 "Unknown Resource Type",
@@ -69,7 +69,7 @@ impl ProviderService {
         })
     }
 
-    fn data_source(&self, name: &str) -> Result<&dyn AnyDataSource, Diagnostics> {
+    fn data_source(&self, name: &str) -> Result<&dyn AnyDataSource<Ctx>, Diagnostics> {
         self.data_sources.get(name).map(|r| r.as_ref()).ok_or_else(|| {
             Diagnostic::error(
                 "Unknown Data Source",
@@ -128,7 +128,7 @@ fn capabilities() -> pb::ServerCapabilities {
     }
 }
 
-fn identity_data(v: Option<Value>, r: &dyn AnyResource) -> Option<pb::ResourceIdentityData> {
+fn identity_data(v: Option<Value>, r: &dyn AnyResource<Ctx>) -> Option<pb::ResourceIdentityData> {
     let schema = r.identity_schema()?;
     let v = v?;
     let dv = encode(&v, &convert::identity_type(&schema)).ok()?;
@@ -359,6 +359,7 @@ impl pb::provider_server::Provider for ProviderService {
         let req = req.into_inner();
         let private = req.private.clone();
         let mut identity = None;
+        let mut warnings = Diagnostics::new();
         let result = async {
             let r = self.resource(&req.type_name)?;
             let ty = r.schema().ty();
@@ -367,12 +368,14 @@ impl pb::provider_server::Provider for ProviderService {
                 return encode(&Value::Null, &ty);
             }
             let ctx = self.ctx()?;
-            let (new_state, id) = r.read(&ctx, state).await?;
-            identity = identity_data(id, r);
-            encode(&new_state, &ty)
+            let read = r.read(&ctx, state).await?;
+            identity = identity_data(read.identity, r);
+            warnings = read.warnings;
+            encode(&read.state, &ty)
         }
         .await;
-        let (new_state, diagnostics) = split(result);
+        let (new_state, mut diagnostics) = split(result);
+        diagnostics.extend(diags(warnings));
         Ok(Response::new(pb::read_resource::Response {
             new_state: new_state.or_else(|| req.current_state.clone()),
             diagnostics,
