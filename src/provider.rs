@@ -193,6 +193,18 @@ impl Ctx {
         })
     }
 
+    /// A context for the test driver at `uri`, as `configure` makes it (tests).
+    #[cfg(test)]
+    pub(crate) fn for_tests(uri: &str) -> Ctx {
+        let config = Value::object([
+            ("uri", Value::from(uri)),
+            ("connect_timeout", Value::Null),
+            ("keepalive_interval", Value::Null),
+            ("keepalive_count", Value::Null),
+        ]);
+        Ctx::configure(&config, Arc::new(AtomicBool::new(false))).expect("a test context")
+    }
+
     /// The shared connection, opened on first use.
     pub async fn conn(&self) -> Result<&Connection, Diagnostic> {
         self.conn

@@ -1,9 +1,10 @@
 //! Invalid configurations: each is refused with an error diagnostic that names the attribute and says
-//! what would be valid, at `terraform validate` when the configuration alone shows the mistake, at
-//! `terraform plan` when it takes a look at the hypervisor, and at apply only where the plan cannot know
-//! (a pool that the same apply might create, a device path that only the build can try, a volume name
-//! that is taken, which the plan only warns about because a replacement plans its create while the old
-//! volume still exists). Nothing
+//! what would be valid, at `terraform validate` when the configuration alone shows the mistake, and at
+//! apply, before anything changes, when it takes a look at the hypervisor. The plan shows those as
+//! warnings with the same summary: Terraform runs a normal plan before every `terraform destroy`, and
+//! an error there would block destroying everything else (data sources, which exist to fail when what
+//! they look up is missing, are refused at plan). Some are only known at apply (a pool that the same
+//! apply might create, a device path that only the build can try). Nothing
 //! appears on the hypervisor: pools, volume groups, physical volumes, logical volumes and the disks of
 //! every domain (live and saved definitions) are compared before and after, in the guest.
 //!
@@ -18,8 +19,10 @@ use acceptance_tests::{disk_blocks, hcl_string, provider_block, DomainOpts, Run,
 enum Stage {
     /// `terraform validate`: the configuration alone is wrong.
     Validate,
-    /// `terraform plan`: wrong given what exists on the hypervisor.
+    /// `terraform plan`: a data source that finds nothing.
     Plan,
+    /// Wrong given what exists on the hypervisor: the plan warns (same summary), the apply refuses.
+    PlanWarnsApplyRefuses,
     /// `terraform apply`: only trying can tell (the plan passes).
     Apply,
 }
@@ -156,6 +159,14 @@ fn run_to_refusal(c: &Case, wd: &Workdir<'_>) -> Run {
         "{}: the plan should pass (changes):\n{plan}",
         c.what
     );
+    if c.stage == Stage::PlanWarnsApplyRefuses {
+        assert!(
+            normalize(&plan.text()).contains(&normalize(&format!("Warning: {}", c.summary))),
+            "{}: the plan does not warn {:?}:\n{plan}",
+            c.what,
+            c.summary
+        );
+    }
     wd.try_apply(&[])
 }
 
@@ -495,7 +506,7 @@ fn validation_volume_against_the_hypervisor() {
             "capacity",
             &["Choose a smaller capacity"],
         )
-        .at(Stage::Plan),
+        .at(Stage::PlanWarnsApplyRefuses),
         // The plan only warns: the create half of a replacement is planned while the old volume
         // still exists.
         case(
@@ -648,7 +659,7 @@ fn validation_pool_against_the_hypervisor() {
             "name",
             &["choose another name", "terraform import"],
         )
-        .at(Stage::Plan),
+        .at(Stage::PlanWarnsApplyRefuses),
         case(
             "a device that belongs to another volume group",
             pool(&new, &on(vdb)),
@@ -659,7 +670,7 @@ fn validation_pool_against_the_hypervisor() {
                 "overwrite = true",
             ],
         )
-        .at(Stage::Plan),
+        .at(Stage::PlanWarnsApplyRefuses),
         case(
             "adopting a volume group that does not exist",
             pool(&new, &format!("  volume_group = {}", hcl_string(&s.name("novg")))),
@@ -667,7 +678,7 @@ fn validation_pool_against_the_hypervisor() {
             "volume_group",
             &["existing volume group", "set source_devices"],
         )
-        .at(Stage::Plan),
+        .at(Stage::PlanWarnsApplyRefuses),
         // Only the build (vgcreate on the hypervisor) can find that a device is missing.
         case(
             "a device that does not exist",
@@ -825,7 +836,7 @@ fn validation_attachment_against_the_hypervisor() {
             "domain",
             &["The domain must exist"],
         )
-        .at(Stage::Plan),
+        .at(Stage::PlanWarnsApplyRefuses),
         case(
             "a target already in use",
             attachment(&a.name, "sdb", &path(&other)),
@@ -833,7 +844,7 @@ fn validation_attachment_against_the_hypervisor() {
             "target",
             &["Choose another target"],
         )
-        .at(Stage::Plan),
+        .at(Stage::PlanWarnsApplyRefuses),
         case(
             "a volume attached to another domain",
             attachment(&b.name, "vdb", &format!("{}\n  live = false", path(&used))),
@@ -841,7 +852,7 @@ fn validation_attachment_against_the_hypervisor() {
             "path",
             &["shareable = true", "detach it there first"],
         )
-        .at(Stage::Plan),
+        .at(Stage::PlanWarnsApplyRefuses),
         case(
             "a volume_id that does not exist",
             attachment(&a.name, "sdc", "  volume_id = \"no-such-volume-key\""),
@@ -849,7 +860,7 @@ fn validation_attachment_against_the_hypervisor() {
             "volume_id",
             &["Set volume_id to the id of a libvirt_lvm_volume", "set path"],
         )
-        .at(Stage::Plan),
+        .at(Stage::PlanWarnsApplyRefuses),
         case(
             "the scsi bus on a domain without a SCSI controller",
             attachment(&b.name, "sdc", &format!("{}\n  bus  = \"scsi\"", path(&other))),
@@ -860,7 +871,7 @@ fn validation_attachment_against_the_hypervisor() {
                 "virtio target such as vdb",
             ],
         )
-        .at(Stage::Plan),
+        .at(Stage::PlanWarnsApplyRefuses),
         case(
             "hotplug on a domain without ACPI",
             attachment(&b.name, "vdc", &format!("{}\n  live = true", path(&other))),
@@ -868,7 +879,7 @@ fn validation_attachment_against_the_hypervisor() {
             "live",
             &["<features><acpi/></features>", "set live = false"],
         )
-        .at(Stage::Plan),
+        .at(Stage::PlanWarnsApplyRefuses),
     ];
     refuse_all(&s, "libvirt_disk_attachment on the hypervisor", &cases);
     // The fixture disk is still there, as it was.

@@ -139,3 +139,21 @@ impl DataSource for LvmPoolData {
         Ok(m)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_missing_pool_is_an_error_naming_the_attribute() {
+        let d = crate::libvirt::testing::TestDriver::new("");
+        let ctx = Ctx::for_tests(&d.uri);
+        let m = Model {
+            name: "nope".into(),
+            ..Default::default()
+        };
+        let e = LvmPoolData.read(&ctx, m).await.expect_err("not found");
+        assert_eq!(e.0[0].summary, "Storage Pool Not Found");
+        assert!(e.0[0].detail.contains("\"nope\""), "{}", e.0[0].detail);
+    }
+}

@@ -120,3 +120,38 @@ impl DataSource for LvmVolumeData {
         Ok(m)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_missing_volume_is_an_error_naming_the_attribute() {
+        let d = crate::libvirt::testing::TestDriver::new("");
+        let ctx = Ctx::for_tests(&d.uri);
+        for (m, attr) in [
+            (
+                Model {
+                    pool: Some("default-pool".into()),
+                    name: Some("nope".into()),
+                    ..Default::default()
+                },
+                "name",
+            ),
+            (
+                Model {
+                    path: Some("/default-pool/nope".into()),
+                    ..Default::default()
+                },
+                "path",
+            ),
+        ] {
+            let e = LvmVolumeData.read(&ctx, m).await.expect_err("not found");
+            assert_eq!(e.0[0].summary, "Storage Volume Not Found");
+            assert_eq!(
+                e.0[0].attribute.as_ref().map(ToString::to_string).as_deref(),
+                Some(attr)
+            );
+        }
+    }
+}

@@ -207,6 +207,7 @@ impl Connection {
     /// Opens a connection to `uri`, failing after `opts.connect_timeout`.
     pub async fn open(uri: &str, opts: &ConnectOptions, stopping: Arc<AtomicBool>) -> Result<Self> {
         let (display_uri, secrets) = redact_uri(uri);
+        super::debuglog::register(&secrets);
         let conn = open_connect(uri, &display_uri, &secrets, opts).await?;
         Ok(Connection {
             inner: Arc::new(Inner {

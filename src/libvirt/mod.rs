@@ -5,11 +5,14 @@
 
 pub mod coalesce;
 pub mod conn;
+pub mod debuglog;
 pub mod domain;
 pub mod error;
 pub mod events;
 pub mod loader;
 pub mod pool;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod volume;
 pub mod xml;
 

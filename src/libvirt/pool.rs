@@ -543,7 +543,7 @@ fn gone(op: &'static str, uuid: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::libvirt::volume::tests::private_test_driver;
+    use crate::libvirt::testing::TestDriver;
 
     fn sources(list: &[(&str, &[&str])]) -> Sources {
         list.iter()
@@ -601,7 +601,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_pool_is_found_by_its_uuid_only() {
-        let c = private_test_driver().await;
+        let driver = TestDriver::new("");
+        let c = driver.connect().await;
         let id = logical(&c, "tp").await;
         let found = c.pool(&id.uuid).await.expect("read").expect("by its UUID");
         assert!(id.matches(&found), "{found:?}");
@@ -614,7 +615,8 @@ mod tests {
 
     #[tokio::test]
     async fn delete_and_stop_touch_only_the_pool_they_were_given() {
-        let c = private_test_driver().await;
+        let driver = TestDriver::new("");
+        let c = driver.connect().await;
         let id = logical(&c, "tp").await;
         for wrong in [
             PoolIdentity {

@@ -358,25 +358,10 @@ impl Connection {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use std::sync::atomic::AtomicBool;
-    use std::sync::Arc;
-
+mod tests {
     use super::*;
-    use crate::libvirt::conn::ConnectOptions;
+    use crate::libvirt::testing::TestDriver;
     use crate::libvirt::xml::volume_xml;
-
-    /// A connection to a private copy of libvirt's test driver: its in-memory state belongs to
-    /// this connection alone, so tests running side by side cannot see each other's volumes.
-    pub(crate) async fn private_test_driver() -> Connection {
-        Connection::open(
-            "test:///default",
-            &ConnectOptions::default(),
-            Arc::new(AtomicBool::new(false)),
-        )
-        .await
-        .expect("the test driver opens")
-    }
 
     async fn make(c: &Connection, name: &str) -> VolInfo {
         match c
@@ -404,7 +389,8 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn a_volume_is_found_by_its_key_and_never_by_its_name() {
-        let c = private_test_driver().await;
+        let driver = TestDriver::new("");
+        let c = driver.connect().await;
         let v = make(&c, "a").await;
         let id = identity(&v);
         assert!(matches!(
@@ -433,7 +419,8 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn delete_touches_only_the_volume_it_was_given() {
-        let c = private_test_driver().await;
+        let driver = TestDriver::new("");
+        let c = driver.connect().await;
         let v = make(&c, "mine").await;
         let id = identity(&v);
         // Another record of the same key (another pool name): nothing is deleted.

@@ -823,4 +823,88 @@ mod tests {
         assert!(same_set(&v(&["/dev/a", "/dev/b"]), &v(&["/dev/b", "/dev/a"])));
         assert!(!same_set(&v(&["/dev/a"]), &v(&["/dev/a", "/dev/b"])));
     }
+
+    fn planned(name: &str) -> State {
+        State {
+            name: name.into(),
+            volume_group: Some(format!("{name}-vg")),
+            source_devices: Some(vec!["/dev/sdz".into()]),
+            build: Some(true),
+            overwrite: Some(false),
+            autostart: Some(true),
+            active: Some(true),
+            on_destroy: Some("delete".into()),
+            force_destroy: Some(false),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_missing_pool_reads_as_gone_and_deletes_nothing() {
+        let d = crate::libvirt::testing::TestDriver::new("");
+        let ctx = Ctx::for_tests(&d.uri);
+        let made = LvmPool.create(&ctx, planned("p")).await.expect("create");
+        assert!(made.id.is_some());
+        let mut gone = made.clone();
+        gone.id = Some("00000000-0000-4000-8000-000000000001".into());
+        let mut notes = Diagnostics::new();
+        assert!(LvmPool
+            .read(&ctx, gone.clone(), &mut notes)
+            .await
+            .expect("read")
+            .is_none());
+        LvmPool
+            .delete(&ctx, gone, &mut notes)
+            .await
+            .expect("deletes nothing");
+        assert_eq!(notes.0[0].summary, "Pool Already Gone");
+        // The pool that has the name is untouched.
+        let found = LvmPool
+            .read(&ctx, made, &mut Diagnostics::new())
+            .await
+            .expect("read");
+        assert_eq!(found.and_then(|s| s.state).as_deref(), Some("running"));
+    }
+
+    /// The recorded UUID now answers over another volume group: never adopted, never deleted.
+    #[tokio::test]
+    async fn identity_mismatch_on_read_and_delete_changes_nothing() {
+        let d = crate::libvirt::testing::TestDriver::new("");
+        let ctx = Ctx::for_tests(&d.uri);
+        let made = LvmPool.create(&ctx, planned("p")).await.expect("create");
+        let mut other = made.clone();
+        other.volume_group = Some("recorded-vg".into());
+        let mut notes = Diagnostics::new();
+        assert!(LvmPool
+            .read(&ctx, other.clone(), &mut notes)
+            .await
+            .expect("read")
+            .is_none());
+        let text = format!("{notes:?}");
+        assert!(text.contains("recorded-vg") && text.contains("p-vg"), "{text}");
+        let mut notes = Diagnostics::new();
+        LvmPool
+            .delete(&ctx, other, &mut notes)
+            .await
+            .expect("deletes nothing");
+        assert_eq!(notes.0[0].summary, "Pool Not Deleted");
+        let conn = ctx.conn().await.expect("conn");
+        let p = conn
+            .pool(made.id.as_deref().unwrap_or_default())
+            .await
+            .expect("read");
+        assert!(p.is_some_and(|p| p.active), "the pool was stopped or removed");
+        // Its own identity: deleted (the test driver's VG is in memory).
+        let mut notes = Diagnostics::new();
+        LvmPool
+            .delete(&ctx, made.clone(), &mut notes)
+            .await
+            .expect("delete");
+        assert!(notes.0.is_empty(), "{notes:?}");
+        assert!(LvmPool
+            .read(&ctx, made, &mut notes)
+            .await
+            .expect("read")
+            .is_none());
+    }
 }

@@ -644,3 +644,136 @@ fn resize_error(e: Error, prior: &State, wanted: u64) -> Diagnostic {
     }
     d
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::libvirt::testing::{domain, TestDriver};
+
+    fn planned(name: &str) -> State {
+        State {
+            pool: "default-pool".into(),
+            name: name.into(),
+            capacity: "1MiB".into(),
+            sparse: Some(false),
+            allow_shrink: Some(false),
+            wipe_on_destroy: Some(false),
+            ..Default::default()
+        }
+    }
+
+    async fn created(ctx: &Ctx, name: &str) -> State {
+        LvmVolume.create(ctx, planned(name)).await.expect("create")
+    }
+
+    #[tokio::test]
+    async fn a_missing_volume_reads_as_gone() {
+        let driver = TestDriver::new("");
+        let ctx = Ctx::for_tests(&driver.uri);
+        let mut s = created(&ctx, "v").await;
+        s.key = Some("/default-pool/never-made".into());
+        let mut notes = Diagnostics::new();
+        assert!(LvmVolume.read(&ctx, s, &mut notes).await.expect("read").is_none());
+        assert!(notes.0.is_empty(), "{notes:?}");
+    }
+
+    /// The key answers under another name: never adopted, the warning names both.
+    #[tokio::test]
+    async fn identity_mismatch_on_read_and_delete_changes_nothing() {
+        let driver = TestDriver::new("");
+        let ctx = Ctx::for_tests(&driver.uri);
+        let real = created(&ctx, "real").await;
+        let mut other = real.clone();
+        other.name = "recorded-name".into();
+        let mut notes = Diagnostics::new();
+        assert!(LvmVolume
+            .read(&ctx, other.clone(), &mut notes)
+            .await
+            .expect("read")
+            .is_none());
+        let text = format!("{notes:?}");
+        assert!(
+            text.contains("recorded-name") && text.contains("default-pool/real"),
+            "{text}"
+        );
+
+        let mut notes = Diagnostics::new();
+        LvmVolume
+            .delete(&ctx, other, &mut notes)
+            .await
+            .expect("delete deletes nothing");
+        assert_eq!(notes.0[0].summary, "Volume Not Deleted");
+        let conn = ctx.conn().await.expect("conn");
+        assert!(
+            conn.find_volume("default-pool", "real")
+                .await
+                .expect("read")
+                .is_some(),
+            "the volume was deleted"
+        );
+
+        // A key no volume has: "already gone", and the volume of that name stays.
+        let mut stale = real.clone();
+        stale.key = Some("/default-pool/gone".into());
+        let mut notes = Diagnostics::new();
+        LvmVolume
+            .delete(&ctx, stale, &mut notes)
+            .await
+            .expect("delete deletes nothing");
+        assert_eq!(notes.0[0].summary, "Volume Already Gone");
+        assert!(conn
+            .find_volume("default-pool", "real")
+            .await
+            .expect("read")
+            .is_some());
+
+        // The volume itself: deleted, and gone on the next read.
+        let mut notes = Diagnostics::new();
+        LvmVolume
+            .delete(&ctx, real.clone(), &mut notes)
+            .await
+            .expect("delete");
+        assert!(notes.0.is_empty(), "{notes:?}");
+        assert!(LvmVolume
+            .read(&ctx, real, &mut notes)
+            .await
+            .expect("read")
+            .is_none());
+    }
+
+    /// A domain using the volume under another spelling of its path blocks the delete.
+    #[tokio::test]
+    async fn a_volume_in_use_under_another_spelling_is_not_deleted() {
+        let disk = "<disk type='block' device='disk'><source dev='//default-pool/./used/'/>\
+                    <target dev='sdb' bus='scsi'/></disk>";
+        let driver = TestDriver::new(&domain("user", "5a8f9c71-7e6b-4d2a-9c1e-3b4a5d6e7f80", disk));
+        let ctx = Ctx::for_tests(&driver.uri);
+        let s = created(&ctx, "used").await;
+        let e = LvmVolume
+            .delete(&ctx, s, &mut Diagnostics::new())
+            .await
+            .expect_err("refused");
+        assert_eq!(e.0[0].summary, "Volume Is Attached To A Domain");
+        assert!(
+            e.0[0].detail.contains("domain \"user\" as sdb"),
+            "{}",
+            e.0[0].detail
+        );
+        let conn = ctx.conn().await.expect("conn");
+        assert!(conn
+            .find_volume("default-pool", "used")
+            .await
+            .expect("read")
+            .is_some());
+    }
+
+    #[test]
+    fn capacities() {
+        for (s, ok) in [("1GiB", true), ("0", false), ("-1G", false), ("lots", false)] {
+            assert_eq!(validate_capacity(s).is_ok(), ok, "{s}");
+        }
+        assert!(validate_capacity("-1G")
+            .unwrap_err()
+            .contains("greater than zero"));
+    }
+}
