@@ -492,7 +492,7 @@ fn adversarial_every_name_of_a_volume_blocks_its_delete() {
     ));
     wd.apply();
     let lv_path = format!("{pool}/v-1");
-    write_patterns(lab, &[lv_path.clone()], "managed");
+    write_patterns(lab, std::slice::from_ref(&lv_path), "managed");
     let dm = format!("{}-v--1", pool.replace('-', "--"));
     let dm_uuid = format!(
         "LVM-{}{}",
