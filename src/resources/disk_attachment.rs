@@ -933,7 +933,8 @@ mod tests {
             v.extend(pairs.iter().cloned());
             Value::object(v)
         };
-        let cases: &[(Vec<(&str, Value)>, Option<&str>)] = &[
+        type Case<'a> = (Vec<(&'a str, Value)>, Option<&'a str>);
+        let cases: &[Case] = &[
             (vec![("path", Value::from("/dev/a/b"))], None),
             (vec![], Some("Missing Disk Source")),
             (
