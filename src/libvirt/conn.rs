@@ -1,7 +1,7 @@
 //! One libvirt connection per configured provider, shared by concurrent RPCs.
 //!
-//! Every libvirt call blocks, so each piece of work goes through [`Connection::read`] or
-//! [`Connection::change`], which run it on tokio's blocking pool. The method, not the operation's
+//! Every libvirt call blocks, so each piece of work goes through `Connection::read` or
+//! `Connection::change`, which run it on tokio's blocking pool. The method, not the operation's
 //! name, says what the work may do: a read is repeated once on a new connection when the old one
 //! died under it; a change never is. libvirt's keepalive needs an event loop: we register one of
 //! our own ([`super::events`]) on a thread of its own, so that a dead hypervisor turns into an error

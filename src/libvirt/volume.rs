@@ -35,7 +35,7 @@ impl VolInfo {
     pub fn key(&self) -> String {
         self.xml.key.clone().unwrap_or_default()
     }
-    /// The device path, /dev/<vg>/<lv>.
+    /// The device path, `/dev/<vg>/<lv>`.
     pub fn path(&self) -> String {
         self.xml.target_path.clone().unwrap_or_default()
     }
@@ -60,7 +60,7 @@ pub struct VolumeIdentity {
     pub key: String,
     /// The volume's name.
     pub name: String,
-    /// Its path, /dev/<vg>/<lv>.
+    /// Its path, `/dev/<vg>/<lv>`.
     pub path: String,
 }
 

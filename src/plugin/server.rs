@@ -1,6 +1,6 @@
-//! The tfplugin6 Provider service: decodes requests, dispatches to the
-//! resource, data source or function, and encodes the answers. This is the
-//! only file that knows protobuf message shapes.
+//! The tfplugin6 Provider service: decodes requests, dispatches to the resource, data source or
+//! function, and encodes the answers. With [`super::convert`] (framework types to messages) it is
+//! where protobuf message shapes are known; nothing outside `plugin` names them (tests/layers.rs).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,8 +10,8 @@ use tonic::{Request, Response, Status};
 
 use super::convert::{self, decode, diags, encode};
 use crate::framework::resource::{AnyDataSource, AnyResource};
+use crate::framework::Function;
 use crate::framework::{json, Diagnostic, Diagnostics, Value};
-use crate::functions::Functions;
 use crate::proto::tfplugin6 as pb;
 use crate::provider::{self, Ctx};
 
@@ -19,7 +19,7 @@ use crate::provider::{self, Ctx};
 pub struct ProviderService {
     resources: HashMap<&'static str, Box<dyn AnyResource<Ctx>>>,
     data_sources: HashMap<&'static str, Box<dyn AnyDataSource<Ctx>>>,
-    functions: Functions,
+    functions: Vec<Function>,
     provider_schema: crate::framework::Schema,
     ctx: RwLock<Option<Arc<Ctx>>>,
     stopping: Arc<AtomicBool>,
@@ -46,7 +46,7 @@ impl ProviderService {
                 .into_iter()
                 .map(|d| (d.type_name(), d))
                 .collect(),
-            functions: Functions::new(),
+            functions: crate::functions::functions(),
             provider_schema: provider::schema(),
             ctx: RwLock::new(None),
             stopping: Arc::new(AtomicBool::new(false)),
@@ -106,7 +106,7 @@ impl ProviderService {
             diagnostics: Vec::new(),
             provider_meta: None,
             server_capabilities: Some(capabilities()),
-            functions: self.functions.definitions(),
+            functions: convert::function_definitions(&self.functions),
             ephemeral_resource_schemas: HashMap::new(),
         }
     }
@@ -167,8 +167,10 @@ impl pb::provider_server::Provider for ProviderService {
                 .collect(),
             functions: self
                 .functions
-                .names()
-                .map(|n| pb::get_metadata::FunctionMetadata { name: n.to_string() })
+                .iter()
+                .map(|f| pb::get_metadata::FunctionMetadata {
+                    name: f.name.to_string(),
+                })
                 .collect(),
             ephemeral_resources: Vec::new(),
         }))
@@ -584,7 +586,7 @@ impl pb::provider_server::Provider for ProviderService {
         _: Request<pb::get_functions::Request>,
     ) -> Rpc<pb::get_functions::Response> {
         Ok(Response::new(pb::get_functions::Response {
-            functions: self.functions.definitions(),
+            functions: convert::function_definitions(&self.functions),
             diagnostics: Vec::new(),
         }))
     }
@@ -594,7 +596,11 @@ impl pb::provider_server::Provider for ProviderService {
         req: Request<pb::call_function::Request>,
     ) -> Rpc<pb::call_function::Response> {
         let req = req.into_inner();
-        Ok(Response::new(self.functions.call(&req.name, &req.arguments)))
+        Ok(Response::new(convert::call_function(
+            &self.functions,
+            &req.name,
+            &req.arguments,
+        )))
     }
 
     async fn stop_provider(

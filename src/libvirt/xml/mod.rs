@@ -1,6 +1,6 @@
 //! Typed views of the libvirt XML documents the provider reads (pool, volume
 //! and domain dumps) and the few it writes (pool define, volume create, disk
-//! attach): one file per document kind ([`pool`], [`volume`], [`domain`]), the
+//! attach): one file per document kind (pool, volume, domain), the
 //! element tree and value rules they share here.
 //!
 //! Parsing builds a small element tree with quick-xml's event reader rather

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use terraform_provider_libvirt::functions::Functions;
+use terraform_provider_libvirt::functions::functions;
 use terraform_provider_libvirt::provider;
 
 const FUNCTION_EXAMPLES: &str = "tools/docgen/function-examples";
@@ -236,7 +236,7 @@ fn one_example_directory_per_type() {
         .iter()
         .map(|d| d.type_name().to_string())
         .collect();
-    let functions: BTreeSet<String> = Functions::new().names().map(str::to_string).collect();
+    let functions: BTreeSet<String> = functions().iter().map(|f| f.name.to_string()).collect();
     assert_eq!(
         subdirs("examples/resources"),
         resources,
