@@ -313,7 +313,7 @@ fn data_source_page(name: &str, schema: &Schema, ex: &Examples) -> Result<String
 }
 
 fn function_page(name: &str, def: &Function, ex: &Examples) -> Result<String, Error> {
-    let mut out = front_matter(&format!("{name} function - {PROVIDER_NAME}"), &def.summary);
+    let mut out = front_matter(&format!("{name} function - {PROVIDER_NAME}"), def.summary);
     let _ = writeln!(out, "# function: {name}\n");
     let _ = writeln!(out, "{}\n", def.description.trim());
     example_usage(
