@@ -907,4 +907,62 @@ mod tests {
             .expect("read")
             .is_none());
     }
+
+    fn strings(v: &[&str]) -> Value {
+        Value::List(v.iter().map(|s| Value::from(*s)).collect())
+    }
+
+    #[tokio::test]
+    async fn an_update_with_the_devices_reordered_plans_no_replacement() {
+        let schema = LvmPool::schema();
+        let mut prior = Value::object([
+            ("id", Value::from("u")),
+            ("name", Value::from("p")),
+            ("volume_group", Value::from("p")),
+            ("source_devices", strings(&["/dev/vdb", "/dev/vdc"])),
+            ("build", Value::Bool(true)),
+            ("overwrite", Value::Bool(false)),
+            ("autostart", Value::Bool(true)),
+            ("active", Value::Bool(true)),
+            ("on_destroy", Value::from("keep")),
+            ("force_destroy", Value::Bool(false)),
+            ("target_path", Value::from("/dev/p")),
+            ("capacity", Value::from(1u64)),
+            ("allocation", Value::from(0u64)),
+            ("available", Value::from(1u64)),
+            ("state", Value::from("running")),
+        ]);
+        let mut config = prior.clone();
+        for (k, v) in [
+            ("source_devices", strings(&["/dev/vdc", "/dev/vdb"])),
+            ("id", Value::Null),
+            ("build", Value::Null),
+        ] {
+            if let Some(slot) = config.attr_mut(k) {
+                *slot = v;
+            }
+        }
+        let mut proposed = prior.clone();
+        if let Some(slot) = proposed.attr_mut("source_devices") {
+            *slot = strings(&["/dev/vdc", "/dev/vdb"]);
+        }
+        let ctx = Ctx::for_tests("test:///never-opened");
+        let mut p = Plan::new(&schema, Some(prior.clone()), proposed, config);
+        crate::framework::plan::apply_defaults(&schema, &mut p);
+        LvmPool.plan(&ctx, &mut p).await.expect("plan");
+        crate::framework::plan::finish(&schema, &mut p);
+        assert_eq!(
+            p.planned("source_devices"),
+            prior.attr("source_devices").unwrap_or(&Value::Null)
+        );
+        assert!(p.requires_replace.is_empty(), "{:?}", p.requires_replace);
+        // Another device is a replacement.
+        if let Some(slot) = prior.attr_mut("source_devices") {
+            *slot = strings(&["/dev/vdb"]);
+        }
+        let mut p = Plan::new(&schema, Some(prior), p.planned.clone(), p.config.clone());
+        LvmPool.plan(&ctx, &mut p).await.expect("plan");
+        crate::framework::plan::finish(&schema, &mut p);
+        assert_eq!(p.requires_replace.len(), 1, "{:?}", p.requires_replace);
+    }
 }

@@ -776,4 +776,120 @@ mod tests {
             .unwrap_err()
             .contains("greater than zero"));
     }
+
+    /// An update plan of a volume last read at `current` bytes, configured as `capacity`.
+    async fn plan_update(prior_text: &str, current: u64, capacity: &str, allow_shrink: bool) -> Plan {
+        let schema = LvmVolume::schema();
+        let prior = Value::object([
+            ("id", Value::from("key")),
+            ("pool", Value::from("p")),
+            ("name", Value::from("v")),
+            ("capacity", Value::from(prior_text)),
+            ("sparse", Value::Bool(false)),
+            ("allow_shrink", Value::Bool(false)),
+            ("wipe_on_destroy", Value::Bool(false)),
+            ("path", Value::from("/dev/p/v")),
+            ("key", Value::from("key")),
+            ("allocation", Value::from(current)),
+            ("capacity_bytes", Value::from(current)),
+        ]);
+        let mut proposed = prior.clone();
+        if let Some(v) = proposed.attr_mut("capacity") {
+            *v = Value::from(capacity);
+        }
+        if let Some(v) = proposed.attr_mut("allow_shrink") {
+            *v = Value::Bool(allow_shrink);
+        }
+        let mut plan = Plan::new(&schema, Some(prior), proposed.clone(), proposed);
+        // An update plan reads nothing from the hypervisor: this context never connects.
+        let ctx = Ctx::for_tests("test:///never-opened");
+        LvmVolume.plan(&ctx, &mut plan).await.expect("plan");
+        plan
+    }
+
+    /// (prior text, current bytes, configured, allow_shrink) → (capacity planned, warning summary)
+    #[tokio::test]
+    async fn capacity_plans() {
+        const MIB: u64 = 1 << 20;
+        let cases: &[(&str, u64, &str, bool, &str, Option<&str>)] = &[
+            ("1GiB", 1024 * MIB, "1GiB", false, "1GiB", None),
+            ("1GiB", 1024 * MIB, "1024MiB", false, "1GiB", None),
+            ("1GiB", 1024 * MIB, "1073741824", false, "1GiB", None),
+            // LVM rounded 66 MiB up to 68 MiB (whole 4 MiB extents): no change.
+            ("66MiB", 68 * MIB, "66MiB", false, "66MiB", None),
+            ("68MiB", 68 * MIB, "65MiB", false, "68MiB", None),
+            (
+                "64MiB",
+                68 * MIB,
+                "60MiB",
+                false,
+                "60MiB",
+                Some("Shrinking Would Destroy Data"),
+            ),
+            (
+                "64MiB",
+                68 * MIB,
+                "60MiB",
+                true,
+                "60MiB",
+                Some("Volume Resize Is Attempted In Place"),
+            ),
+            (
+                "64MiB",
+                64 * MIB,
+                "2GiB",
+                false,
+                "2GiB",
+                Some("Volume Resize Is Attempted In Place"),
+            ),
+        ];
+        for (prior, current, configured, shrink, planned, warning) in cases {
+            let plan = plan_update(prior, *current, configured, *shrink).await;
+            let what = format!("{prior} ({current} B) -> {configured}");
+            assert_eq!(plan.planned("capacity").as_str(), Some(*planned), "{what}");
+            assert_eq!(
+                plan.warnings.0.first().map(|d| d.summary.as_str()),
+                *warning,
+                "{what}: {:?}",
+                plan.warnings
+            );
+            let resized = warning.is_some();
+            assert_eq!(plan.planned("capacity_bytes").is_known(), !resized, "{what}");
+            if let Some(w) = plan.warnings.0.first() {
+                assert_eq!(
+                    w.severity,
+                    crate::framework::Severity::Warning,
+                    "{what}: a plan never errors"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn fill_keeps_the_configured_spelling_until_the_size_drifts() {
+        let info = |capacity: u64| VolInfo {
+            pool: "p".into(),
+            xml: crate::libvirt::xml::VolumeXml {
+                vol_type: Some("block".into()),
+                name: "v".into(),
+                key: Some("k".into()),
+                capacity,
+                allocation: capacity,
+                target_path: Some("/dev/p/v".into()),
+                format: None,
+            },
+        };
+        let mut s = planned("v");
+        s.capacity = "1024MiB".into();
+        s.fill(info(1 << 30));
+        assert_eq!(
+            (s.capacity.as_str(), s.capacity_bytes),
+            ("1024MiB", Some(1 << 30))
+        );
+        s.fill(info(1 << 30));
+        assert_eq!(s.capacity, "1024MiB", "the same size keeps the spelling");
+        s.fill(info(2 << 30));
+        assert_eq!(s.capacity, "2GiB", "drift shows in the canonical spelling");
+        assert_eq!(s.key.as_deref(), Some("k"));
+    }
 }
