@@ -811,7 +811,8 @@ mod tests {
     #[tokio::test]
     async fn capacity_plans() {
         const MIB: u64 = 1 << 20;
-        let cases: &[(&str, u64, &str, bool, &str, Option<&str>)] = &[
+        type Case<'a> = (&'a str, u64, &'a str, bool, &'a str, Option<&'a str>);
+        let cases: &[Case] = &[
             ("1GiB", 1024 * MIB, "1GiB", false, "1GiB", None),
             ("1GiB", 1024 * MIB, "1024MiB", false, "1GiB", None),
             ("1GiB", 1024 * MIB, "1073741824", false, "1GiB", None),
