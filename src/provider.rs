@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::framework::resource::{AnyDataSource, AnyResource, Erased, ErasedData, Failed};
+use crate::framework::resource::{AnyDataSource, AnyResource, Failed};
 use crate::framework::schema::{parse_duration, Attribute, Validator};
 use crate::framework::{Diagnostic, Diagnostics, Schema, Value};
 use crate::libvirt::conn::{redact_uri, ConnectOptions};
@@ -263,21 +263,14 @@ fn title_case(s: &str) -> String {
         .join(" ")
 }
 
-/// Every managed resource type this provider serves.
+/// Every managed resource type this provider serves (the list lives beside the types).
 pub fn resources() -> Vec<Box<dyn AnyResource<Ctx>>> {
-    vec![
-        Box::new(Erased::new(crate::resources::lvm_pool::LvmPool)),
-        Box::new(Erased::new(crate::resources::lvm_volume::LvmVolume)),
-        Box::new(Erased::new(crate::resources::disk_attachment::DiskAttachment)),
-    ]
+    crate::resources::all()
 }
 
 /// Every data source this provider serves.
 pub fn data_sources() -> Vec<Box<dyn AnyDataSource<Ctx>>> {
-    vec![
-        Box::new(ErasedData::new(crate::data_sources::lvm_pool::LvmPoolData)),
-        Box::new(ErasedData::new(crate::data_sources::lvm_volume::LvmVolumeData)),
-    ]
+    crate::data_sources::all()
 }
 
 #[cfg(test)]
