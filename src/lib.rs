@@ -1,4 +1,4 @@
-//! terraform-provider-libvirt: a Terraform / OpenTofu provider for LVM storage
+//! terraform-provider-libvirt: a Terraform provider for LVM storage
 //! on libvirt hypervisors.
 //!
 //! # Layout
