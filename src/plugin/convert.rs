@@ -72,7 +72,7 @@ pub fn path(p: &AttrPath) -> pb::AttributePath {
             .map(|s| pb::attribute_path::Step {
                 selector: Some(match s {
                     PathStep::Attr(a) => Selector::AttributeName(a.clone()),
-                    PathStep::Index(i) => Selector::ElementKeyInt(*i),
+                    PathStep::Index(i) => Selector::ElementKeyInt(i64::try_from(*i).unwrap_or(i64::MAX)),
                     PathStep::Key(k) => Selector::ElementKeyString(k.clone()),
                 }),
             })
