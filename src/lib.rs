@@ -15,12 +15,15 @@
 //!   with a not-found case, typed XML.
 //! - [`resources`], [`data_sources`], [`functions`]: one file per Terraform type;
 //!   each reads top to bottom as resource logic.
+//! - [`image`]: volume content: a disk image (path or URL; raw or qcow2; gz/xz/zst)
+//!   read as data and holes for an upload; knows nothing of libvirt.
 //! - [`units`], [`names`]: size and naming rules shared by validation, planning
 //!   and the provider function.
 
 pub mod data_sources;
 pub mod framework;
 pub mod functions;
+pub mod image;
 pub mod libvirt;
 pub mod names;
 pub mod plugin;
