@@ -115,7 +115,13 @@ fn read<R: ReadAt + ?Sized>(r: &R, what: &str, offset: u64, buf: &mut [u8], item
 }
 
 /// Names of features from the feature name table header extension, when the image has one.
-fn feature_name<R: ReadAt + ?Sized>(r: &R, start: u64, cluster_size: u64, kind: u8, bit: u8) -> Option<String> {
+fn feature_name<R: ReadAt + ?Sized>(
+    r: &R,
+    start: u64,
+    cluster_size: u64,
+    kind: u8,
+    bit: u8,
+) -> Option<String> {
     let mut pos = start;
     while pos + 8 <= cluster_size {
         let mut h = [0u8; 8];
@@ -127,11 +133,14 @@ fn feature_name<R: ReadAt + ?Sized>(r: &R, start: u64, cluster_size: u64, kind: 
         if ty == 0x6803_f857 && len <= cluster_size {
             let mut table = vec![0u8; len as usize];
             r.read_exact_at(&mut table, pos + 8).ok()?;
-            return table.chunks_exact(48).find(|e| e[0] == kind && e[1] == bit).map(|e| {
-                let name = &e[2..];
-                let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
-                String::from_utf8_lossy(&name[..end]).into_owned()
-            });
+            return table
+                .chunks_exact(48)
+                .find(|e| e[0] == kind && e[1] == bit)
+                .map(|e| {
+                    let name = &e[2..];
+                    let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+                    String::from_utf8_lossy(&name[..end]).into_owned()
+                });
         }
         pos += 8 + len.div_ceil(8) * 8;
     }
@@ -187,8 +196,18 @@ pub(crate) fn parse_header<R: ReadAt + ?Sized>(r: &R, what: &str) -> Result<Head
     }
     match crypt {
         0 => {}
-        1 => return Err(unsupported("AES encryption".into(), "; decrypt it with qemu-img convert --object secret,... --image-opts")),
-        2 => return Err(unsupported("LUKS encryption".into(), "; decrypt it with qemu-img convert --object secret,... --image-opts")),
+        1 => {
+            return Err(unsupported(
+                "AES encryption".into(),
+                "; decrypt it with qemu-img convert --object secret,... --image-opts",
+            ))
+        }
+        2 => {
+            return Err(unsupported(
+                "LUKS encryption".into(),
+                "; decrypt it with qemu-img convert --object secret,... --image-opts",
+            ))
+        }
         m => return Err(unsupported(format!("encryption method {m}"), "")),
     }
     if version >= 3 {
@@ -235,7 +254,10 @@ pub(crate) fn parse_header<R: ReadAt + ?Sized>(r: &R, what: &str) -> Result<Head
         }
         if let Some(bit) = (5..64).find(|b| incompatible & (1u64 << b) != 0) {
             let name = named(bit, "unnamed");
-            return Err(unsupported(format!("incompatible feature bit {bit} ({name})"), ""));
+            return Err(unsupported(
+                format!("incompatible feature bit {bit} ({name})"),
+                "",
+            ));
         }
     }
     let header = Header {
@@ -246,7 +268,9 @@ pub(crate) fn parse_header<R: ReadAt + ?Sized>(r: &R, what: &str) -> Result<Head
         l1_offset,
     };
     if l1_offset % cluster_size != 0 {
-        return Err(corrupt(format!("the L1 table offset {l1_offset} is not cluster-aligned")));
+        return Err(corrupt(format!(
+            "the L1 table offset {l1_offset} is not cluster-aligned"
+        )));
     }
     if u64::from(l1_size) < header.l1_needed() {
         return Err(corrupt(format!(
@@ -324,7 +348,13 @@ impl<R: ReadAt> Qcow2<R> {
             if in_chunk == 0 {
                 let n = (h.l1_needed() - l1_index).min(L1_CHUNK as u64) as usize;
                 l1.resize(n * 8, 0);
-                read(&self.r, &self.what, h.l1_offset + l1_index * 8, &mut l1, "L1 table")?;
+                read(
+                    &self.r,
+                    &self.what,
+                    h.l1_offset + l1_index * 8,
+                    &mut l1,
+                    "L1 table",
+                )?;
             }
             let first = l1_index * l2_entries;
             let count = (clusters - first).min(l2_entries);
@@ -470,7 +500,7 @@ mod tests {
         named[116..120].copy_from_slice(&48u32.to_be_bytes());
         named[120] = 0;
         named[121] = 9;
-        named[122..129].copy_from_slice(b"teleport");
+        named[122..130].copy_from_slice(b"teleport");
         assert!(msg(&named).contains("bit 9 (teleport)"), "{}", msg(&named));
         let mut enc = header(2, 16, 1 << 20, 0);
         enc[32..36].copy_from_slice(&2u32.to_be_bytes());
@@ -515,7 +545,9 @@ mod tests {
         // L1 at cluster 1 -> L2 at cluster 2.
         img[cs..cs + 8].copy_from_slice(&(2 * cs as u64 | 1 << 63).to_be_bytes());
         let l2 = 2 * cs;
-        let put = |img: &mut Vec<u8>, i: usize, e: u64| img[l2 + i * 8..l2 + i * 8 + 8].copy_from_slice(&e.to_be_bytes());
+        let put = |img: &mut Vec<u8>, i: usize, e: u64| {
+            img[l2 + i * 8..l2 + i * 8 + 8].copy_from_slice(&e.to_be_bytes())
+        };
         put(&mut img, 0, 4 * cs as u64);
         put(&mut img, 2, 9 * cs as u64 | ZERO);
         put(&mut img, 3, 6 * cs as u64);
@@ -536,7 +568,11 @@ mod tests {
         want.extend(vec![b'D'; 100]);
         assert_eq!(rec.0.len(), want.len());
         assert!(rec.0 == want, "content differs");
-        assert_eq!(rec.1, 2 * cs as u64, "the unallocated and the zero cluster are holes");
+        assert_eq!(
+            rec.1,
+            2 * cs as u64,
+            "the unallocated and the zero cluster are holes"
+        );
 
         // A data cluster beyond the end of the file: the image is truncated.
         let mut cut = img;

@@ -12,8 +12,8 @@ use sha2::Digest;
 use super::qcow2::{self, Qcow2};
 use super::wrap::{self, Decoder};
 use super::{
-    extents, open_file, Algorithm, Cancel, Checksum, Error, Format, FormatChoice, Image, Inspection, Location,
-    Progress, Result, Sink, Spec, Wrapper, GRAIN, READ_CHUNK,
+    extents, open_file, Algorithm, Cancel, Checksum, Error, Format, FormatChoice, Image, Inspection,
+    Location, Progress, Result, Sink, Spec, Wrapper, GRAIN, READ_CHUNK,
 };
 
 /// Leading bytes read to tell the wrapper and the format.
@@ -134,7 +134,7 @@ pub(crate) fn inspect_file(path: &Path, choice: FormatChoice) -> Result<Inspecti
         source,
     };
     let len = file.metadata().map_err(io_err)?.len();
-    let prefix = read_up_to(&mut &file, PEEK).map_err(io_err)?;
+    let prefix = read_up_to(&mut wrap::FromStart::new(&file), PEEK).map_err(io_err)?;
     let wrapper = wrap::detect(&prefix);
     let decomp = |source| Error::Decompress {
         what: what.clone(),
@@ -250,7 +250,7 @@ pub(crate) struct Input {
 impl Input {
     fn file(file: File, what: &str) -> Input {
         Input {
-            inner: Box::new(file),
+            inner: Box::new(wrap::FromStart::new(file)),
             hasher: None,
             read: 0,
             download: None,
@@ -465,7 +465,9 @@ fn raw_file(file: &File, len: u64, what: &str, sink: &mut dyn Sink, cancel: &Can
             let n = (end - pos).min(READ_CHUNK as u64) as usize;
             file.read_exact_at(&mut buf[..n], pos).map_err(|e| {
                 if e.kind() == io::ErrorKind::UnexpectedEof {
-                    io_err(io::Error::other(format!("the file shrank while it was read (at offset {pos})")))
+                    io_err(io::Error::other(format!(
+                        "the file shrank while it was read (at offset {pos})"
+                    )))
                 } else {
                     io_err(e)
                 }
@@ -533,7 +535,7 @@ fn open_path(path: &Path, spec: &Spec, cancel: &Cancel) -> Result<Image> {
         Some(c) => Some(verify_file(&file, c, &what, cancel)?),
         None => None,
     };
-    let head = read_up_to(&mut &file, PEEK).map_err(io_err)?;
+    let head = read_up_to(&mut wrap::FromStart::new(&file), PEEK).map_err(io_err)?;
     let wrapper = wrap::detect(&head);
     if wrapper == Wrapper::None {
         let format = decide(&head, spec.format, &what)?;
@@ -555,14 +557,24 @@ fn open_path(path: &Path, spec: &Spec, cancel: &Cancel) -> Result<Image> {
     }
     let recorded = wrap::recorded_size(&file, wrapper).ok().flatten();
     let (mut stream, wrapper, content_head) = decode(Input::file(file, &what), &what)?;
-    finish_open(&what, spec, &mut stream, wrapper, &content_head, None, digest, recorded, cancel)
-        .map(|(format, virtual_size, body)| Image {
-            what: what.clone(),
-            format,
-            wrapper,
-            virtual_size,
-            body,
-        })
+    finish_open(
+        &what,
+        spec,
+        &mut stream,
+        wrapper,
+        &content_head,
+        None,
+        digest,
+        recorded,
+        cancel,
+    )
+    .map(|(format, virtual_size, body)| Image {
+        what: what.clone(),
+        format,
+        wrapper,
+        virtual_size,
+        body,
+    })
 }
 
 /// The rest of opening a stream (a wrapped local file or a download): the format, then either a
@@ -665,7 +677,9 @@ fn root_certs() -> ureq::tls::RootCerts {
 /// HTTP_PROXY, NO_PROXY; ureq's defaults), redirects followed up to [`MAX_REDIRECTS`], statuses
 /// other than 2xx as errors, no transparent decompression (the checksum is of the file as served).
 fn agent(cancel: &Cancel) -> ureq::Agent {
-    let global = cancel.deadline().map(|d| d.saturating_duration_since(Instant::now()));
+    let global = cancel
+        .deadline()
+        .map(|d| d.saturating_duration_since(Instant::now()));
     let config = ureq::Agent::config_builder()
         .max_redirects(MAX_REDIRECTS)
         .http_status_as_error(true)
@@ -747,7 +761,10 @@ mod tests {
     #[test]
     fn formats_by_magic() {
         let d = |p: &[u8], c| decide(p, c, "i");
-        assert_eq!(d(b"QFI\xfb\0\0\0\x03", FormatChoice::Auto).unwrap(), Format::Qcow2);
+        assert_eq!(
+            d(b"QFI\xfb\0\0\0\x03", FormatChoice::Auto).unwrap(),
+            Format::Qcow2
+        );
         assert_eq!(d(b"QFI\xfb\0\0\0\x03", FormatChoice::Raw).unwrap(), Format::Raw);
         assert_eq!(d(b"\0\0\0\0", FormatChoice::Auto).unwrap(), Format::Raw);
         let e = d(b"\0\0\0\0", FormatChoice::Qcow2).unwrap_err().to_string();
@@ -757,12 +774,16 @@ mod tests {
         assert_eq!(d(b"KDMV\x01", FormatChoice::Raw).unwrap(), Format::Raw);
         let mut vdi = vec![0u8; 0x48];
         vdi[0x40..0x44].copy_from_slice(&0xbeda_107fu32.to_le_bytes());
-        assert!(d(&vdi, FormatChoice::Auto).unwrap_err().to_string().contains("VDI"));
+        assert!(d(&vdi, FormatChoice::Auto)
+            .unwrap_err()
+            .to_string()
+            .contains("VDI"));
     }
 
     #[test]
     fn checksums_compare() {
-        let c = Checksum::parse("sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855").unwrap();
+        let c = Checksum::parse("sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855")
+            .unwrap();
         let h = Hasher::new(Algorithm::Sha256);
         assert_eq!(compare(&c, h.hex(), "x").unwrap(), format!("{c}"));
         let e = compare(&c, "00".repeat(32), "x").unwrap_err().to_string();

@@ -63,10 +63,30 @@ impl<R: BufRead> Read for Decoder<R> {
     }
 }
 
+/// Reads a file from offset 0 with positional reads, whatever its shared offset says.
+pub(crate) struct FromStart<F: std::borrow::Borrow<File>> {
+    file: F,
+    pos: u64,
+}
+
+impl<F: std::borrow::Borrow<File>> FromStart<F> {
+    pub(crate) fn new(file: F) -> Self {
+        FromStart { file, pos: 0 }
+    }
+}
+
+impl<F: std::borrow::Borrow<File>> Read for FromStart<F> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.borrow().read_at(buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
 /// The first `n` decompressed bytes of a wrapped file (fewer when it is shorter).
 pub(crate) fn decoded_prefix(file: &File, wrapper: Wrapper, n: usize) -> io::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(n.min(1 << 20));
-    Decoder::new(wrapper, BufReader::new(file))?
+    Decoder::new(wrapper, BufReader::new(FromStart::new(file)))?
         .take(n as u64)
         .read_to_end(&mut out)?;
     Ok(out)
@@ -79,7 +99,7 @@ pub(crate) fn decoded_size(file: &File, wrapper: Wrapper) -> io::Result<u64> {
     match recorded_size(file, wrapper)? {
         Some(n) => Ok(n),
         None => io::copy(
-            &mut Decoder::new(wrapper, BufReader::with_capacity(1 << 20, file))?,
+            &mut Decoder::new(wrapper, BufReader::with_capacity(1 << 20, FromStart::new(file)))?,
             &mut io::sink(),
         ),
     }
@@ -111,7 +131,9 @@ fn read_at(file: &File, pos: u64, n: usize) -> io::Result<Vec<u8>> {
 fn xz_varint(buf: &[u8], at: &mut usize) -> io::Result<u64> {
     let mut v = 0u64;
     for i in 0..9 {
-        let b = *buf.get(*at).ok_or_else(|| invalid("xz index ends inside a number"))?;
+        let b = *buf
+            .get(*at)
+            .ok_or_else(|| invalid("xz index ends inside a number"))?;
         *at += 1;
         v |= u64::from(b & 0x7f) << (7 * i);
         if b & 0x80 == 0 {
@@ -176,7 +198,9 @@ fn xz_size(file: &File, len: u64) -> io::Result<Option<u64>> {
             .and_then(|p| p.checked_sub(12))
             .ok_or_else(|| invalid("the xz stream would start before the file"))?;
         if read_at(file, stream_start, 6)? != HEADER_MAGIC {
-            return Err(invalid("no xz stream header where the index says the stream starts"));
+            return Err(invalid(
+                "no xz stream header where the index says the stream starts",
+            ));
         }
         pos = stream_start;
     }
