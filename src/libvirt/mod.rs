@@ -7,6 +7,7 @@ pub mod error;
 pub mod events;
 pub mod loader;
 pub mod storage;
+pub mod upload;
 pub mod xml;
 
 pub use conn::Connection;
