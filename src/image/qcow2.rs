@@ -543,13 +543,13 @@ mod tests {
         let mut img = header(3, 9, size, 0);
         img.resize(12 * cs, 0);
         // L1 at cluster 1 -> L2 at cluster 2.
-        img[cs..cs + 8].copy_from_slice(&(2 * cs as u64 | 1 << 63).to_be_bytes());
+        img[cs..cs + 8].copy_from_slice(&((2 * cs as u64) | (1 << 63)).to_be_bytes());
         let l2 = 2 * cs;
         let put = |img: &mut Vec<u8>, i: usize, e: u64| {
             img[l2 + i * 8..l2 + i * 8 + 8].copy_from_slice(&e.to_be_bytes())
         };
         put(&mut img, 0, 4 * cs as u64);
-        put(&mut img, 2, 9 * cs as u64 | ZERO);
+        put(&mut img, 2, (9 * cs as u64) | ZERO);
         put(&mut img, 3, 6 * cs as u64);
         put(&mut img, 4, 7 * cs as u64);
         put(&mut img, 5, 8 * cs as u64);

@@ -430,28 +430,46 @@ mod tests {
         let mut wrong_name = target.clone();
         wrong_name.name = "other".into();
         let (_d, img) = image_of(&small);
-        let e = c.upload_volume(&wrong_name, img, Cancel::never()).await.unwrap_err();
+        let e = c
+            .upload_volume(&wrong_name, img, Cancel::never())
+            .await
+            .unwrap_err();
         assert!(matches!(e.kind, UploadErrorKind::NotThisVolume { .. }), "{e}");
         assert!(!e.written);
-        assert!(e.to_string().contains("'default-pool/up-check'"), "says what it found: {e}");
+        assert!(
+            e.to_string().contains("'default-pool/up-check'"),
+            "says what it found: {e}"
+        );
 
         let mut wrong_key = target.clone();
         wrong_key.key = "/nonexistent/key".into();
         let (_d, img) = image_of(&small);
-        let e = c.upload_volume(&wrong_key, img, Cancel::never()).await.unwrap_err();
+        let e = c
+            .upload_volume(&wrong_key, img, Cancel::never())
+            .await
+            .unwrap_err();
         assert!(e.to_string().contains("no volume has this key"), "{e}");
         assert!(!e.written);
 
         let mut wrong_path = target.clone();
         wrong_path.path = Some("/dev/elsewhere".into());
         let (_d, img) = image_of(&small);
-        let e = c.upload_volume(&wrong_path, img, Cancel::never()).await.unwrap_err();
+        let e = c
+            .upload_volume(&wrong_path, img, Cancel::never())
+            .await
+            .unwrap_err();
         assert!(e.to_string().contains("/dev/elsewhere"), "{e}");
 
         let (_d, img) = image_of(&vec![1u8; (1 << 20) + 512]);
         let e = c.upload_volume(&target, img, Cancel::never()).await.unwrap_err();
         assert!(
-            matches!(e.kind, UploadErrorKind::Image(image::Error::TooLarge { capacity: 1048576, .. })),
+            matches!(
+                e.kind,
+                UploadErrorKind::Image(image::Error::TooLarge {
+                    capacity: 1048576,
+                    ..
+                })
+            ),
             "{e}"
         );
         assert!(!e.written);
