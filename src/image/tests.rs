@@ -1007,3 +1007,36 @@ fn memory_child() {
         .unwrap_or_default();
     println!("PEAK_RSS_KIB={peak}");
 }
+
+/// Figures for the "verify a local file before uploading" decision, printed, not asserted: the
+/// cost of hashing a file (sha256 and sha512) beside the cost of streaming it. Run by name with
+/// `--ignored --nocapture`.
+#[test]
+#[ignore = "measurement: run by name"]
+fn checksum_throughput() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("data");
+    let size = 256usize << 20;
+    std::fs::write(&p, pattern(11, size)).expect("write");
+    let mib = (size >> 20) as f64;
+    for algo in ["sha256", "sha512"] {
+        // Any digest: opening fails on the mismatch after hashing the whole file.
+        let sum = format!("{algo}:{}", "0".repeat(if algo == "sha256" { 64 } else { 128 }));
+        let t = Instant::now();
+        let e = open(&spec(&p, FormatChoice::Raw, Some(&sum)), &Cancel::never()).unwrap_err();
+        assert!(matches!(e, Error::ChecksumMismatch { .. }));
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "CHECKSUM {algo}: {mib} MiB in {secs:.2} s = {:.0} MiB/s",
+            mib / secs
+        );
+    }
+    let t = Instant::now();
+    let (_, sink, _) = stream(&spec(&p, FormatChoice::Raw, None)).expect("stream");
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "STREAM raw (read + zero check + sha256 of the stream in the test sink): {mib} MiB in {secs:.2} s = {:.0} MiB/s ({} data bytes)",
+        mib / secs,
+        sink.data
+    );
+}

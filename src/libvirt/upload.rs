@@ -216,10 +216,16 @@ fn transfer(
     let mut progress = Progress::new("upload", &format!("{what} to {object}"), Some(capacity));
     // Sends what the reader queues until it is done; the first failure stops it.
     let sent: Result<Result<(), UploadErrorKind>, Error> = (|| {
-        while let Ok(segment) = rx.recv() {
+        loop {
             if let Err(e) = cancel.check() {
                 return Ok(Err(e.into()));
             }
+            // A reader waiting on a slow download still lets a cancel through within a second.
+            let segment = match rx.recv_timeout(Duration::from_secs(1)) {
+                Ok(segment) => segment,
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            };
             let len = match &segment {
                 Segment::Data(b) => b.len() as u64,
                 Segment::Hole(n) => *n,
