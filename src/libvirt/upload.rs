@@ -31,6 +31,12 @@ pub const UPLOAD_SPARSE_STREAM: u32 = 1;
 /// one message (`VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX`).
 const SEND_CHUNK: usize = 256 * 1024;
 
+/// The largest hole sent in one message. libvirtd writes a hole into a block device as zeros and,
+/// while it does, reads nothing more from the connection, keepalive answers included: one 570 MiB
+/// hole on the loaded lab made the client declare the connection dead (keepalive 5 s x 3). 16 MiB
+/// of zeros take well under a second on any disk; 64 messages per GiB cost nothing.
+const HOLE_PIECE: u64 = 16 << 20;
+
 /// Segments (each at most one read chunk, 1-2 MiB) queued between the reader and the sender.
 const QUEUE: usize = 4;
 
@@ -139,11 +145,11 @@ fn send_data(stream: &Stream, buf: &[u8], object: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Sends `len` zeros as a hole.
+/// Sends `len` zeros as holes of at most [`HOLE_PIECE`].
 fn send_hole(stream: &Stream, len: u64, object: &str) -> Result<(), Error> {
     let mut left = len;
     while left > 0 {
-        let n = left.min(c_longlong::MAX as u64);
+        let n = left.min(HOLE_PIECE);
         // SAFETY: a live stream we own, opened for a sparse upload; no flags.
         let rc = unsafe { virt_sys::virStreamSendHole(stream.as_ptr(), n as c_longlong, 0) };
         if rc < 0 {
