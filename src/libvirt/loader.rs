@@ -122,6 +122,7 @@ mod imp {
     trampolines!(
         virConnectClose,
         virConnectFindStoragePoolSources,
+        virConnectGetLibVersion,
         virConnectGetURI,
         virConnectIsAlive,
         virConnectIsEncrypted,

@@ -31,11 +31,14 @@ pub const UPLOAD_SPARSE_STREAM: u32 = 1;
 /// one message (`VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX`).
 const SEND_CHUNK: usize = 256 * 1024;
 
-/// The largest hole sent in one message. libvirtd writes a hole into a block device as zeros and,
-/// while it does, reads nothing more from the connection, keepalive answers included: one 570 MiB
-/// hole on the loaded lab made the client declare the connection dead (keepalive 5 s x 3). 16 MiB
-/// of zeros take well under a second on any disk; 64 messages per GiB cost nothing.
-const HOLE_PIECE: u64 = 16 << 20;
+/// Zeros sent as holes before the sender waits for libvirtd to catch up. libvirtd writes a hole
+/// into a block device as zeros and reads the connection in order: a hole message is a few bytes,
+/// so without a limit the client queues gigabytes of zero-writing ahead of its keepalive pings,
+/// which then go unanswered for minutes (seen on the loaded lab: "connection closed due to
+/// keepalive timeout" in a 1 GiB upload, even with 16 MiB hole messages). After this many bytes of
+/// holes, one round trip (virConnectGetLibVersion) returns only when libvirtd has read, and so
+/// written, what came before it. Data needs no such limit: socket buffers bound it.
+const HOLES_BEFORE_SYNC: u64 = 16 << 20;
 
 /// Segments (each at most one read chunk, 1-2 MiB) queued between the reader and the sender.
 const QUEUE: usize = 4;
@@ -145,19 +148,38 @@ fn send_data(stream: &Stream, buf: &[u8], object: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Sends `len` zeros as holes of at most [`HOLE_PIECE`].
-fn send_hole(stream: &Stream, len: u64, object: &str) -> Result<(), Error> {
-    let mut left = len;
-    while left > 0 {
-        let n = left.min(HOLE_PIECE);
-        // SAFETY: a live stream we own, opened for a sparse upload; no flags.
-        let rc = unsafe { virt_sys::virStreamSendHole(stream.as_ptr(), n as c_longlong, 0) };
-        if rc < 0 {
-            return Err(Error::libvirt(OP, object, virt::error::Error::last_error()));
-        }
-        left -= n;
+/// Sends data and holes on an open upload stream, pacing holes (see [`HOLES_BEFORE_SYNC`]).
+struct Sender<'a> {
+    stream: &'a Stream,
+    conn: &'a Connect,
+    object: &'a str,
+    /// Hole bytes sent since libvirtd was last seen to have caught up.
+    unconfirmed: u64,
+}
+
+impl Sender<'_> {
+    fn data(&mut self, buf: &[u8]) -> Result<(), Error> {
+        send_data(self.stream, buf, self.object)
     }
-    Ok(())
+
+    fn hole(&mut self, len: u64) -> Result<(), Error> {
+        let mut left = len;
+        while left > 0 {
+            if self.unconfirmed >= HOLES_BEFORE_SYNC {
+                self.conn.lib_version().map_err(lv(OP, self.object))?;
+                self.unconfirmed = 0;
+            }
+            let n = left.min(HOLES_BEFORE_SYNC - self.unconfirmed);
+            // SAFETY: a live stream we own, opened for a sparse upload; no flags.
+            let rc = unsafe { virt_sys::virStreamSendHole(self.stream.as_ptr(), n as c_longlong, 0) };
+            if rc < 0 {
+                return Err(Error::libvirt(OP, self.object, virt::error::Error::last_error()));
+            }
+            self.unconfirmed += n;
+            left -= n;
+        }
+        Ok(())
+    }
 }
 
 /// Finds the volume by key and checks it is the one expected; None (with what was found) when it
@@ -195,6 +217,7 @@ fn identify(c: &Connect, t: &UploadTarget, object: &str) -> Result<Result<(Stora
 /// Streams `image` into an open upload stream, then the tail; finishes the stream, or aborts it
 /// on any failure (libvirt requires one or the other before the stream is freed).
 fn transfer(
+    conn: &Connect,
     stream: Stream,
     image: Image,
     capacity: u64,
@@ -220,6 +243,12 @@ fn transfer(
         }
     };
     let mut progress = Progress::new("upload", &format!("{what} to {object}"), Some(capacity));
+    let mut sender = Sender {
+        stream: &stream,
+        conn,
+        object,
+        unconfirmed: 0,
+    };
     // Sends what the reader queues until it is done; the first failure stops it.
     let sent: Result<Result<(), UploadErrorKind>, Error> = (|| {
         loop {
@@ -246,11 +275,11 @@ fn transfer(
             }
             let data = match &segment {
                 Segment::Data(b) => {
-                    send_data(&stream, b, object)?;
+                    sender.data(b)?;
                     true
                 }
                 Segment::Hole(n) => {
-                    send_hole(&stream, *n, object)?;
+                    sender.hole(*n)?;
                     false
                 }
             };
@@ -273,7 +302,7 @@ fn transfer(
     match (sent, read) {
         (Ok(Ok(())), Ok(summary)) => {
             let tail = capacity - progress.done();
-            if let Err(e) = send_hole(&stream, tail, object) {
+            if let Err(e) = sender.hole(tail) {
                 abort(stream);
                 return Err(e);
             }
@@ -370,7 +399,7 @@ impl Connection {
                     capacity,
                     "uploading the image into the volume"
                 );
-                transfer(stream, image, capacity, &cancel, &object)
+                transfer(c, stream, image, capacity, &cancel, &object)
             })
             .await;
         let written = written.load(Ordering::SeqCst);
