@@ -21,11 +21,14 @@
 //! - [`libvirt`]: our layer over the `virt` crate: one shared connection per configured provider,
 //!   blocking work off the async runtime as reads or changes, named operations per object kind that
 //!   check identity in the same unit of work as the change, error classification, typed XML.
+//! - [`image`]: volume content: a disk image (path or URL; raw or qcow2; gz/xz/zst) read as data
+//!   and holes for an upload; knows nothing of libvirt.
 //! - [`units`], [`names`]: size and naming rules shared by validation, planning and the functions.
 
 pub mod data_sources;
 pub use framework;
 pub mod functions;
+pub mod image;
 pub mod libvirt;
 pub mod names;
 pub mod plugin;

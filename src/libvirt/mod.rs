@@ -13,6 +13,7 @@ pub mod loader;
 pub mod pool;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod upload;
 pub mod volume;
 pub mod xml;
 
