@@ -622,6 +622,28 @@ impl Ledger {
         users
     }
 
+    /// How foreign domains name the LV `key`: "/dev/mapper alias", "pool/volume", … (for grouping).
+    fn use_forms(&self, key: &str) -> String {
+        let mut forms = BTreeSet::new();
+        for d in self.domains.values() {
+            for disk in d.disks.values() {
+                if disk.origin != Origin::Foreign || disk.lv.as_deref() != Some(key) {
+                    continue;
+                }
+                forms.insert(match &disk.src {
+                    Src::Volume { .. } => "type='volume'",
+                    Src::File(_) => "type='file' /dev/VG/LV",
+                    Src::Block(p) if p.starts_with("/dev/mapper/") => "/dev/mapper alias",
+                    Src::Block(p) if p.contains("/dm-name-") => "dm-name alias",
+                    Src::Block(p) if p.contains("/dm-uuid-") => "dm-uuid alias",
+                    Src::Block(_) => "/dev/VG/LV",
+                    Src::Other(_) => "other",
+                });
+            }
+        }
+        forms.into_iter().collect::<Vec<_>>().join(", ")
+    }
+
     fn describe_lv(&self, key: &str) -> String {
         match self.lvs.get(key) {
             Some(l) => format!("{:?} LV {}/{} (key {key})", l.origin, l.obs.vg, l.obs.name),
@@ -676,7 +698,7 @@ impl Ledger {
             let label = if foreign {
                 "foreign LV".to_string()
             } else {
-                "LV in use by a foreign domain".to_string()
+                format!("LV in use by a foreign domain ({})", self.use_forms(key))
             };
             let what = || {
                 let mut s = self.describe_lv(key);
@@ -786,6 +808,21 @@ impl Ledger {
             return Verdict::Lost(String::new());
         }
         if !container_ours {
+            if l.obs.vg_uuid.is_none() {
+                // Test driver: the removal of the foreign pool is itself the violation; whether its
+                // VG went too depends on what the destroy thought it was destroying.
+                let by_name = prior
+                    .pools()
+                    .find(|(_, a)| Some(a["name"].as_str().unwrap_or_default()) == self.pool_name(l))
+                    .map(|(_, a)| policy(a));
+                if by_name == Some(PoolPolicy::Keep) {
+                    return Verdict::Dormant(
+                        "its foreign pool was undefined by a destroy with on_destroy = \"keep\" (reported as \
+                         such)"
+                            .into(),
+                    );
+                }
+            }
             return Verdict::Lost(" with its foreign pool/VG".into());
         }
         match destroyed {
@@ -806,6 +843,12 @@ impl Ledger {
                 Verdict::Lost(format!(" with its VG by {addr}, whose force_destroy was false"))
             }
         }
+    }
+
+    /// The name of the pool an LV was listed through (test driver).
+    fn pool_name(&self, l: &LvEntry) -> Option<&str> {
+        let uuid = l.obs.pool_uuid.as_deref()?;
+        self.pools.get(uuid).map(|p| p.obs.name.as_str())
     }
 
     /// Takes in what `w` shows: new objects get `origin`, vanished ones are forgotten (after an
@@ -1945,8 +1988,20 @@ fn tf_step(
     true
 }
 
+/// Terraform output for the log, without the dev_overrides warning every command prints.
 fn indent(text: &str) -> String {
+    let mut skipping = false;
     text.lines()
+        .filter(|l| {
+            if l.contains("Warning: Provider development overrides are in effect") {
+                skipping = true;
+            }
+            let keep = !skipping && !l.trim().is_empty();
+            if skipping && l.contains("releases.") {
+                skipping = false;
+            }
+            keep
+        })
         .map(|l| format!("      | {l}"))
         .collect::<Vec<_>>()
         .join("\n")
