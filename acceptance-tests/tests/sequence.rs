@@ -2024,7 +2024,7 @@ fn tf_args(
     known.sort();
     known.dedup();
     let in_state: Vec<String> = state.res.keys().cloned().collect();
-    let no_refresh = d.c % 4 == 0;
+    let no_refresh = d.c.is_multiple_of(4);
     let target_from = |list: &[String]| pick(list, d.a).cloned();
     let mut args: Vec<String>;
     let class = match kind {
@@ -2051,7 +2051,7 @@ fn tf_args(
             // Pools are never replaced (the provider refuses); asked for now and then all the same.
             let replaceable: Vec<String> = known
                 .iter()
-                .filter(|a| !a.starts_with("libvirt_lvm_pool.") || d.d % 8 == 0)
+                .filter(|a| !a.starts_with("libvirt_lvm_pool.") || d.d.is_multiple_of(8))
                 .cloned()
                 .collect();
             if let Some(t) = target_from(&replaceable) {
@@ -2086,7 +2086,7 @@ fn tf_args(
             if kind == Kind::PlanDestroy {
                 args.push("-destroy".into());
             }
-            if d.c % 3 == 0 {
+            if d.c.is_multiple_of(3) {
                 let list = if kind == Kind::PlanDestroy && !in_state.is_empty() {
                     &in_state
                 } else {
@@ -2096,7 +2096,7 @@ fn tf_args(
                     args.push(format!("-target={t}"));
                 }
             }
-            if d.d % 5 == 0 {
+            if d.d.is_multiple_of(5) {
                 args.push("-refresh=false".into());
             }
             if kind == Kind::PlanDestroy {
@@ -2271,7 +2271,7 @@ fn oob(
                 return none("LV to use");
             };
             let mut chosen = vec![(*k1, *l1)];
-            if d.b % 2 == 0 {
+            if d.b.is_multiple_of(2) {
                 if let Some((k2, l2)) = pick(&lvs, d.a / 7 + 1) {
                     if k2 != k1 {
                         chosen.push((*k2, *l2));
@@ -2729,7 +2729,9 @@ mod unit {
         assert_eq!(v.len(), 1, "{v:?}");
         assert_eq!(v[0].kind, "LV in use by a foreign domain removed");
         // And the foreign disk itself must stay.
-        w.domains.get_mut("D").map(|d| d.disks.clear());
+        if let Some(d) = w.domains.get_mut("D") {
+            d.disks.clear();
+        }
         let v = ledger.check(&w, &TfState::default(), &TfState::default(), &mut Vec::new());
         assert!(v.iter().any(|v| v.kind == "foreign disk detached"), "{v:?}");
     }
