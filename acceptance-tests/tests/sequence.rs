@@ -571,7 +571,7 @@ struct LvEntry {
 struct DiskEntry {
     origin: Origin,
     src: Src,
-    /// The LV it names, resolved when the disk appeared.
+    /// The LV it names, as resolved against the latest observation.
     lv: Option<String>,
 }
 
@@ -898,6 +898,13 @@ impl Ledger {
             e.name = d.name.clone();
             e.active = d.active;
             e.disks.retain(|slot, disk| d.disks.get(slot) == Some(&disk.src));
+            // What a path names can change (an LV made again under it): the next command must spare
+            // whatever the disk names now.
+            for disk in e.disks.values_mut() {
+                if let Some(lv) = w.resolve(&disk.src) {
+                    disk.lv = Some(lv);
+                }
+            }
             for (slot, src) in &d.disks {
                 e.disks.entry(slot.clone()).or_insert(DiskEntry {
                     origin,
