@@ -1754,6 +1754,24 @@ const OOB_LAB: [(Oob, u64); 11] = [
     (Oob::RestartLibvirtd, 1),
 ];
 
+/// Between a saved plan and its apply, the changes a saved plan cannot know about (the plan was
+/// made before them): drawn more often there, since that is where stale decisions bite.
+const OOB_TEST_DRIVER_BEFORE_SAVED_APPLY: [(Oob, u64); 4] = [
+    (Oob::LvInPool, 4),
+    (Oob::SwapPool, 3),
+    (Oob::StopStart, 1),
+    (Oob::AliasDomain, 3),
+];
+
+const OOB_LAB_BEFORE_SAVED_APPLY: [(Oob, u64); 6] = [
+    (Oob::LvInPool, 4),
+    (Oob::SwapPool, 2),
+    (Oob::ReplaceLv, 2),
+    (Oob::AliasDomain, 2),
+    (Oob::RecreateDomain, 2),
+    (Oob::HandAttach, 2),
+];
+
 /// What became of one seed.
 struct SeedReport {
     backend: &'static str,
@@ -1863,7 +1881,13 @@ fn run_seed(mut b: Box<dyn Backend>, seed: u64, steps: usize, test_fn: &'static 
                 r.log(format!("{step:3} edit: {what} -> {}", config.describe()));
             }
             Kind::Oob => {
-                let table: &[(Oob, u64)] = if real { &OOB_LAB } else { &OOB_TEST_DRIVER };
+                let between_plan_and_apply = pending_plan.is_some();
+                let table: &[(Oob, u64)] = match (real, between_plan_and_apply) {
+                    (true, true) => &OOB_LAB_BEFORE_SAVED_APPLY,
+                    (true, false) => &OOB_LAB,
+                    (false, true) => &OOB_TEST_DRIVER_BEFORE_SAVED_APPLY,
+                    (false, false) => &OOB_TEST_DRIVER,
+                };
                 let op = weighted(table, d.b);
                 let outcome = oob(op, &d, &mut *b, &world, &ledger, &mut counter);
                 match &outcome {
