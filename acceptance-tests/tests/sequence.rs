@@ -2766,7 +2766,10 @@ mod unit {
         w.lvs.remove("/dev/vg/v0");
         let v = ledger.check(&w, &TfState::default(), &TfState::default(), &mut Vec::new());
         assert_eq!(v.len(), 1, "{v:?}");
-        assert_eq!(v[0].kind, "LV in use by a foreign domain removed");
+        assert_eq!(
+            v[0].kind,
+            "LV in use by a foreign domain (/dev/mapper alias) removed"
+        );
         // And the foreign disk itself must stay.
         if let Some(d) = w.domains.get_mut("D") {
             d.disks.clear();
