@@ -52,6 +52,8 @@
 //! - Small XML helpers ([`disk_targets`], [`tag_text`], …): libvirt's XML is regular enough that a
 //!   few string searches read it.
 
+pub mod libvirtd;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read;
