@@ -469,20 +469,24 @@ impl Connection {
                 });
             };
             if !info.active {
-                if !scan(c)?.iter().any(|(vg, _)| vg == &id.vg) {
-                    // Removed by an earlier delete whose undefine failed: finish it.
-                    gate.send()?;
-                    p.undefine()
-                        .map_err(during("undefine storage pool", object.clone()))?;
-                    return Ok(PoolDelete::Deleted {
-                        vg_removed: false,
-                        vg_already_gone: true,
-                    });
-                }
+                // A stopped pool is started to be listed. If it cannot start and the host's scan
+                // shows no such volume group, an earlier delete removed it and failed to undefine:
+                // finish that. (The scan alone is not trusted: a filtered or failing scan must not
+                // make a pool whose volume group exists look finished.)
+                let listed = scan(c)?.iter().any(|(vg, _)| vg == &id.vg);
                 gate.send()?;
-                p.create(0)
-                    .map_err(during("start storage pool", object.clone()))?;
-                started_here.store(true, Ordering::SeqCst);
+                match p.create(0).map_err(during("start storage pool", object.clone())) {
+                    Ok(_) => started_here.store(true, Ordering::SeqCst),
+                    Err(_) if !listed => {
+                        p.undefine()
+                            .map_err(during("undefine storage pool", object.clone()))?;
+                        return Ok(PoolDelete::Deleted {
+                            vg_removed: false,
+                            vg_already_gone: true,
+                        });
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             p.refresh(0)
                 .map_err(during("refresh storage pool", object.clone()))?;
@@ -661,5 +665,23 @@ mod tests {
             c.delete_pool(&id, OnDestroy::Keep).await.expect("delete"),
             PoolDelete::Gone
         ));
+    }
+
+    /// A stopped pool whose volume group holds an LV: started to be listed, refused, stopped again.
+    #[tokio::test]
+    async fn a_stopped_pool_is_listed_before_its_volume_group_goes() {
+        let driver = TestDriver::new("");
+        let c = driver.connect().await;
+        let id = logical(&c, "tp").await;
+        let xml = crate::libvirt::xml::volume_xml("kept", 1 << 20, 1 << 20).expect("xml");
+        c.create_volume("tp", "kept", xml).await.expect("volume");
+        assert!(c.stop_pool(&id).await.expect("stop"));
+        let r = c
+            .delete_pool(&id, OnDestroy::Delete { force: false })
+            .await
+            .expect("delete");
+        assert!(matches!(&r, PoolDelete::HoldsVolumes(v) if v.len() == 1), "{r:?}");
+        let p = c.pool(&id.uuid).await.expect("read").expect("still defined");
+        assert!(!p.active, "left as it was found: stopped");
     }
 }
