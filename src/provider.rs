@@ -218,6 +218,11 @@ impl Ctx {
         self.stopping.load(Ordering::SeqCst)
     }
 
+    /// The flag StopProvider sets, for long work that checks it as it goes (an image upload).
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        self.stopping.clone()
+    }
+
     /// How long to wait for the connection to open.
     pub fn connect_timeout(&self) -> Duration {
         self.opts.connect_timeout

@@ -165,6 +165,7 @@ mod imp {
         virStoragePoolSetAutostart,
         virStoragePoolUndefine,
         virStorageVolCreateXML,
+        virStorageVolCreateXMLFrom,
         virStorageVolDelete,
         virStorageVolFree,
         virStorageVolGetInfo,

@@ -417,6 +417,87 @@ impl Connection {
     }
 }
 
+impl Connection {
+    /// Writes zeros over the volume `target` from byte `from` to its end, and returns how many
+    /// bytes that was: a sparse upload of that range carrying one hole, paced like an upload's
+    /// holes (libvirtd >= 6.7 writes a hole into a block device as zeros).
+    ///
+    /// A copy made by `virStorageVolCreateXMLFrom` stops at the source's size, and LVM does not
+    /// clear the extents it gives a new LV: without this, a clone larger than its source would
+    /// end with whatever an earlier LV left there (seen on the lab: another LV's bytes).
+    /// Identity-checked like [`Connection::upload_volume`]; `cancel` aborts the stream. A failure
+    /// says whether anything was written ([`UploadError::written`]).
+    pub async fn zero_volume_tail(&self, target: &UploadTarget, from: u64, cancel: Cancel) -> Result<u64, UploadError> {
+        const ZERO_OP: &str = "zero the end of storage volume";
+        let object = format!("'{}/{}'", target.pool, target.name);
+        let written = Arc::new(AtomicBool::new(false));
+        let (t, w) = (target.clone(), written.clone());
+        let result = self
+            .change(ZERO_OP, &object.clone(), move |c, gate: &Gate| {
+                let (vol, capacity) = match identify(c, &t, &object)? {
+                    Ok(found) => found,
+                    Err(found) => {
+                        return Ok(Err(UploadErrorKind::NotThisVolume {
+                            pool: t.pool.clone(),
+                            name: t.name.clone(),
+                            key: t.key.clone(),
+                            found,
+                        }))
+                    }
+                };
+                if from >= capacity {
+                    return Ok(Ok(0));
+                }
+                let len = capacity - from;
+                let stream = Stream::new(c, 0).map_err(lv(ZERO_OP, object.clone()))?;
+                gate.send()?;
+                // Not started: nothing was sent, and a busy pool may be asked again.
+                vol.upload(&stream, from, len, UPLOAD_SPARSE_STREAM)
+                    .map_err(lv(ZERO_OP, object.clone()))?;
+                w.store(true, Ordering::SeqCst);
+                let mut sender = Sender {
+                    stream: &stream,
+                    conn: c,
+                    object: &object,
+                    unconfirmed: 0,
+                };
+                let mut progress = Progress::new("zeroing", &format!("{object} from byte {from}"), Some(len));
+                let mut left = len;
+                while left > 0 {
+                    let step = left.min(HOLES_BEFORE_SYNC);
+                    let sent = match cancel.check() {
+                        Err(e) => Ok(Err(e.into())),
+                        Ok(()) => sender.hole(step).map(Ok),
+                    };
+                    match sent {
+                        Ok(Ok(())) => {}
+                        other => {
+                            if let Err(e) = stream.abort() {
+                                tracing::debug!(object = %object, "aborting the zeroing stream: {e}");
+                            }
+                            return other.map(|r| r.map(|()| 0));
+                        }
+                    }
+                    progress.advance(step, false);
+                    left -= step;
+                }
+                stream.finish().map_err(lv(ZERO_OP, object.clone()))?;
+                progress.finish();
+                Ok(Ok(len))
+            })
+            .await;
+        let written = written.load(Ordering::SeqCst);
+        match result {
+            Ok(Ok(n)) => Ok(n),
+            Ok(Err(kind)) => Err(UploadError { kind, written }),
+            Err(e) => Err(UploadError {
+                kind: e.into(),
+                written,
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -112,6 +112,24 @@ pub enum VolumeDelete {
     PoolNotActive,
 }
 
+/// What [`Connection::clone_volume`] did.
+#[derive(Debug)]
+pub enum Cloned {
+    /// The volume was created as a copy of the source.
+    New(VolInfo),
+    /// The pool already had a volume of that name; nothing was created.
+    Exists(VolInfo),
+    /// The pool is gone or stopped; nothing was created.
+    NoActivePool,
+    /// No volume has the source's key any more (or its pool is stopped): nothing was created.
+    SourceGone,
+    /// The source's key answers in another pool or under another name or path: nothing was
+    /// created.
+    SourceElsewhere(VolInfo),
+    /// The source is larger than the volume asked for: nothing was created.
+    SourceLarger(VolInfo),
+}
+
 /// What [`Connection::resize_volume`] did.
 #[derive(Debug)]
 pub enum Resize {
@@ -292,6 +310,73 @@ impl Connection {
             let v = StorageVol::create_xml(&p, &xml, 0)
                 .map_err(during("create storage volume", object.clone()))?;
             vol_info(&v, &pool, &object).map(Created::New)
+        })
+        .await
+    }
+
+    /// Creates the volume `name` in `pool` from XML as a copy of the volume `source`
+    /// (`virStorageVolCreateXMLFrom`), when the pool has no volume of that name, the source's key
+    /// still answers where `source` says, and the source is no larger than `capacity`.
+    ///
+    /// The source may be in any active pool of the hypervisor: libvirt copies a raw volume block
+    /// by block and converts any other format with `qemu-img convert` on the hypervisor (a dir
+    /// pool's qcow2 lands on the LV as its raw disk). Either way the copy stops at the source's
+    /// size: what lies beyond, up to `capacity`, is whatever the LV's extents held (the caller
+    /// zeroes it).
+    ///
+    /// Both pools are refreshed, and everything checked, in the same piece of work as the copy,
+    /// under the change queue of both pools: libvirt holds an asynchronous job on each during
+    /// the copy, which makes a refresh of either fail as busy. The lost-reply rule is
+    /// [`Connection::create_volume`]'s: a volume of this name found after a lost reply can only
+    /// be this copy's.
+    pub async fn clone_volume(
+        &self,
+        pool: &str,
+        name: &str,
+        xml: String,
+        capacity: u64,
+        source: &VolumeIdentity,
+    ) -> Result<Cloned> {
+        let (pool, name, source) = (pool.to_string(), name.to_string(), source.clone());
+        let object = format!("'{pool}/{name}'");
+        // One order for every caller, so that two copies between the same pools never wait on
+        // each other's second lock.
+        let mut queues = vec![pool.clone()];
+        if source.pool != pool {
+            queues.push(source.pool.clone());
+        }
+        queues.sort();
+        let mut _held = Vec::with_capacity(queues.len());
+        for q in &queues {
+            _held.push(self.pool_change_lock(q).await);
+        }
+        self.change("clone storage volume", &object.clone(), move |c, gate: &Gate| {
+            let Some(p) = refresh_active(c, &pool, "clone storage volume")? else {
+                return Ok(Cloned::NoActivePool);
+            };
+            if source.pool != pool && refresh_active(c, &source.pool, "clone storage volume")?.is_none() {
+                return Ok(Cloned::SourceGone);
+            }
+            let existing = not_found_to_none(
+                p.lookup_storage_vol_by_name(&name)
+                    .map_err(during("look up storage volume", object.clone())),
+            )?;
+            if let Some(existing) = existing {
+                return Ok(Cloned::Exists(vol_info(&existing, &pool, &object)?));
+            }
+            let Some((src, info)) = lookup_by_key(c, &source.key)? else {
+                return Ok(Cloned::SourceGone);
+            };
+            if !source.matches(&info) {
+                return Ok(Cloned::SourceElsewhere(info));
+            }
+            if info.xml.capacity > capacity {
+                return Ok(Cloned::SourceLarger(info));
+            }
+            gate.send()?;
+            let v = StorageVol::create_xml_from(&p, &xml, &src, 0)
+                .map_err(during("clone storage volume", object.clone()))?;
+            vol_info(&v, &pool, &object).map(Cloned::New)
         })
         .await
     }

@@ -6,15 +6,27 @@
 //!
 //! The volume is its key (the LV UUID) in its pool: reads, resizes and deletes act on the LV with
 //! that key when it is still in that pool under that name, never on whatever now has the name.
+//!
+//! Content (`source`: an image file or URL; `clone_from`: another volume) is written once, at
+//! creation, and the whole LV then reads as that content followed by zeros. Everything that can
+//! refuse the content (the file, the download, its checksum, its size) is checked before the LV
+//! is created where it can be; a failure after that removes the LV this create made (by its
+//! identity), or, when even that fails, records it as tainted: a half-written volume is never
+//! recorded as good. Changing `source` or `clone_from` later is an update that writes nothing.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::framework::plan::Plan;
 use crate::framework::resource::{Failed, IdentitySchema, Outcome, Resource};
-use crate::framework::schema::{Attribute, Validator};
-use crate::framework::{Diagnostic, Diagnostics, Schema, Type, Value};
-use crate::libvirt::volume::{Created, Lookup, Resize, VolInfo, VolumeDelete, VolumeIdentity};
+use crate::framework::schema::{parse_duration, Attribute, Block, Validator};
+use crate::framework::{AttrPath, Diagnostic, Diagnostics, Schema, Type, Value};
+use crate::image::{self, Cancel, Checksum, FormatChoice, Image, Location, Spec};
+use crate::libvirt::upload::{UploadError, UploadErrorKind, UploadTarget};
+use crate::libvirt::volume::{Cloned, Created, Lookup, Resize, VolInfo, VolumeDelete, VolumeIdentity};
 use crate::libvirt::{xml, Connection, Error};
 use crate::names;
 use crate::provider::Ctx;
@@ -37,6 +49,73 @@ pub struct State {
     key: Option<String>,
     allocation: Option<u64>,
     capacity_bytes: Option<u64>,
+    source: Option<Source>,
+    clone_from: Option<String>,
+    timeouts: Option<Timeouts>,
+}
+
+/// The `source` block: an image to fill the volume with at creation.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    path: Option<String>,
+    url: Option<String>,
+    format: Option<String>,
+    checksum: Option<String>,
+}
+
+impl Source {
+    /// The attribute that names where the image is: `source.url` or `source.path`.
+    fn location_attr(&self) -> AttrPath {
+        source_attr(if self.url.is_some() { "url" } else { "path" })
+    }
+
+    /// The image this block describes, for [`image::open`].
+    fn spec(&self) -> Result<Spec, Diagnostic> {
+        let location = match (&self.path, &self.url) {
+            (Some(p), None) => Location::Path(PathBuf::from(p)),
+            (None, Some(u)) => Location::Url(u.clone()),
+            _ => return Err(Diagnostic::error("Invalid source", ONE_LOCATION).at(source_attr("path"))),
+        };
+        let format = match self.format.as_deref() {
+            None => FormatChoice::Auto,
+            Some(f) => FormatChoice::parse(f).ok_or_else(|| {
+                Diagnostic::error("Invalid source.format", format!("{f:?} is not one of auto, raw, qcow2."))
+                    .at(source_attr("format"))
+            })?,
+        };
+        let checksum = self
+            .checksum
+            .as_deref()
+            .map(|c| {
+                Checksum::parse(c).map_err(|e| {
+                    Diagnostic::error("Invalid source.checksum", e.to_string()).at(source_attr("checksum"))
+                })
+            })
+            .transpose()?;
+        Ok(Spec {
+            location,
+            format,
+            checksum,
+        })
+    }
+}
+
+/// The `timeouts` block.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Timeouts {
+    create: Option<String>,
+}
+
+/// How long a create may take when `timeouts.create` is not set: the whole create, download and
+/// upload included. Generous because images are big and links slow; a stalled download (60 s
+/// without a byte) or a dead hypervisor (keepalive) fails long before.
+const DEFAULT_CREATE_TIMEOUT: &str = "1h";
+
+const ONE_LOCATION: &str = "Set exactly one of source.path (a file on the machine running Terraform) or \
+                            source.url (an http:// or https:// URL).";
+
+fn source_attr(name: &str) -> AttrPath {
+    AttrPath::attr("source").then_attr(name)
 }
 
 impl State {
@@ -66,6 +145,29 @@ impl State {
         self.name = v.xml.name.clone();
         self.capacity_bytes = Some(actual);
         self.allocation = Some(v.xml.allocation);
+    }
+
+    /// The create's deadline, from `timeouts.create`.
+    fn create_deadline(&self) -> Result<Instant, Diagnostic> {
+        let text = self
+            .timeouts
+            .as_ref()
+            .and_then(|t| t.create.as_deref())
+            .unwrap_or(DEFAULT_CREATE_TIMEOUT);
+        let d: Duration = parse_duration(text).map_err(|e| {
+            Diagnostic::error("Invalid timeouts.create", e).at(AttrPath::attr("timeouts").then_attr("create"))
+        })?;
+        Ok(Instant::now() + d)
+    }
+
+    /// Where libvirt finds the volume again: by key, checked against pool, name and path.
+    fn upload_target(&self) -> UploadTarget {
+        UploadTarget {
+            pool: self.pool.clone(),
+            name: self.name.clone(),
+            key: self.key.clone().unwrap_or_default(),
+            path: self.path.clone(),
+        }
     }
 
     fn capacity_bytes_wanted(&self) -> Result<u64, Diagnostic> {
