@@ -50,7 +50,9 @@ fn locate(var: &str, value: Option<std::ffi::OsString>, profile: Profile) -> Res
 /// no-op when it is up to date) and returns the directory cargo reports for the executable, so
 /// `CARGO_TARGET_DIR` and the like are honoured.
 pub fn build(profile: Profile) -> Result<PathBuf, String> {
-    static BUILT: OnceLock<Mutex<Vec<(Profile, Result<PathBuf, String>)>>> = OnceLock::new();
+    /// Each profile's outcome, once built.
+    type Built = Vec<(Profile, Result<PathBuf, String>)>;
+    static BUILT: OnceLock<Mutex<Built>> = OnceLock::new();
     let built = BUILT.get_or_init(Default::default);
     // Held while building: two tests asking at once get one build.
     let mut built = built.lock().unwrap_or_else(|p| p.into_inner());
