@@ -28,7 +28,7 @@ fn sample(ty: &Type, k: usize, unknowns: bool) -> Value {
         return Value::Unknown;
     }
     match ty {
-        Type::Bool => Value::Bool(k % 2 == 0),
+        Type::Bool => Value::Bool(k.is_multiple_of(2)),
         Type::Number => match k % 6 {
             0 => Value::from(1_073_741_824u64),
             1 => Value::Number(Number::Float(1.5)),
