@@ -429,6 +429,30 @@ impl Lab {
         Clients::parse(&out).unwrap_or_else(|e| panic!("{e}\n(virt-admin printed:\n{out})"))
     }
 
+    /// Wraps the guest's `lvcreate` so that every call also records libvirtd's clients at that
+    /// moment: the client whose vol-create runs it is connected then, so the records say which
+    /// transport each volume was created through. Undone (and checked) by the returned guard.
+    #[track_caller]
+    pub fn record_clients_at_lvcreate(&self) -> ClientRecorder<'_> {
+        let fault = Fault::guest(
+            self,
+            "lvcreate records libvirtd's clients",
+            &format!(
+                "set -e; rm -rf {RECORDS}; mkdir -p {RECORDS}; cat > {RECORDS}.sh <<'SCRIPT'\n{CLIENTS_SCRIPT}SCRIPT\n\
+                 test -L /usr/sbin/lvcreate; mv /usr/sbin/lvcreate /usr/sbin/lvcreate.acc-orig; \
+                 cat > /usr/sbin/lvcreate <<'EOF'\n#!/bin/sh\n/usr/sbin/lvm lvcreate \"$@\"\nrc=$?\n\
+                 echo \"$*\" > {RECORDS}/$$.args\nsh {RECORDS}.sh > {RECORDS}/$$.clients 2>&1\nexit $rc\nEOF\n\
+                 chmod 755 /usr/sbin/lvcreate"
+            ),
+            &format!(
+                "if [ -L /usr/sbin/lvcreate.acc-orig ]; then mv -f /usr/sbin/lvcreate.acc-orig /usr/sbin/lvcreate; fi; \
+                 rm -rf {RECORDS} {RECORDS}.sh; \
+                 test -L /usr/sbin/lvcreate && test ! -e /usr/sbin/lvcreate.acc-orig && /usr/sbin/lvcreate --version >/dev/null"
+            ),
+        );
+        ClientRecorder { lab: self, fault }
+    }
+
     /// PID of the lab's QEMU: from the pid file in the lab's run directory (`LAB_RUN_DIR`), and
     /// only if `/proc/PID/cmdline` carries the lab's `-name terraform-provider-libvirt-lab-SUITE`.
     pub fn qemu_pid(&self) -> Result<u32, String> {
@@ -761,6 +785,39 @@ a client-list libvirtd | while read -r id transport rest; do
   fi
 done
 "#;
+
+/// Where [`Lab::record_clients_at_lvcreate`] keeps its records in the guest.
+const RECORDS: &str = "/run/acc-lvcreate-clients";
+
+/// The `lvcreate` wrapper of [`Lab::record_clients_at_lvcreate`]; undone when dropped.
+pub struct ClientRecorder<'l> {
+    lab: &'l Lab,
+    fault: Fault<'l>,
+}
+
+impl ClientRecorder<'_> {
+    /// Each `lvcreate` call so far: its arguments and libvirtd's clients while it ran.
+    #[track_caller]
+    pub fn records(&self) -> Vec<(String, Clients)> {
+        let out = self.lab.ssh_ok(&format!(
+            "for f in {RECORDS}/*.args; do [ -e \"$f\" ] || continue; echo \"== $(cat \"$f\")\"; cat \"${{f%.args}}.clients\"; done"
+        ));
+        let mut records = Vec::new();
+        for block in out.split("== ").filter(|b| !b.trim().is_empty()) {
+            let (args, clients) = block.split_once('\n').unwrap_or((block, ""));
+            let parsed = Clients::parse(clients)
+                .unwrap_or_else(|e| panic!("clients recorded at `lvcreate {args}`: {e}\n{clients}"));
+            records.push((args.trim().to_string(), parsed));
+        }
+        records
+    }
+
+    /// Puts the original `lvcreate` back (checked; see [`Fault::undo`]).
+    #[track_caller]
+    pub fn undo(self) {
+        self.fault.undo();
+    }
+}
 
 /// One client of libvirtd.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -68,7 +68,8 @@
 //!   restarted.
 //! - [`hcl`]: quoting for generated configurations; [`xml`]: libvirt's XML is regular enough that
 //!   a few string searches read it ([`disk_targets`], [`tag_text`], …).
-//! - [`provider`]: the provider binary and the terraform binary.
+//! - [`provider`]: the provider binary and the terraform binary; [`net`]: a port that refuses
+//!   connections and stays reserved.
 //! - [`coverage`]: the coverage map's check (unit tests only).
 
 pub mod calibration;
@@ -78,6 +79,7 @@ pub mod domain;
 pub mod fault;
 pub mod hcl;
 pub mod lab;
+pub mod net;
 pub mod provider;
 pub mod scenario;
 pub mod workdir;
@@ -87,7 +89,10 @@ pub use calibration::Calibration;
 pub use domain::{domain_xml_def, Domain, DomainOpts, Runtime};
 pub use fault::Fault;
 pub use hcl::{hcl_list, hcl_string, provider_block};
-pub use lab::{lab_suite, parse_env_lines, Client, Clients, Lab, Lv, Paused, Pv, Snapshot, Vg};
+pub use lab::{
+    lab_suite, parse_env_lines, Client, ClientRecorder, Clients, Lab, Lv, Paused, Pv, Snapshot, Vg,
+};
+pub use net::RefusingPort;
 pub use provider::{provider_dir, terraform_bin};
 pub use scenario::Scenario;
 pub use tfrun::{run_command, Background, Run, PROVIDER_SOURCE};
