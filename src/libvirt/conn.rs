@@ -411,8 +411,26 @@ pub fn redact_uri(uri: &str) -> (String, Vec<String>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A test-driver URI of its own for one test (`test:///PATH` of a node file with one running
+    /// `default-pool`), and the directory holding the file. `test:///default` is one in-memory
+    /// hypervisor shared by every connection of the process, so tests running side by side on it
+    /// would see each other's changes; a file URI gives each connection a private one.
+    pub(crate) fn private_test_driver() -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("node.xml");
+        std::fs::write(
+            &file,
+            "<node>\n  <pool type='dir'>\n    <name>default-pool</name>\n    \
+             <uuid>dfe224cb-28fb-8dd0-c4b2-64eb3f0f4566</uuid>\n    <target><path>/default-pool</path></target>\n  \
+             </pool>\n</node>\n",
+        )
+        .expect("node file");
+        let uri = format!("test://{}", file.display());
+        (dir, uri)
+    }
 
     #[test]
     fn redacts_passwords_and_secret_parameters() {
@@ -487,7 +505,8 @@ mod tests {
     #[tokio::test]
     async fn test_driver_round_trip_and_stop() {
         let stopping = Arc::new(AtomicBool::new(false));
-        let c = Connection::open("test:///default", &ConnectOptions::default(), stopping.clone())
+        let (_dir, uri) = private_test_driver();
+        let c = Connection::open(&uri, &ConnectOptions::default(), stopping.clone())
             .await
             .expect("test driver opens");
         let n = c
@@ -513,13 +532,10 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_pool_is_not_found() {
-        let c = Connection::open(
-            "test:///default",
-            &ConnectOptions::default(),
-            Arc::new(AtomicBool::new(false)),
-        )
-        .await
-        .expect("test driver opens");
+        let (_dir, uri) = private_test_driver();
+        let c = Connection::open(&uri, &ConnectOptions::default(), Arc::new(AtomicBool::new(false)))
+            .await
+            .expect("test driver opens");
         let e = c
             .run("look up storage pool", "'nope'", |c| {
                 c.lookup_storage_pool_by_name("nope")

@@ -488,21 +488,21 @@ mod tests {
     use super::*;
     use crate::libvirt::conn::ConnectOptions;
 
-    async fn test_driver() -> Connection {
-        Connection::open(
-            "test:///default",
-            &ConnectOptions::default(),
-            Arc::new(AtomicBool::new(false)),
-        )
-        .await
-        .expect("the test driver opens")
+    /// A private test-driver hypervisor (not the process-wide `test:///default`: the tests
+    /// change the pool's autostart, and run side by side); keep the directory while it is used.
+    async fn test_driver() -> (tempfile::TempDir, Connection) {
+        let (dir, uri) = crate::libvirt::conn::tests::private_test_driver();
+        let c = Connection::open(&uri, &ConnectOptions::default(), Arc::new(AtomicBool::new(false)))
+            .await
+            .expect("the test driver opens");
+        (dir, c)
     }
 
     /// A pool is refreshed once per configured provider (one Terraform walk), and again after the
     /// provider changed something.
     #[tokio::test]
     async fn one_refresh_per_walk_until_the_provider_changes_something() {
-        let c = test_driver().await;
+        let (_dir, c) = test_driver().await;
         let locks = PoolLocks::default();
         let start = c.runs();
         locks.refresh(&c, "default-pool").await.expect("refresh");
@@ -529,7 +529,7 @@ mod tests {
     /// The same for the scan of the host's volume groups.
     #[tokio::test]
     async fn one_scan_per_walk_until_the_provider_changes_something() {
-        let c = test_driver().await;
+        let (_dir, c) = test_driver().await;
         let start = c.runs();
         let first = c.logical_sources().await.expect("scan");
         assert_eq!(c.runs(), start + 1);
