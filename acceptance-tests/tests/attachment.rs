@@ -317,9 +317,9 @@ fn attachment_refusals_change_nothing() {
     }
     noacpi.assert_not_restarted(&noacpi_run);
     lab.virsh_ok(&["detach-disk", &busy.name, "sdb", "--config"]);
-    // PROVIDER BUG (reported): disk_attachment.rs plan() runs these checks (preflight) only when the
-    // planned state is wholly known, which it never is on create (id, alias, address are unknown):
-    // every refusal above comes at apply, after `terraform plan` said the change was fine.
+    // disk_attachment.rs plan() runs these checks (preflight) once the configured inputs are known,
+    // so every refusal above comes at plan, before `terraform apply` could change anything. (Once a
+    // provider bug: they waited for a wholly known planned state, which a create never has.)
     assert_eq!(
         at_plan.len(),
         cases.len(),
