@@ -2,8 +2,8 @@
 //! seconds. The lab is an emulated (TCG) guest; in CI two of them share two cores with the
 //! tests, so a fixed "60 s" is generous one day and flaky the next. A [`Calibration`] measures the
 //! floors at the moment it is made: one `virsh` round trip to the guest's libvirtd, one `ssh`
-//! round trip into the guest, and one `terraform plan` of a configuration with only the provider
-//! block (terraform's and the provider's own start-up, three provider processes).
+//! round trip into the guest, and one `terraform plan` that reads the lab once (terraform's and
+//! the provider's own start-up, three provider processes, a connection and a lookup).
 //!
 //! A limit is then what the provider's settings promise (keepalive, `connect_timeout`) plus a
 //! multiple ([`SLACK`]) of the measured cost of the work around it, so it grows with the load
@@ -23,7 +23,7 @@ pub struct Calibration {
     pub virsh: Duration,
     /// `ssh true` into the guest.
     pub ssh: Duration,
-    /// `terraform plan` of the provider block alone.
+    /// `terraform plan` reading the lab once.
     pub terraform: Duration,
 }
 
@@ -65,7 +65,7 @@ impl fmt::Display for Calibration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "virsh round trip {:.2} s, ssh round trip {:.2} s, terraform plan (provider block only) {:.2} s",
+            "virsh round trip {:.2} s, ssh round trip {:.2} s, terraform plan reading the lab {:.2} s",
             self.virsh.as_secs_f64(),
             self.ssh.as_secs_f64(),
             self.terraform.as_secs_f64()
@@ -124,8 +124,6 @@ mod tests {
             terraform: secs(4.0),
         };
         assert!(slow.limit(secs(18.0), 1, 2) > c.limit(secs(18.0), 1, 2));
-        assert!(c
-            .to_string()
-            .contains("terraform plan (provider block only) 2.00 s"));
+        assert!(c.to_string().contains("terraform plan reading the lab 2.00 s"));
     }
 }
