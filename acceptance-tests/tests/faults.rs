@@ -26,7 +26,9 @@ use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use acceptance_tests::{provider_block, Calibration, Fault, Lab, RefusingPort, Scenario, Workdir};
+use acceptance_tests::{
+    calibration, provider_block, Calibration, Fault, Lab, RefusingPort, Scenario, Workdir,
+};
 
 const MIB: u64 = 1 << 20;
 const VOLUMES: usize = 20;
@@ -415,13 +417,19 @@ fn libvirtd_killed_mid_apply_with_a_lost_create_reply() {
         "v09's LV must exist before the kill"
     );
     let status_before = libvirtd_status(lab);
+    // What one create cost in this apply so far (terraform's start included, so it errs long).
+    let made = (before_kill.len() - EARLY).max(1) as u32;
+    let per_create = apply.elapsed() / made;
     let t_fault = Instant::now();
     lab.ssh_ok("systemctl kill -s KILL libvirtd");
     slow.undo();
     // After the kill systemd starts libvirtd again, the provider reconnects and the other creates
-    // go on: terraform ends after at most all 20 creates, one lab round trip each.
-    let limit = cal.limit(Duration::ZERO, 1, VOLUMES as u32);
-    let run = apply.wait(limit * 3);
+    // go on: terraform ends after the creates that remain, each costing what they cost before.
+    let remaining = (VOLUMES - before_kill.len()) as u32;
+    let limit = cal.limit(Duration::ZERO, 1, 0) + per_create * remaining * calibration::SLACK;
+    // Background::wait counts from the command's start.
+    let deadline = apply.elapsed() + limit * 3;
+    let run = apply.wait(deadline);
     let to_exit = t_fault.elapsed();
     wait_for("libvirtd to run again", cal.patience(10), || {
         libvirtd_status(lab).starts_with("ActiveState=active ")
@@ -443,7 +451,8 @@ fn libvirtd_killed_mid_apply_with_a_lost_create_reply() {
     assert!(run.code.is_some(), "terraform hung after the kill:\n{run}");
     assert!(
         to_exit < limit,
-        "terraform took {to_exit:?} after the kill (limit {limit:?} from {cal})"
+        "terraform took {to_exit:?} after the kill (limit {limit:?}: {remaining} creates left at {per_create:?} \
+         each, from {cal})"
     );
     assert!(
         !run.ok(),
@@ -498,7 +507,9 @@ fn lab_frozen_during_apply_errors_in_bounded_time() {
     );
     let paused = lab.pause();
     let t_fault = Instant::now();
-    let run = apply.wait(limit * 3);
+    // Background::wait counts from the command's start.
+    let deadline = apply.elapsed() + limit * 3;
+    let run = apply.wait(deadline);
     let to_exit = t_fault.elapsed();
     eprintln!(
         "[faults] frozen lab: terraform exited {:?} {:.1} s after the freeze (limit {:.1} s: {} s promised \
@@ -507,7 +518,7 @@ fn lab_frozen_during_apply_errors_in_bounded_time() {
         to_exit.as_secs_f64(),
         limit.as_secs_f64(),
         FROZEN_PROMISE.as_secs(),
-        acceptance_tests::calibration::SLACK
+        calibration::SLACK
     );
     paused.resume();
     eprintln!(
