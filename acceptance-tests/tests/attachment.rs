@@ -251,13 +251,8 @@ fn attachment_refusals_change_nothing() {
     ]);
     let missing = s.name("missing");
     let noacpi_run = noacpi.runtime();
-    let domains = [&noacpi, &noscsi, &busy, &free];
-    let snapshot = || {
-        let mut v: Vec<String> = domains.iter().map(|d| d.xml(true)).collect();
-        v.push(noacpi.xml(false));
-        v.push(format!("{:?}", lab.lvs_in(&pool)));
-        v
-    };
+    // Every domain's live XML and saved definition, the pool's state and definition, the LVs.
+    let snapshot = || lab.snapshot();
     let before = snapshot();
     s.step("storage and four fixture domains");
 
@@ -318,7 +313,7 @@ fn attachment_refusals_change_nothing() {
         if let Some(attr) = attr {
             r.expect_diagnostic(summary, attr);
         }
-        assert_eq!(snapshot(), before, "{what}: the hypervisor changed");
+        before.assert_unchanged(&snapshot(), what);
         assert!(
             case.state_addresses().is_empty(),
             "{what}: something entered the state"

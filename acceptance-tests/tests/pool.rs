@@ -148,10 +148,10 @@ fn pool_keep_then_readopt_with_data_intact() {
         "libvirt does not list the adopted LV"
     );
     wd.expect_plan(0);
-    // PROVIDER BUG (reported): the plan-time checks of a new pool (lvm_pool.rs check_create:
-    // adoption warning, "Storage Pool Already Exists", "Device Already In Use") only run when the
-    // planned state is wholly known, which it never is on create (id, capacity, … are unknown), so
-    // the documented "Existing Volume Group Will Be Adopted" warning is never shown.
+    // The plan-time checks of a new pool (lvm_pool.rs check_create: adoption warning, "Storage
+    // Pool Already Exists", "Device Already In Use") run once the configured inputs are known, so
+    // the documented warning is shown. (Once a provider bug: they waited for a wholly known planned
+    // state, which a create never has.)
     r.expect_mentions(&["Existing Volume Group Will Be Adopted"]);
 }
 

@@ -5,14 +5,15 @@
 //! an error there would block destroying everything else (data sources, which exist to fail when what
 //! they look up is missing, are refused at plan). Some are only known at apply (a pool that the same
 //! apply might create, a device path that only the build can try). Nothing
-//! appears on the hypervisor: pools, volume groups, physical volumes, logical volumes and the disks of
-//! every domain (live and saved definitions) are compared before and after, in the guest.
+//! appears on the hypervisor: volume groups, physical volumes and logical volumes (with UUIDs), every
+//! pool's state, autostart, saved definition and volumes, and every domain's state, autostart, saved
+//! definition and live XML are compared before and after, in the guest.
 //!
 //! One test per family (the provider block, each resource, the data sources), a table of cases, each
 //! case in its own work directory. Each test ends with a line `validation: <family>: <n> cases
 //! refused`.
 
-use acceptance_tests::{disk_blocks, hcl_string, provider_block, DomainOpts, Run, Scenario, Workdir};
+use acceptance_tests::{hcl_string, provider_block, DomainOpts, Run, Scenario, Snapshot, Workdir};
 
 /// The earliest terraform command that can refuse a case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,25 +74,11 @@ impl Case {
     }
 }
 
-/// What the hypervisor holds: pools, VGs, PVs, LVs, and the disks of every domain in its live XML
-/// and its saved definition.
-fn hypervisor(s: &Scenario) -> String {
-    let lab = s.lab();
-    let mut out = format!(
-        "pools {:?}\nvgs {:?}\npvs {:?}\nlvs {:?}\n",
-        lab.pool_names(),
-        lab.vgs(),
-        lab.pvs(),
-        lab.lvs()
-    );
-    for d in lab.domain_names() {
-        out.push_str(&format!(
-            "domain {d}\n  live {:?}\n  saved {:?}\n",
-            disk_blocks(&lab.domain_xml(&d, false)),
-            disk_blocks(&lab.domain_xml(&d, true))
-        ));
-    }
-    out
+/// What the hypervisor holds ([`Lab::snapshot`](acceptance_tests::Lab::snapshot)): VGs, PVs and
+/// LVs with their UUIDs, every pool's state, autostart, saved definition and volumes, every
+/// domain's state, autostart, saved definition and live XML.
+fn hypervisor(s: &Scenario) -> Snapshot {
+    s.lab().snapshot()
 }
 
 /// Runs every case and checks: refused at its stage, the summary, the attribute, what would be
@@ -110,7 +97,7 @@ fn refuse_all(s: &Scenario, family: &str, cases: &[Case]) {
             check(c, &wd, &r);
             if c.stage != Stage::Validate {
                 // These talked to the hypervisor: check it after each one.
-                assert_eq!(hypervisor(s), before, "{}: the hypervisor changed", c.what);
+                before.assert_unchanged(&hypervisor(s), c.what);
             }
         }));
         match outcome {
@@ -125,7 +112,7 @@ fn refuse_all(s: &Scenario, family: &str, cases: &[Case]) {
             }
         }
     }
-    assert_eq!(hypervisor(s), before, "the hypervisor changed");
+    before.assert_unchanged(&hypervisor(s), family);
     assert!(
         failures.is_empty(),
         "{} of {} cases were not refused as expected:\n\n{}",

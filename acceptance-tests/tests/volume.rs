@@ -278,8 +278,8 @@ fn volume_delete_refused_while_attached() {
     assert!(dom
         .disk("sdc", true)
         .is_some_and(|d| d.contains(&format!("file='{dev}'"))));
-    // PROVIDER BUG (reported): lvm_volume.rs attached_to() compares only <source dev=…> and
-    // pool/volume, not <source file=…>, so this destroy deletes a volume a domain still uses.
+    // lvm_volume.rs attached_to() compares <source file=…> too, not only <source dev=…> and
+    // pool/volume (once a provider bug: this destroy deleted a volume a domain still used).
     let r = wd.try_destroy(&[]);
     assert!(
         lab.lv(&pool, "v").is_some(),
