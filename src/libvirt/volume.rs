@@ -115,8 +115,9 @@ pub enum VolumeDelete {
 /// What [`Connection::clone_volume`] did.
 #[derive(Debug)]
 pub enum Cloned {
-    /// The volume was created as a copy of the source.
-    New(VolInfo),
+    /// The volume was created as a copy of the source, whose size (the bytes copied) was the
+    /// second field.
+    New(VolInfo, u64),
     /// The pool already had a volume of that name; nothing was created.
     Exists(VolInfo),
     /// The pool is gone or stopped; nothing was created.
@@ -373,10 +374,11 @@ impl Connection {
             if info.xml.capacity > capacity {
                 return Ok(Cloned::SourceLarger(info));
             }
+            let copied = info.xml.capacity;
             gate.send()?;
             let v = StorageVol::create_xml_from(&p, &xml, &src, 0)
                 .map_err(during("clone storage volume", object.clone()))?;
-            vol_info(&v, &pool, &object).map(Cloned::New)
+            vol_info(&v, &pool, &object).map(|v| Cloned::New(v, copied))
         })
         .await
     }

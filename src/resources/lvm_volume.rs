@@ -239,8 +239,28 @@ impl Resource for LvmVolume {
                 Attribute::string("key").computed().stable().describe("libvirt's key of the volume (the LV UUID); same as `id`."),
                 Attribute::number("allocation").computed().describe("Bytes allocated on the volume group, refreshed on every read."),
                 Attribute::number("capacity_bytes").computed().describe("The volume's size in bytes, refreshed on every read."),
+                Attribute::string("clone_from")
+                    .optional()
+                    .validate(Validator::Str(validate_clone_from))
+                    .describe(
+                        "Create the volume as a copy of another volume on the same hypervisor, named by its key \
+                         (for example `libvirt_lvm_volume.golden.id`): any active pool, a directory pool's qcow2 \
+                         included (libvirt converts it to raw on the hypervisor). `capacity` must be at least the \
+                         source's size (checked at plan); the rest of the volume reads as zeros. Written at creation \
+                         only: changing it later writes nothing (see `source`). Conflicts with `source`.",
+                    ),
             ],
         )
+        .with_block(source_block())
+        .with_block(Block::timeouts(&[("create", DEFAULT_CREATE_TIMEOUT)]))
+    }
+
+    /// Checks across attributes that need no hypervisor: where the image is, and one kind of
+    /// content.
+    fn validate(config: &Value, diags: &mut Diagnostics) {
+        for d in content_conflicts(config) {
+            diags.push(d);
+        }
     }
 
     // ------------------------------------------------------------ plan
@@ -249,6 +269,9 @@ impl Resource for LvmVolume {
     /// changes: Terraform runs a normal plan to refresh before every `terraform destroy`, so an
     /// error here would stop the destroy of everything in the configuration.
     async fn plan(&self, ctx: &Ctx, plan: &mut Plan) -> Result<(), Diagnostics> {
+        if let Some(w) = content_change_warning(plan) {
+            plan.warn(w);
+        }
         let Some(wanted) = plan.planned("capacity").as_str().and_then(|s| parse_size(s).ok()) else {
             return Ok(());
         };
@@ -296,6 +319,15 @@ impl Resource for LvmVolume {
     async fn create(&self, ctx: &Ctx, planned: State) -> Outcome<State> {
         let conn = ctx.conn().await?;
         let capacity = planned.capacity_bytes_wanted()?;
+        let cancel = Cancel::new(ctx.stop_flag(), Some(planned.create_deadline()?));
+        // Everything that can refuse the content is settled before the LV exists: the image is
+        // opened (a URL connected to, a spooled download fetched and checked), its size compared.
+        let content = match (&planned.source, &planned.clone_from) {
+            (Some(_), Some(_)) => return Err(conflicting_content().into()),
+            (Some(src), None) => Content::Image(open_image(src, capacity, &cancel).await?),
+            (None, Some(key)) => Content::Clone(clone_source(conn, key, capacity).await?),
+            (None, None) => Content::Empty,
+        };
         let pool = conn
             .find_pool(&planned.pool)
             .await?
@@ -310,17 +342,67 @@ impl Resource for LvmVolume {
         let allocation = if sparse { 0 } else { capacity };
         let vol_xml = xml::volume_xml(&planned.name, capacity, allocation)
             .map_err(|e| Diagnostic::error("Invalid Volume Definition", e.to_string()))?;
-        match conn.create_volume(&planned.pool, &planned.name, vol_xml).await {
-            Ok(Created::New(info)) => {
-                let mut s = planned;
-                s.fill(info);
-                Ok(s)
+        let (made, content) = match content {
+            Content::Clone(source) => {
+                let made = conn
+                    .clone_volume(&planned.pool, &planned.name, vol_xml, capacity, &source)
+                    .await;
+                match made {
+                    Ok(Cloned::New(info, copied)) => (info, Written::Clone { copied }),
+                    Ok(Cloned::Exists(v)) => return Err(already_exists(&planned, &v.path()).into()),
+                    Ok(Cloned::NoActivePool) => return Err(pool_not_active(&planned.pool).into()),
+                    Ok(Cloned::SourceGone) => return Err(clone_source_gone(&source.key).into()),
+                    Ok(Cloned::SourceElsewhere(v)) => return Err(clone_source_moved(&source, &v).into()),
+                    Ok(Cloned::SourceLarger(v)) => {
+                        return Err(clone_too_large(&planned.capacity, capacity, &v).into())
+                    }
+                    Err(e) if e.is_connection_lost() => return Err(lost_create(conn, planned, capacity, e).await),
+                    Err(e) if e.is_already_exists() => return Err(already_exists(&planned, "").into()),
+                    Err(e) => return Err(e.into()),
+                }
             }
-            Ok(Created::Exists(v)) => Err(already_exists(&planned, &v.path()).into()),
-            Ok(Created::NoActivePool) => Err(pool_not_active(&planned.pool).into()),
-            Err(e) if e.is_connection_lost() => Err(lost_create(conn, planned, capacity, e).await),
-            Err(e) if e.is_already_exists() => Err(already_exists(&planned, "").into()),
-            Err(e) => Err(e.into()),
+            other => match conn.create_volume(&planned.pool, &planned.name, vol_xml).await {
+                Ok(Created::New(info)) => (
+                    info,
+                    match other {
+                        Content::Image(img) => Written::Image(img),
+                        _ => Written::Nothing,
+                    },
+                ),
+                Ok(Created::Exists(v)) => return Err(already_exists(&planned, &v.path()).into()),
+                Ok(Created::NoActivePool) => return Err(pool_not_active(&planned.pool).into()),
+                Err(e) if e.is_connection_lost() => return Err(lost_create(conn, planned, capacity, e).await),
+                Err(e) if e.is_already_exists() => return Err(already_exists(&planned, "").into()),
+                Err(e) => return Err(e.into()),
+            },
+        };
+        let mut s = planned;
+        s.fill(made);
+        let target = s.upload_target();
+        let failed = match content {
+            Written::Nothing => None,
+            Written::Image(img) => match conn.upload_volume(&target, img, cancel).await {
+                Ok(done) => {
+                    tracing::info!(
+                        volume = %format!("{}/{}", s.pool, s.name),
+                        image_bytes = done.image.virtual_size,
+                        data_bytes = done.image.data_bytes,
+                        tail_bytes = done.tail,
+                        seconds = format!("{:.1}", done.elapsed.as_secs_f64()),
+                        "the volume holds the image, zeros to its end"
+                    );
+                    None
+                }
+                Err(e) => Some(upload_error(e, s.source.as_ref())),
+            },
+            Written::Clone { copied } => match conn.zero_volume_tail(&target, copied, cancel).await {
+                Ok(_) => None,
+                Err(e) => Some(upload_error(e, None)),
+            },
+        };
+        match failed {
+            None => Ok(s),
+            Some(d) => Err(remove_failed(conn, s, d).await),
         }
     }
 
@@ -531,10 +613,26 @@ fn validate_capacity(s: &str) -> Result<(), String> {
 /// A new volume: its path, and warnings for what the apply will refuse (a taken name, too little
 /// space) when the pool already exists (it may be created by the same apply).
 async fn plan_create(ctx: &Ctx, plan: &mut Plan, wanted: u64) -> Result<(), Diagnostics> {
+    // The image's header is on this machine: a capacity it does not fit in is a mistake in the
+    // configuration, refused now whatever the hypervisor holds.
+    if let Some(w) = plan_image(plan, wanted).await? {
+        plan.warn(w);
+    }
     let Some(pool) = plan.planned("pool").as_str().map(str::to_string) else {
         return Ok(());
     };
     let conn = ctx.conn().await?;
+    if let Some(key) = plan.planned("clone_from").as_str().map(str::to_string) {
+        match conn.volume_by_key(&key).await? {
+            None => plan.warn_refusal(clone_source_gone(&key)),
+            Some(v) if v.xml.capacity > wanted => plan.warn_refusal(clone_too_large(
+                plan.planned("capacity").as_str().unwrap_or_default(),
+                wanted,
+                &v,
+            )),
+            Some(_) => {}
+        }
+    }
     let Some(info) = conn.find_pool(&pool).await? else {
         return Ok(());
     };
@@ -718,6 +816,346 @@ async fn lost_create(conn: &Connection, planned: State, capacity: u64, e: Error)
     } else {
         d.into()
     }
+}
+
+// ------------------------------------------------------------ content
+
+/// What fills a new volume, prepared before the LV is created.
+enum Content {
+    Empty,
+    Image(Image),
+    Clone(VolumeIdentity),
+}
+
+/// What is left to write once the LV exists.
+enum Written {
+    Nothing,
+    Image(Image),
+    /// libvirt copied `copied` bytes; the rest of the volume is to be zeroed.
+    Clone { copied: u64 },
+}
+
+fn source_block() -> Block {
+    Block {
+        name: "source",
+        description: "Fill the volume at creation with a disk image, converted to raw on the machine running \
+                      Terraform and streamed over the provider's libvirt connection (`virStorageVolUpload`, \
+                      sparse): nothing is needed on the hypervisor, and remote URIs work. qcow2 (v2 and v3, \
+                      compressed clusters, zero clusters) becomes the raw disk it holds; a `.gz`, `.xz` or `.zst` \
+                      wrapper is recognised by its first bytes. The whole volume then reads as the image followed \
+                      by zeros. `capacity` must be at least the image's virtual size (checked at plan for a \
+                      `path`, before the volume is created for a `url`). A failure after the volume was created \
+                      removes it (or, if that fails too, records it as tainted): a half-written volume is never \
+                      recorded as good. Written at creation only: changing the block later writes nothing and \
+                      warns; `terraform apply -replace=<address>` re-images the volume. Conflicts with \
+                      `clone_from`."
+            .into(),
+        attributes: vec![
+            Attribute::string("path").optional().describe(
+                "A file on the machine running Terraform (relative paths are from the working directory). \
+                 Exactly one of `path` and `url`.",
+            ),
+            Attribute::string("url").optional().validate(Validator::Str(validate_url)).describe(
+                "An `http://` or `https://` URL to download the image from; redirects are followed and the usual \
+                 proxy variables (`HTTPS_PROXY`, `NO_PROXY`, ...) apply. Exactly one of `path` and `url`.",
+            ),
+            Attribute::string("format")
+                .optional()
+                .one_of(FormatChoice::VALUES)
+                .describe(
+                    "The image's format inside any compression wrapper. `auto` (the default) takes qcow2 by its \
+                     magic bytes and anything else as raw, but refuses VMDK, VHD(X), VDI and QED images by name; \
+                     `raw` writes the bytes as they are; `qcow2` refuses anything else.",
+                ),
+            Attribute::string("checksum").optional().validate(Validator::Str(validate_checksum)).describe(
+                "`sha256:<64 hex digits>` or `sha512:<128 hex digits>`: the digest of the file as read (before \
+                 decompression). A mismatch fails the create, naming both digests, and leaves no volume behind.",
+            ),
+        ],
+    }
+}
+
+fn validate_url(u: &str) -> Result<(), String> {
+    let lower = u.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"));
+    match rest {
+        Some(r) if !r.is_empty() && !r.starts_with('/') => Ok(()),
+        Some(_) => Err(format!("{u:?} names no host: use a URL such as \"https://example.com/disk.qcow2\".")),
+        None => Err(format!(
+            "{u:?} is not an http:// or https:// URL: only http and https downloads are supported; for a file on \
+             this machine use source.path."
+        )),
+    }
+}
+
+fn validate_checksum(c: &str) -> Result<(), String> {
+    Checksum::parse(c).map(|_| ()).map_err(|e| e.to_string())
+}
+
+fn validate_clone_from(k: &str) -> Result<(), String> {
+    if k.trim().is_empty() {
+        Err("clone_from must be the key of an existing volume, such as libvirt_lvm_volume.golden.id.".into())
+    } else {
+        Ok(())
+    }
+}
+
+fn conflicting_content() -> Diagnostic {
+    Diagnostic::error(
+        "Conflicting Volume Content",
+        "source and clone_from both say what to fill the volume with; set only one of them.",
+    )
+    .at_attr("clone_from")
+}
+
+/// The configuration's own contradictions about content (values still unknown pass).
+fn content_conflicts(config: &Value) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let source = config.attr("source").unwrap_or(&Value::Null);
+    let clone_from = config.attr("clone_from").unwrap_or(&Value::Null);
+    if !source.is_null() && !clone_from.is_null() {
+        out.push(conflicting_content());
+    }
+    if source.is_known() && !source.is_null() {
+        let path = source.attr("path").unwrap_or(&Value::Null);
+        let url = source.attr("url").unwrap_or(&Value::Null);
+        if path.is_null() && url.is_null() {
+            out.push(Diagnostic::error("Missing Image Location", ONE_LOCATION).at(source_attr("path")));
+        } else if !path.is_null() && !url.is_null() {
+            out.push(Diagnostic::error("Conflicting Image Locations", ONE_LOCATION).at(source_attr("url")));
+        }
+    }
+    out
+}
+
+/// The warning for a changed `source` or `clone_from` on an existing volume: content is written
+/// at creation only, so the update records the new value and writes nothing.
+fn content_change_warning(plan: &Plan) -> Option<Diagnostic> {
+    let changed: Vec<&str> = ["source", "clone_from"]
+        .into_iter()
+        .filter(|a| plan.changes(a))
+        .collect();
+    let first = *changed.first()?;
+    let name = plan.planned("name").as_str().unwrap_or("<name>");
+    Some(
+        Diagnostic::warning(
+            "Volume Content Is Not Re-Written",
+            format!(
+                "{} changed, but a volume's content is written only when it is created: this apply records the new \
+                 value and leaves the volume's data as it is. To re-image the volume (its current data is lost), \
+                 replace it: `terraform apply -replace=<address>` (for example \
+                 -replace=libvirt_lvm_volume.<label> for volume {name:?}).",
+                changed.join(" and ")
+            ),
+        )
+        .at_attr(first),
+    )
+}
+
+fn image_too_large(capacity_text: &str, capacity: u64, what: &str, virtual_size: u64, attr: AttrPath) -> Diagnostic {
+    Diagnostic::error(
+        "Capacity Smaller Than The Image",
+        format!(
+            "capacity {capacity_text} ({capacity} bytes, {}) is smaller than the disk the image {what} holds: \
+             {virtual_size} bytes ({}). Shrinking an image would cut off its data; set capacity to at least \
+             \"{}\".",
+            human(capacity),
+            human(virtual_size),
+            format_size(virtual_size.div_ceil(1 << 20) << 20)
+        ),
+    )
+    .at(attr)
+}
+
+/// Plan-time check of a `source.path` image: its header read here. A missing file only warns (it
+/// may be made by the same apply); everything else `open` would refuse is an error now.
+async fn plan_image(plan: &Plan, wanted: u64) -> Result<Option<Diagnostic>, Diagnostic> {
+    let source = plan.planned("source");
+    let Some(path) = source.attr("path").and_then(Value::as_str).map(str::to_string) else {
+        return Ok(None);
+    };
+    let format = source.attr("format").unwrap_or(&Value::Null);
+    if !format.is_known() {
+        return Ok(None);
+    }
+    let choice = format.as_str().and_then(FormatChoice::parse).unwrap_or_default();
+    let p = PathBuf::from(&path);
+    let inspected = tokio::task::spawn_blocking(move || image::inspect(&p, choice))
+        .await
+        .map_err(|e| Diagnostic::error("Provider Internal Error", format!("reading the image header: {e}")))?;
+    match inspected {
+        Ok(i) if i.virtual_size > wanted => Err(image_too_large(
+            plan.planned("capacity").as_str().unwrap_or_default(),
+            wanted,
+            &path,
+            i.virtual_size,
+            AttrPath::attr("capacity"),
+        )),
+        Ok(_) => Ok(None),
+        Err(image::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Ok(Some(
+                Diagnostic::warning(
+                    "Image File Not Found",
+                    format!(
+                        "source.path {path:?} does not exist (yet). If the same apply makes it, it is read then; \
+                         otherwise the create fails before any volume is made."
+                    ),
+                )
+                .at(source_attr("path")),
+            ))
+        }
+        Err(e) => Err(image_error(&e, source_attr("path"))),
+    }
+}
+
+/// A diagnostic for an image failure, at the attribute it is about.
+fn image_error(e: &image::Error, location: AttrPath) -> Diagnostic {
+    use image::Error as E;
+    let (summary, at) = match e {
+        E::ChecksumMismatch { .. } => ("Image Checksum Mismatch", source_attr("checksum")),
+        E::TooLarge { .. } => ("Capacity Smaller Than The Image", AttrPath::attr("capacity")),
+        E::UrlScheme { .. } | E::HttpStatus { .. } | E::Http { .. } | E::ShortBody { .. } => {
+            ("Image Download Failed", source_attr("url"))
+        }
+        E::Cancelled => ("Volume Creation Cancelled", location),
+        E::DeadlineExceeded => ("Volume Creation Timed Out", AttrPath::attr("timeouts").then_attr("create")),
+        E::Io { .. } | E::Spool { .. } => ("Image Not Readable", location),
+        E::SinkClosed(_) => ("Image Upload Failed", location),
+        E::NotQcow2 { .. }
+        | E::OtherFormat { .. }
+        | E::BackingFile { .. }
+        | E::Unsupported { .. }
+        | E::Corrupt { .. }
+        | E::Decompress { .. } => ("Image Not Usable", location),
+    };
+    Diagnostic::error(summary, e.to_string()).at(at)
+}
+
+fn upload_error(e: UploadError, source: Option<&Source>) -> Diagnostic {
+    let location = source.map_or_else(|| AttrPath::attr("clone_from"), Source::location_attr);
+    match e.kind {
+        UploadErrorKind::Image(i) => image_error(&i, location),
+        UploadErrorKind::Libvirt(l) => {
+            let mut d = Diagnostic::from(l);
+            d.summary = "Writing The Volume's Content Failed".into();
+            d
+        }
+        other @ UploadErrorKind::NotThisVolume { .. } => {
+            Diagnostic::error("Volume Changed During Creation", other.to_string())
+        }
+    }
+}
+
+/// Opens the image (blocking, off the runtime) and checks it fits, before any LV exists.
+async fn open_image(src: &Source, capacity: u64, cancel: &Cancel) -> Result<Image, Diagnostic> {
+    let spec = src.spec()?;
+    let location = src.location_attr();
+    let c = cancel.clone();
+    let img = tokio::task::spawn_blocking(move || image::open(&spec, &c))
+        .await
+        .map_err(|e| Diagnostic::error("Provider Internal Error", format!("opening the image: {e}")))?
+        .map_err(|e| image_error(&e, location.clone()))?;
+    if let Some(size) = img.virtual_size().filter(|&v| v > capacity) {
+        return Err(image_too_large(
+            &format_size(capacity),
+            capacity,
+            img.what(),
+            size,
+            AttrPath::attr("capacity"),
+        ));
+    }
+    Ok(img)
+}
+
+/// The volume `clone_from` names, checked to fit.
+async fn clone_source(conn: &Connection, key: &str, capacity: u64) -> Result<VolumeIdentity, Diagnostics> {
+    let v = conn
+        .volume_by_key(key)
+        .await?
+        .ok_or_else(|| clone_source_gone(key))?;
+    if v.xml.capacity > capacity {
+        return Err(clone_too_large(&format_size(capacity), capacity, &v).into());
+    }
+    Ok(VolumeIdentity {
+        pool: v.pool.clone(),
+        key: v.key(),
+        name: v.xml.name.clone(),
+        path: v.path(),
+    })
+}
+
+fn clone_source_gone(key: &str) -> Diagnostic {
+    Diagnostic::error(
+        "Clone Source Not Found",
+        format!(
+            "No volume on this hypervisor has the key {key:?} (or its pool is stopped). Set clone_from to the key \
+             of an existing volume in an active pool, such as libvirt_lvm_volume.golden.id."
+        ),
+    )
+    .at_attr("clone_from")
+}
+
+fn clone_source_moved(source: &VolumeIdentity, now: &VolInfo) -> Diagnostic {
+    Diagnostic::error(
+        "Clone Source Changed",
+        format!(
+            "The volume with key {:?} was {}/{} when this create started and is now {}; nothing was created.",
+            source.key,
+            source.pool,
+            source.name,
+            now.describe()
+        ),
+    )
+    .at_attr("clone_from")
+}
+
+fn clone_too_large(capacity_text: &str, capacity: u64, source: &VolInfo) -> Diagnostic {
+    Diagnostic::error(
+        "Capacity Smaller Than The Clone Source",
+        format!(
+            "capacity {capacity_text} ({capacity} bytes, {}) is smaller than the volume to copy, {}: {} bytes \
+             ({}). Set capacity to at least \"{}\".",
+            human(capacity),
+            source.describe(),
+            source.xml.capacity,
+            human(source.xml.capacity),
+            format_size(source.xml.capacity)
+        ),
+    )
+    .at_attr("capacity")
+}
+
+/// After the LV was made, writing its content failed: remove that LV (by its identity), or, when
+/// that fails too, hand it back as partial state so Terraform records it as tainted.
+async fn remove_failed(conn: &Connection, s: State, mut d: Diagnostic) -> Failed<State> {
+    let Some(id) = s.identity() else {
+        return d.into();
+    };
+    let why = match conn.delete_volume(&id, false).await {
+        Ok(VolumeDelete::Deleted) | Ok(VolumeDelete::Gone) => {
+            d.detail.push_str(&format!(
+                "\n\nThe volume {}/{} this create made was removed: nothing is left behind.",
+                s.pool, s.name
+            ));
+            return d.into();
+        }
+        Ok(VolumeDelete::Elsewhere(v)) => format!("its key now answers as {}", v.describe()),
+        Ok(VolumeDelete::InUse(v, users)) => format!(
+            "{} is in use as {}",
+            v.describe(),
+            users.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+        ),
+        Ok(VolumeDelete::PoolNotActive) => format!("pool {:?} is not active", s.pool),
+        Err(e) => e.to_string(),
+    };
+    d.detail.push_str(&format!(
+        "\n\nThe volume {}/{} this create made could not be removed ({why}). It is recorded as tainted: its \
+         content is not the image, and the next apply replaces it.",
+        s.pool, s.name
+    ));
+    Failed::with_partial(d, s)
 }
 
 fn resize_error(e: Error, prior: &State, wanted: u64) -> Diagnostic {
