@@ -68,6 +68,9 @@
 //!   restarted.
 //! - [`hcl`]: quoting for generated configurations; [`xml`]: libvirt's XML is regular enough that
 //!   a few string searches read it ([`disk_targets`], [`tag_text`], …).
+//! - [`http`]: [`HttpServer`], a loopback HTTP server for `source.url` scenarios, stopped by its
+//!   handle; [`images`]: images made with qemu-img, their raw reference's sha256, pools and LVs
+//!   made with virsh, extents left dirty on purpose.
 //! - [`provider`]: the provider binary and the terraform binary; [`net`]: a port that refuses
 //!   connections and stays reserved.
 //! - [`coverage`]: the coverage map's check (unit tests only).
@@ -78,6 +81,8 @@ mod coverage;
 pub mod domain;
 pub mod fault;
 pub mod hcl;
+pub mod http;
+pub mod images;
 pub mod lab;
 pub mod libvirtd;
 pub mod net;
@@ -90,6 +95,7 @@ pub use calibration::Calibration;
 pub use domain::{domain_xml_def, Domain, DomainOpts, Runtime};
 pub use fault::Fault;
 pub use hcl::{hcl_list, hcl_string, provider_block};
+pub use http::{HttpServer, Reply};
 pub use lab::{
     lab_suite, parse_env_lines, Client, ClientRecorder, Clients, Lab, Lv, Paused, Pv, Snapshot, Vg,
 };

@@ -427,7 +427,12 @@ impl Connection {
     /// end with whatever an earlier LV left there (seen on the lab: another LV's bytes).
     /// Identity-checked like [`Connection::upload_volume`]; `cancel` aborts the stream. A failure
     /// says whether anything was written ([`UploadError::written`]).
-    pub async fn zero_volume_tail(&self, target: &UploadTarget, from: u64, cancel: Cancel) -> Result<u64, UploadError> {
+    pub async fn zero_volume_tail(
+        &self,
+        target: &UploadTarget,
+        from: u64,
+        cancel: Cancel,
+    ) -> Result<u64, UploadError> {
         const ZERO_OP: &str = "zero the end of storage volume";
         let object = format!("'{}/{}'", target.pool, target.name);
         let written = Arc::new(AtomicBool::new(false));

@@ -79,8 +79,11 @@ impl Source {
         let format = match self.format.as_deref() {
             None => FormatChoice::Auto,
             Some(f) => FormatChoice::parse(f).ok_or_else(|| {
-                Diagnostic::error("Invalid source.format", format!("{f:?} is not one of auto, raw, qcow2."))
-                    .at(source_attr("format"))
+                Diagnostic::error(
+                    "Invalid source.format",
+                    format!("{f:?} is not one of auto, raw, qcow2."),
+                )
+                .at(source_attr("format"))
             })?,
         };
         let checksum = self
@@ -328,6 +331,11 @@ impl Resource for LvmVolume {
             (None, Some(key)) => Content::Clone(clone_source(conn, key, capacity).await?),
             (None, None) => Content::Empty,
         };
+        // A deadline (or a stop) that passed while the image was fetched stops here, before any
+        // volume exists.
+        cancel
+            .check()
+            .map_err(|e| image_error(&e, AttrPath::attr("timeouts").then_attr("create")))?;
         let pool = conn
             .find_pool(&planned.pool)
             .await?
@@ -356,7 +364,9 @@ impl Resource for LvmVolume {
                     Ok(Cloned::SourceLarger(v)) => {
                         return Err(clone_too_large(&planned.capacity, capacity, &v).into())
                     }
-                    Err(e) if e.is_connection_lost() => return Err(lost_create(conn, planned, capacity, e).await),
+                    Err(e) if e.is_connection_lost() => {
+                        return Err(lost_create(conn, planned, capacity, e).await)
+                    }
                     Err(e) if e.is_already_exists() => return Err(already_exists(&planned, "").into()),
                     Err(e) => return Err(e.into()),
                 }
@@ -832,7 +842,9 @@ enum Written {
     Nothing,
     Image(Image),
     /// libvirt copied `copied` bytes; the rest of the volume is to be zeroed.
-    Clone { copied: u64 },
+    Clone {
+        copied: u64,
+    },
 }
 
 fn source_block() -> Block {
@@ -954,7 +966,13 @@ fn content_change_warning(plan: &Plan) -> Option<Diagnostic> {
     )
 }
 
-fn image_too_large(capacity_text: &str, capacity: u64, what: &str, virtual_size: u64, attr: AttrPath) -> Diagnostic {
+fn image_too_large(
+    capacity_text: &str,
+    capacity: u64,
+    what: &str,
+    virtual_size: u64,
+    attr: AttrPath,
+) -> Diagnostic {
     Diagnostic::error(
         "Capacity Smaller Than The Image",
         format!(
@@ -984,7 +1002,12 @@ async fn plan_image(plan: &Plan, wanted: u64) -> Result<Option<Diagnostic>, Diag
     let p = PathBuf::from(&path);
     let inspected = tokio::task::spawn_blocking(move || image::inspect(&p, choice))
         .await
-        .map_err(|e| Diagnostic::error("Provider Internal Error", format!("reading the image header: {e}")))?;
+        .map_err(|e| {
+            Diagnostic::error(
+                "Provider Internal Error",
+                format!("reading the image header: {e}"),
+            )
+        })?;
     match inspected {
         Ok(i) if i.virtual_size > wanted => Err(image_too_large(
             plan.planned("capacity").as_str().unwrap_or_default(),
@@ -1020,7 +1043,10 @@ fn image_error(e: &image::Error, location: AttrPath) -> Diagnostic {
             ("Image Download Failed", source_attr("url"))
         }
         E::Cancelled => ("Volume Creation Cancelled", location),
-        E::DeadlineExceeded => ("Volume Creation Timed Out", AttrPath::attr("timeouts").then_attr("create")),
+        E::DeadlineExceeded => (
+            "Volume Creation Timed Out",
+            AttrPath::attr("timeouts").then_attr("create"),
+        ),
         E::Io { .. } | E::Spool { .. } => ("Image Not Readable", location),
         E::SinkClosed(_) => ("Image Upload Failed", location),
         E::NotQcow2 { .. }
@@ -1145,7 +1171,11 @@ async fn remove_failed(conn: &Connection, s: State, mut d: Diagnostic) -> Failed
         Ok(VolumeDelete::InUse(v, users)) => format!(
             "{} is in use as {}",
             v.describe(),
-            users.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            users
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         Ok(VolumeDelete::PoolNotActive) => format!("pool {:?} is not active", s.pool),
         Err(e) => e.to_string(),
@@ -1199,6 +1229,13 @@ mod tests {
             allow_shrink: Some(false),
             wipe_on_destroy: Some(false),
             ..Default::default()
+        }
+    }
+
+    impl State {
+        fn with_clone_from(mut self, key: &str) -> State {
+            self.clone_from = Some(key.into());
+            self
         }
     }
 
@@ -1404,6 +1441,380 @@ mod tests {
                 );
             }
         }
+    }
+
+    // ------------------------------------------------------------ content
+
+    /// Where a diagnostic points, as `a.b`.
+    fn at(d: &Diagnostic) -> String {
+        d.attribute.as_ref().map(ToString::to_string).unwrap_or_default()
+    }
+
+    fn src(path: Option<&str>, url: Option<&str>, format: Option<&str>, checksum: Option<&str>) -> Value {
+        let v = |o: Option<&str>| o.map_or(Value::Null, Value::from);
+        Value::object([
+            ("path", v(path)),
+            ("url", v(url)),
+            ("format", v(format)),
+            ("checksum", v(checksum)),
+        ])
+    }
+
+    /// config → the first error's (summary, attribute path), or None when valid.
+    #[test]
+    fn content_validation() {
+        let sha256 = format!("sha256:{}", "a".repeat(64));
+        let sha512 = format!("SHA512:{}", "B".repeat(128));
+        let short = format!("sha256:{}", "a".repeat(63));
+        let cases: Vec<(Value, Value, Option<(&str, &str)>)> = vec![
+            (src(Some("d.qcow2"), None, None, None), Value::Null, None),
+            (
+                src(None, Some("https://h/d.img"), Some("qcow2"), Some(&sha256)),
+                Value::Null,
+                None,
+            ),
+            (
+                src(None, Some("HTTP://h/d.img"), Some("raw"), Some(&sha512)),
+                Value::Null,
+                None,
+            ),
+            (Value::Null, Value::from("key"), None),
+            (Value::Null, Value::Null, None),
+            (
+                src(None, None, None, None),
+                Value::Null,
+                Some(("Missing Image Location", "source.path")),
+            ),
+            (
+                src(Some("a"), Some("http://h/a"), None, None),
+                Value::Null,
+                Some(("Conflicting Image Locations", "source.url")),
+            ),
+            (
+                src(None, Some("ftp://h/a"), None, None),
+                Value::Null,
+                Some(("Invalid url", "source.url")),
+            ),
+            (
+                src(None, Some("https://"), None, None),
+                Value::Null,
+                Some(("Invalid url", "source.url")),
+            ),
+            (
+                src(None, Some("/tmp/a"), None, None),
+                Value::Null,
+                Some(("Invalid url", "source.url")),
+            ),
+            (
+                src(Some("a"), None, Some("vmdk"), None),
+                Value::Null,
+                Some(("Invalid format", "source.format")),
+            ),
+            (
+                src(Some("a"), None, None, Some(&short)),
+                Value::Null,
+                Some(("Invalid checksum", "source.checksum")),
+            ),
+            (
+                src(Some("a"), None, None, Some("md5:abc")),
+                Value::Null,
+                Some(("Invalid checksum", "source.checksum")),
+            ),
+            (
+                src(Some("a"), None, None, Some(&format!("sha256:{}", "g".repeat(64)))),
+                Value::Null,
+                Some(("Invalid checksum", "source.checksum")),
+            ),
+            (
+                src(Some("a"), None, None, None),
+                Value::from("k"),
+                Some(("Conflicting Volume Content", "clone_from")),
+            ),
+            (
+                Value::Null,
+                Value::from(" "),
+                Some(("Invalid clone_from", "clone_from")),
+            ),
+            // Unknown values pass until they are known.
+            (
+                Value::object([("path", Value::Unknown), ("url", Value::Null)]),
+                Value::Null,
+                None,
+            ),
+        ];
+        for (source, clone_from, want) in cases {
+            let config = Value::object([
+                ("pool", Value::from("p")),
+                ("name", Value::from("v")),
+                ("capacity", Value::from("1GiB")),
+                ("source", source.clone()),
+                ("clone_from", clone_from.clone()),
+                ("timeouts", Value::Null),
+            ]);
+            let mut diags = Diagnostics::new();
+            LvmVolume::schema().validate(&config, &mut diags);
+            LvmVolume::validate(&config, &mut diags);
+            let got = diags.0.first().map(|d| (d.summary.clone(), at(d)));
+            let want = want.map(|(s, p)| (s.to_string(), p.to_string()));
+            assert_eq!(
+                got, want,
+                "source {source:?}, clone_from {clone_from:?}: {diags:?}"
+            );
+        }
+    }
+
+    /// A create plan of `capacity` with `source`, on a test driver.
+    async fn plan_create_with(capacity: &str, source: Value) -> Result<Plan, Diagnostics> {
+        let driver = TestDriver::new("");
+        let ctx = Ctx::for_tests(&driver.uri);
+        let proposed = Value::object([
+            ("id", Value::Unknown),
+            ("pool", Value::from("default-pool")),
+            ("name", Value::from("v")),
+            ("capacity", Value::from(capacity)),
+            ("sparse", Value::Bool(false)),
+            ("allow_shrink", Value::Bool(false)),
+            ("wipe_on_destroy", Value::Bool(false)),
+            ("path", Value::Unknown),
+            ("key", Value::Unknown),
+            ("allocation", Value::Unknown),
+            ("capacity_bytes", Value::Unknown),
+            ("clone_from", Value::Null),
+            ("source", source),
+            ("timeouts", Value::Null),
+        ]);
+        let mut plan = Plan::new(&LvmVolume::schema(), None, proposed.clone(), proposed);
+        LvmVolume.plan(&ctx, &mut plan).await.map(|()| plan)
+    }
+
+    /// The image's header is read at plan: a capacity it does not fit in is an error naming both
+    /// sizes; a file not there yet only warns.
+    #[tokio::test]
+    async fn capacity_against_the_image_at_plan() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("disk.raw");
+        std::fs::write(&file, vec![7u8; (2 << 20) + 512]).expect("write");
+        let path = file.to_str().expect("utf-8");
+
+        let e = plan_create_with("2MiB", src(Some(path), None, None, None))
+            .await
+            .expect_err("refused");
+        assert_eq!(e.0[0].summary, "Capacity Smaller Than The Image");
+        assert_eq!(at(&e.0[0]), "capacity");
+        assert!(
+            e.0[0].detail.contains("2097152 bytes") && e.0[0].detail.contains("2097664 bytes"),
+            "{}",
+            e.0[0].detail
+        );
+        assert!(e.0[0].detail.contains("at least \"3MiB\""), "{}", e.0[0].detail);
+
+        let plan = plan_create_with("3MiB", src(Some(path), None, None, None))
+            .await
+            .expect("fits");
+        assert!(plan.warnings.0.is_empty(), "{:?}", plan.warnings);
+
+        let missing = dir.path().join("later.qcow2");
+        let plan = plan_create_with("1MiB", src(missing.to_str(), None, None, None))
+            .await
+            .expect("a missing file only warns");
+        assert_eq!(plan.warnings.0[0].summary, "Image File Not Found");
+
+        // A url is not fetched at plan.
+        let plan = plan_create_with("1MiB", src(None, Some("http://127.0.0.1:9/x"), None, None))
+            .await
+            .expect("not fetched at plan");
+        assert!(plan.warnings.0.is_empty(), "{:?}", plan.warnings);
+    }
+
+    /// Changing `source` or `clone_from` of an existing volume plans an update (never a
+    /// replacement) with the warning; nothing else changed plans no warning.
+    #[tokio::test]
+    async fn content_changes_plan_an_update_with_a_warning() {
+        let schema = LvmVolume::schema();
+        let prior = Value::object([
+            ("id", Value::from("key")),
+            ("pool", Value::from("p")),
+            ("name", Value::from("v")),
+            ("capacity", Value::from("1GiB")),
+            ("sparse", Value::Bool(false)),
+            ("allow_shrink", Value::Bool(false)),
+            ("wipe_on_destroy", Value::Bool(false)),
+            ("path", Value::from("/dev/p/v")),
+            ("key", Value::from("key")),
+            ("allocation", Value::from(1u64 << 30)),
+            ("capacity_bytes", Value::from(1u64 << 30)),
+            ("clone_from", Value::Null),
+            ("source", src(Some("a.qcow2"), None, None, None)),
+            ("timeouts", Value::Null),
+        ]);
+        let ctx = Ctx::for_tests("test:///never-opened");
+        let cases: Vec<(&str, Value, Option<&str>)> = vec![
+            ("source", src(Some("a.qcow2"), None, None, None), None),
+            ("source", src(Some("b.qcow2"), None, None, None), Some("source")),
+            ("source", Value::Null, Some("source")),
+            ("clone_from", Value::from("other-key"), Some("clone_from")),
+        ];
+        for (attr, value, warned_at) in cases {
+            let mut proposed = prior.clone();
+            *proposed.attr_mut(attr).expect("attr") = value.clone();
+            let mut plan = Plan::new(&schema, Some(prior.clone()), proposed.clone(), proposed);
+            LvmVolume.plan(&ctx, &mut plan).await.expect("plan");
+            crate::framework::plan::finish(&schema, &mut plan);
+            assert!(
+                plan.requires_replace.is_empty(),
+                "{attr} = {value:?}: never replaced"
+            );
+            let w = plan.warnings.0.first();
+            assert_eq!(w.map(at), warned_at.map(str::to_string), "{attr} = {value:?}");
+            if let Some(w) = w {
+                assert_eq!(w.summary, "Volume Content Is Not Re-Written");
+                assert!(
+                    w.detail.contains("terraform apply -replace=<address>"),
+                    "{}",
+                    w.detail
+                );
+                assert_eq!(w.severity, crate::framework::Severity::Warning);
+            }
+        }
+    }
+
+    /// clone_from on the test driver: a copy of the same size needs no zeroing and is made; a
+    /// smaller capacity is refused before anything exists; a larger one needs its tail zeroed,
+    /// which the test driver cannot do (it has no uploads): the copy is then removed, by its
+    /// identity, and nothing is left.
+    #[tokio::test]
+    async fn clone_from_on_the_test_driver() {
+        let driver = TestDriver::new("");
+        let ctx = Ctx::for_tests(&driver.uri);
+        let gold = created(&ctx, "gold").await;
+        let key = gold.key.clone().expect("key");
+        let conn = ctx.conn().await.expect("conn");
+        let clone = |name: &str, capacity: &str| {
+            let mut p = planned(name);
+            p.capacity = capacity.into();
+            p.clone_from = Some(key.clone());
+            p
+        };
+
+        let copy = LvmVolume
+            .create(&ctx, clone("copy", "1MiB"))
+            .await
+            .expect("same size");
+        assert_eq!(copy.capacity_bytes, Some(1 << 20));
+        assert!(conn
+            .find_volume("default-pool", "copy")
+            .await
+            .expect("read")
+            .is_some());
+
+        let e = LvmVolume
+            .create(&ctx, clone("small", "512KiB"))
+            .await
+            .expect_err("smaller than its source");
+        assert_eq!(e.diags.0[0].summary, "Capacity Smaller Than The Clone Source");
+        assert!(e.partial.is_none());
+        assert!(conn
+            .find_volume("default-pool", "small")
+            .await
+            .expect("read")
+            .is_none());
+
+        let e = LvmVolume
+            .create(&ctx, clone("big", "2MiB"))
+            .await
+            .expect_err("the test driver cannot zero the tail");
+        assert_eq!(e.diags.0[0].summary, "Writing The Volume's Content Failed");
+        assert!(
+            e.diags.0[0].detail.contains("was removed"),
+            "{}",
+            e.diags.0[0].detail
+        );
+        assert!(e.partial.is_none());
+        assert!(conn
+            .find_volume("default-pool", "big")
+            .await
+            .expect("read")
+            .is_none());
+
+        let e = LvmVolume
+            .create(
+                &ctx,
+                clone("nosource", "2MiB").with_clone_from("/default-pool/never"),
+            )
+            .await
+            .expect_err("no such source");
+        assert_eq!(e.diags.0[0].summary, "Clone Source Not Found");
+        assert!(conn
+            .find_volume("default-pool", "nosource")
+            .await
+            .expect("read")
+            .is_none());
+    }
+
+    /// `source` on the test driver: a wrong checksum of a local file fails before the volume is
+    /// made; a good image is opened, the volume made, the upload refused by the test driver, and
+    /// the volume removed again.
+    #[tokio::test]
+    async fn source_failures_leave_nothing_on_the_test_driver() {
+        let driver = TestDriver::new("");
+        let ctx = Ctx::for_tests(&driver.uri);
+        let conn = ctx.conn().await.expect("conn");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("disk.raw");
+        std::fs::write(&file, vec![7u8; 4096]).expect("write");
+        let with_source = |name: &str, checksum: Option<String>| {
+            let mut p = planned(name);
+            p.source = Some(Source {
+                path: Some(file.display().to_string()),
+                checksum,
+                ..Default::default()
+            });
+            p
+        };
+
+        let e = LvmVolume
+            .create(
+                &ctx,
+                with_source("sum", Some(format!("sha256:{}", "0".repeat(64)))),
+            )
+            .await
+            .expect_err("wrong checksum");
+        assert_eq!(e.diags.0[0].summary, "Image Checksum Mismatch");
+        assert_eq!(at(&e.diags.0[0]), "source.checksum");
+        assert!(conn
+            .find_volume("default-pool", "sum")
+            .await
+            .expect("read")
+            .is_none());
+
+        let e = LvmVolume
+            .create(&ctx, with_source("up", None))
+            .await
+            .expect_err("the test driver has no uploads");
+        assert!(
+            e.diags.0[0].detail.contains("was removed"),
+            "{}",
+            e.diags.0[0].detail
+        );
+        assert!(e.partial.is_none());
+        assert!(conn
+            .find_volume("default-pool", "up")
+            .await
+            .expect("read")
+            .is_none());
+
+        // A deadline already past stops the create before any volume exists.
+        let mut late = with_source("late", None);
+        late.timeouts = Some(Timeouts {
+            create: Some("0s".into()),
+        });
+        let e = LvmVolume.create(&ctx, late).await.expect_err("timed out");
+        assert_eq!(e.diags.0[0].summary, "Volume Creation Timed Out");
+        assert!(conn
+            .find_volume("default-pool", "late")
+            .await
+            .expect("read")
+            .is_none());
     }
 
     #[test]
