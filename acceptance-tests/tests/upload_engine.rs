@@ -4,11 +4,11 @@
 //! against virsh's own upload.
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 
+use acceptance_tests::images::{make_logical_pool, make_lv, path_str, run_ok, sha256_of_file};
 use acceptance_tests::{Lab, Scenario};
 use terraform_provider_libvirt::image::{self, Cancel, Checksum, FormatChoice, Location, Spec};
 use terraform_provider_libvirt::libvirt::conn::ConnectOptions;
@@ -18,49 +18,11 @@ use terraform_provider_libvirt::libvirt::Connection;
 const MIB: u64 = 1 << 20;
 
 fn run(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    run_ok(cmd, args)
 }
 
 fn s(p: &Path) -> &str {
-    p.to_str().expect("UTF-8 path")
-}
-
-fn sha256_of_file(p: &Path) -> String {
-    run("sha256sum", &[s(p)])
-        .split_whitespace()
-        .next()
-        .expect("sha256sum prints a digest")
-        .to_string()
-}
-
-/// A logical pool over the given PV devices, started.
-fn make_pool(lab: &Lab, name: &str, devices: &[String]) {
-    let sources: String = devices.iter().map(|d| format!("<device path='{d}'/>")).collect();
-    let xml = format!(
-        "<pool type='logical'><name>{name}</name><source>{sources}<name>{name}</name>\
-         <format type='lvm2'/></source><target><path>/dev/{name}</path></target></pool>"
-    );
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("pool.xml");
-    std::fs::write(&file, xml).expect("write pool xml");
-    lab.virsh_ok(&["pool-define", s(&file)]);
-    lab.virsh_ok(&["pool-build", name, "--overwrite"]);
-    lab.virsh_ok(&["pool-start", name]);
-}
-
-/// A plain (linear, fully allocated) LV.
-fn make_lv(lab: &Lab, pool: &str, name: &str, mib: u64) {
-    let size = format!("{mib}M");
-    lab.virsh_ok(&["vol-create-as", pool, name, &size, "--allocation", &size]);
+    path_str(p)
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -124,7 +86,7 @@ fn upload_fills_an_lv_with_a_qcow2_and_zeros_its_tail() {
     };
     let lab = sc.lab();
     let pool = sc.name("p");
-    make_pool(lab, &pool, &lab.pv_devices[..1]);
+    make_logical_pool(lab, &pool, &lab.pv_devices[..1]);
 
     sc.step("an LV full of 0xff, removed; a new LV on the same extents");
     make_lv(lab, &pool, "dirty", 96);
@@ -236,7 +198,7 @@ fn upload_engine_measure() {
     };
     let lab = sc.lab();
     let pool = sc.name("m");
-    make_pool(lab, &pool, &lab.pv_devices);
+    make_logical_pool(lab, &pool, &lab.pv_devices);
     let rt = runtime();
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();

@@ -1466,7 +1466,9 @@ mod tests {
         let sha256 = format!("sha256:{}", "a".repeat(64));
         let sha512 = format!("SHA512:{}", "B".repeat(128));
         let short = format!("sha256:{}", "a".repeat(63));
-        let cases: Vec<(Value, Value, Option<(&str, &str)>)> = vec![
+        // (source, clone_from, the first error's summary and attribute)
+        type Case<'a> = (Value, Value, Option<(&'a str, &'a str)>);
+        let cases: Vec<Case> = vec![
             (src(Some("d.qcow2"), None, None, None), Value::Null, None),
             (
                 src(None, Some("https://h/d.img"), Some("qcow2"), Some(&sha256)),
