@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::framework::resource::{AnyDataSource, AnyResource, Failed};
+use crate::framework::resource::Failed;
 use crate::framework::schema::{parse_duration, Attribute, Validator};
 use crate::framework::{Diagnostic, Diagnostics, Schema, Value};
 use crate::libvirt::conn::{redact_uri, ConnectOptions};
@@ -266,16 +266,6 @@ fn title_case(s: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// Every managed resource type this provider serves (the list lives beside the types).
-pub fn resources() -> Vec<Box<dyn AnyResource<Ctx>>> {
-    crate::resources::all()
-}
-
-/// Every data source this provider serves.
-pub fn data_sources() -> Vec<Box<dyn AnyDataSource<Ctx>>> {
-    crate::data_sources::all()
 }
 
 #[cfg(test)]

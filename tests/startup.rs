@@ -105,7 +105,7 @@ async fn starting_maps_no_libvirt() {
     assert!(!maps_libvirt(pid), "libvirt is mapped after ConfigureProvider");
 
     // Control: the first call that needs the hypervisor loads libvirt.
-    let ds = provider::data_sources()
+    let ds = terraform_provider_libvirt::data_sources::all()
         .into_iter()
         .find(|d| d.type_name() == "libvirt_lvm_pool")
         .expect("the pool data source");

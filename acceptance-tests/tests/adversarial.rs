@@ -673,6 +673,9 @@ fn adversarial_volume_delete_hand_attached_recreated_or_stopped() {
                 "sdc",
                 "--targetbus",
                 "scsi",
+                // QEMU opens a block device only through libvirt's block disk type.
+                "--sourcetype",
+                "block",
                 "--live",
             ]);
             before = world(&s);

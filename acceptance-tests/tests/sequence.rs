@@ -65,13 +65,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use acceptance_tests::libvirtd::Libvirtd;
 use acceptance_tests::{
     attr_value, disk_blocks, hcl_list, hcl_string, provider_block, provider_dir, run_command, tag_text,
-    terraform_bin, DomainOpts, Lab, Run, Scenario,
+    DomainOpts, Lab, Run, Scenario,
 };
 
 // ------------------------------------------------------------------------------------------------
@@ -1037,29 +1036,18 @@ impl TfState {
     }
 }
 
-/// A Terraform working directory whose CLI config points `dev_overrides` at the built provider.
+/// A Terraform working directory (the shared runner's, `dev_overrides` at the built provider) with
+/// the provider block of the hypervisor under test.
 struct TfDir {
-    dir: tempfile::TempDir,
+    dir: tfrun::TfDir,
     header: String,
     timeout: Duration,
 }
 
 impl TfDir {
     fn new(provider_uri: &str, timeout: Duration) -> TfDir {
-        let dir = tempfile::Builder::new()
-            .prefix("tpl-sequence-")
-            .tempdir()
-            .expect("temporary directory");
-        std::fs::write(
-            dir.path().join("cli.tfrc"),
-            format!(
-                "provider_installation {{\n  dev_overrides {{\n    \"libvirt-lvm/libvirt\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
-                provider_dir().display()
-            ),
-        )
-        .expect("write cli.tfrc");
         TfDir {
-            dir,
+            dir: tfrun::TfDir::new("tpl-sequence-", provider_dir()).expect("temporary directory"),
             header: provider_block(&format!("uri = {}", hcl_string(provider_uri))),
             timeout,
         }
@@ -1070,19 +1058,15 @@ impl TfDir {
     }
 
     fn write(&self, body: &str) {
-        std::fs::write(self.path().join("main.tf"), format!("{}\n{body}", self.header))
+        self.dir
+            .write_main(&format!("{}\n{body}", self.header))
             .expect("write main.tf");
     }
 
     fn run(&self, args: &[String]) -> Run {
-        let mut cmd = Command::new(terraform_bin());
-        cmd.args(args)
-            .arg("-no-color")
-            .current_dir(self.path())
-            .env("TF_CLI_CONFIG_FILE", self.path().join("cli.tfrc"))
-            .env("TF_IN_AUTOMATION", "1")
-            .env("CHECKPOINT_DISABLE", "1")
-            .env_remove("LIBVIRT_DEFAULT_URI");
+        let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+        args.push("-no-color");
+        let mut cmd = self.dir.command(&args);
         if std::env::var_os("TF_LOG").is_none() {
             cmd.env_remove("TF_LOG");
         }

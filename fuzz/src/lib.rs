@@ -63,8 +63,16 @@ pub fn types() -> &'static [Type] {
             /* 19 */ provider::schema().ty(),
         ];
         // 20…: the managed resources, then the data sources, in provider order.
-        t.extend(provider::resources().iter().map(|r| r.schema().ty()));
-        t.extend(provider::data_sources().iter().map(|d| d.schema().ty()));
+        t.extend(
+            terraform_provider_libvirt::resources::all()
+                .iter()
+                .map(|r| r.schema().ty()),
+        );
+        t.extend(
+            terraform_provider_libvirt::data_sources::all()
+                .iter()
+                .map(|d| d.schema().ty()),
+        );
         t
     })
 }

@@ -38,11 +38,11 @@ impl ProviderService {
     /// The service with every type this provider serves.
     pub fn new() -> Self {
         ProviderService {
-            resources: provider::resources()
+            resources: crate::resources::all()
                 .into_iter()
                 .map(|r| (r.type_name(), r))
                 .collect(),
-            data_sources: provider::data_sources()
+            data_sources: crate::data_sources::all()
                 .into_iter()
                 .map(|d| (d.type_name(), d))
                 .collect(),

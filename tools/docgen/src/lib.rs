@@ -81,7 +81,7 @@ pub fn generate(root: &Path) -> Result<BTreeMap<PathBuf, String>, Error> {
 
     files.insert(PathBuf::from("docs/index.md"), provider_page(&examples)?);
 
-    let mut resources = provider::resources();
+    let mut resources = terraform_provider_libvirt::resources::all();
     resources.sort_by_key(|r| r.type_name());
     for r in &resources {
         let name = r.type_name();
@@ -89,7 +89,7 @@ pub fn generate(root: &Path) -> Result<BTreeMap<PathBuf, String>, Error> {
         files.insert(PathBuf::from(format!("docs/resources/{}.md", short(name))), page);
     }
 
-    let mut data_sources = provider::data_sources();
+    let mut data_sources = terraform_provider_libvirt::data_sources::all();
     data_sources.sort_by_key(|d| d.type_name());
     for d in &data_sources {
         let name = d.type_name();
@@ -164,10 +164,10 @@ pub fn write(root: &Path) -> Result<Vec<Difference>, Error> {
 pub fn lint() -> Vec<String> {
     let mut notes = Vec::new();
     let mut schemas = vec![("provider".to_string(), provider::schema())];
-    for r in provider::resources() {
+    for r in terraform_provider_libvirt::resources::all() {
         schemas.push((format!("resource {}", r.type_name()), r.schema().clone()));
     }
-    for d in provider::data_sources() {
+    for d in terraform_provider_libvirt::data_sources::all() {
         schemas.push((format!("data source {}", d.type_name()), d.schema().clone()));
     }
     for (what, s) in &schemas {

@@ -10,7 +10,6 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use terraform_provider_libvirt::functions::functions;
-use terraform_provider_libvirt::provider;
 use tfrun::provider::Profile;
 use tfrun::{run_command, terraform_command, Run, TfDir};
 
@@ -164,11 +163,11 @@ fn subdirs(dir: &str) -> BTreeSet<String> {
 
 #[test]
 fn one_example_directory_per_type() {
-    let resources: BTreeSet<String> = provider::resources()
+    let resources: BTreeSet<String> = terraform_provider_libvirt::resources::all()
         .iter()
         .map(|r| r.type_name().to_string())
         .collect();
-    let data_sources: BTreeSet<String> = provider::data_sources()
+    let data_sources: BTreeSet<String> = terraform_provider_libvirt::data_sources::all()
         .iter()
         .map(|d| d.type_name().to_string())
         .collect();
@@ -194,7 +193,7 @@ fn one_example_directory_per_type() {
 /// identity examples are checked against the identity schemas here.
 #[test]
 fn identity_examples_name_the_identity_attributes() {
-    for r in provider::resources() {
+    for r in terraform_provider_libvirt::resources::all() {
         let Some(identity) = r.identity_schema() else {
             continue;
         };
