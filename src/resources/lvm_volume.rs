@@ -1708,6 +1708,11 @@ mod tests {
             .await
             .expect("read")
             .is_some());
+        // Import cannot know what filled a volume: both stay unset (a configuration that sets them
+        // then plans an update that writes nothing, with the warning).
+        let imported = LvmVolume.import(&ctx, "default-pool/copy").await.expect("import");
+        assert_eq!(imported.key, copy.key);
+        assert!(imported.source.is_none() && imported.clone_from.is_none() && imported.timeouts.is_none());
 
         let e = LvmVolume
             .create(&ctx, clone("small", "512KiB"))
