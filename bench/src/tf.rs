@@ -18,6 +18,40 @@ pub fn provider_bin() -> PathBuf {
         })
 }
 
+/// The plugin floor binary (`PLUGIN_FLOOR_BIN`, else `plugin_floor` beside the provider).
+pub fn plugin_floor_bin() -> PathBuf {
+    std::env::var_os("PLUGIN_FLOOR_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| provider_bin().with_file_name("plugin_floor"))
+}
+
+/// A directory holding `bin` under the provider's name, for dev_overrides (Terraform finds a
+/// provider by its file name). Removed when dropped.
+pub struct InstalledAs {
+    dir: tempfile::TempDir,
+}
+
+impl InstalledAs {
+    pub fn provider(bin: &Path) -> InstalledAs {
+        let dir = tempfile::Builder::new()
+            .prefix("tfbench-plugin")
+            .tempdir()
+            .expect("temp dir");
+        let target = bin.canonicalize().unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (build it: cargo build --release -p bench)",
+                bin.display()
+            )
+        });
+        std::os::unix::fs::symlink(target, dir.path().join("terraform-provider-libvirt")).expect("symlink");
+        InstalledAs { dir }
+    }
+
+    pub fn bin(&self) -> PathBuf {
+        self.dir.path().join("terraform-provider-libvirt")
+    }
+}
+
 /// `TF_BIN` or terraform on PATH.
 fn terraform() -> String {
     std::env::var("TF_BIN").unwrap_or_else(|_| "terraform".into())
@@ -28,6 +62,8 @@ fn terraform() -> String {
 pub struct Workdir {
     dir: tempfile::TempDir,
     cli: PathBuf,
+    /// The binary Terraform runs as the provider (its processes are the ones sampled).
+    bin: PathBuf,
 }
 
 /// What one terraform command cost.
@@ -36,20 +72,52 @@ pub struct Timed {
     pub wall: Duration,
     /// The largest peak RSS (VmHWM) of any provider process it started, KiB (0 for the floor).
     pub provider_peak_kib: u64,
+    /// How that memory divides, at its largest (see [`Memory`]).
+    pub memory: Memory,
     /// CPU time (user + system) of terraform and every process it started.
     pub cpu_total: Duration,
     /// CPU time of the provider processes alone (sampled; a process's last few ms may be missed).
     pub cpu_provider: Duration,
 }
 
+/// The memory of a provider process, KiB: the largest values sampled of each part.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Memory {
+    /// Anonymous memory (heap, stacks): the process's own, private (RssAnon).
+    pub private_kib: u64,
+    /// File-backed pages (RssFile) at their largest, split in two when they were sampled:
+    /// the provider binary's own pages, and every shared library's (libvirt and the 56 libraries
+    /// it loads, libc): code shared with every other process that maps them.
+    pub file_kib: u64,
+    pub binary_kib: u64,
+    pub libraries_kib: u64,
+}
+
+impl Memory {
+    pub fn max(self, o: Memory) -> Memory {
+        let files = if o.file_kib > self.file_kib { o } else { self };
+        Memory {
+            private_kib: self.private_kib.max(o.private_kib),
+            file_kib: files.file_kib,
+            binary_kib: files.binary_kib,
+            libraries_kib: files.libraries_kib,
+        }
+    }
+}
+
 impl Workdir {
     pub fn new(main_tf: &str) -> Workdir {
+        Workdir::with_provider(main_tf, &provider_bin())
+    }
+
+    /// A configuration whose provider is `bin` (the plugin floor: see [`InstalledAs`]).
+    pub fn with_provider(main_tf: &str, bin: &Path) -> Workdir {
         let dir = tempfile::Builder::new()
             .prefix("tfbench")
             .tempdir()
             .expect("temp dir");
         let cli = dir.path().join("cli.tfrc");
-        let bin_dir = provider_bin().parent().map(Path::to_path_buf).unwrap_or_default();
+        let bin_dir = bin.parent().map(Path::to_path_buf).unwrap_or_default();
         std::fs::write(
             &cli,
             format!(
@@ -59,7 +127,11 @@ impl Workdir {
         )
         .expect("cli config");
         std::fs::write(dir.path().join("main.tf"), main_tf).expect("main.tf");
-        Workdir { dir, cli }
+        Workdir {
+            dir,
+            cli,
+            bin: bin.to_path_buf(),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -88,11 +160,11 @@ impl Workdir {
         let cpu_before = children_cpu();
         let start = Instant::now();
         let child = cmd.spawn().expect("terraform starts");
-        let sampler = PeakSampler::start(child.id());
+        let sampler = PeakSampler::start(child.id(), &self.bin);
         let out = child.wait_with_output().expect("terraform runs");
         let wall = start.elapsed();
         let cpu_total = children_cpu().saturating_sub(cpu_before);
-        let (provider_peak_kib, cpu_provider) = sampler.stop();
+        let (provider_peak_kib, memory, cpu_provider) = sampler.stop();
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -102,6 +174,7 @@ impl Workdir {
             Timed {
                 wall,
                 provider_peak_kib,
+                memory,
                 cpu_total,
                 cpu_provider,
             },
@@ -144,29 +217,42 @@ impl Workdir {
 }
 
 /// Samples, every few milliseconds, the peak RSS of the provider processes a terraform process
-/// starts (its children running the provider binary).
+/// starts (its children running the provider binary), how it divides, and their CPU time.
 struct PeakSampler {
     stop: Arc<AtomicBool>,
-    thread: std::thread::JoinHandle<(u64, Duration)>,
+    thread: std::thread::JoinHandle<(u64, Memory, Duration)>,
 }
 
 impl PeakSampler {
-    fn start(terraform_pid: u32) -> PeakSampler {
+    fn start(terraform_pid: u32, bin: &Path) -> PeakSampler {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        let bin = provider_bin().canonicalize().unwrap_or_else(|_| provider_bin());
+        let bin = bin.canonicalize().unwrap_or_else(|_| bin.to_path_buf());
         let thread = std::thread::spawn(move || {
             let mut peak = 0;
+            let mut memory = Memory::default();
             // The last CPU time seen of each provider process.
             let mut cpu: std::collections::HashMap<u32, u64> = std::collections::HashMap::new();
             while !flag.load(Ordering::Relaxed) {
                 for pid in children(terraform_pid) {
                     let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
-                    if exe.as_deref() == Some(bin.as_path()) {
-                        peak = peak.max(status_kib(pid, "VmHWM:"));
-                        if let Some(ticks) = cpu_ticks(pid) {
-                            cpu.insert(pid, ticks);
+                    if exe.as_deref() != Some(bin.as_path()) {
+                        continue;
+                    }
+                    let status = Status::read(pid);
+                    peak = peak.max(status.hwm_kib);
+                    memory.private_kib = memory.private_kib.max(status.anon_kib);
+                    // Splitting the file-backed pages reads the whole smaps: only when they
+                    // grew noticeably past the last split.
+                    if status.file_kib > memory.file_kib + 64 {
+                        if let Some(binary_kib) = binary_rss_kib(pid, &bin) {
+                            memory.file_kib = status.file_kib;
+                            memory.binary_kib = binary_kib;
+                            memory.libraries_kib = status.file_kib.saturating_sub(binary_kib);
                         }
+                    }
+                    if let Some(ticks) = cpu_ticks(pid) {
+                        cpu.insert(pid, ticks);
                     }
                 }
                 std::thread::sleep(Duration::from_millis(10));
@@ -174,15 +260,61 @@ impl PeakSampler {
             // SAFETY: sysconf has no preconditions.
             let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
             let ticks: u64 = cpu.values().sum();
-            (peak, Duration::from_micros(ticks * 1_000_000 / hz))
+            (peak, memory, Duration::from_micros(ticks * 1_000_000 / hz))
         });
         PeakSampler { stop, thread }
     }
 
-    fn stop(self) -> (u64, Duration) {
+    fn stop(self) -> (u64, Memory, Duration) {
         self.stop.store(true, Ordering::Relaxed);
         self.thread.join().unwrap_or_default()
     }
+}
+
+/// The memory figures of `/proc/<pid>/status`, KiB (0 when unreadable).
+struct Status {
+    hwm_kib: u64,
+    anon_kib: u64,
+    file_kib: u64,
+}
+
+impl Status {
+    fn read(pid: u32) -> Status {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let field = |name: &str| {
+            text.lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+                .unwrap_or(0)
+        };
+        Status {
+            hwm_kib: field("VmHWM:"),
+            anon_kib: field("RssAnon:"),
+            file_kib: field("RssFile:"),
+        }
+    }
+}
+
+/// The resident pages of `bin`'s own mappings in `/proc/<pid>/smaps`, KiB.
+fn binary_rss_kib(pid: u32, bin: &Path) -> Option<u64> {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).ok()?;
+    let bin = bin.to_str()?;
+    let mut in_binary = false;
+    let mut total = 0;
+    for line in smaps.lines() {
+        // A mapping's header: "start-end perms offset dev inode [path]"; its fields follow.
+        let first = line.split_whitespace().next().unwrap_or_default();
+        if first.contains('-') && !first.ends_with(':') {
+            in_binary = line.split_whitespace().nth(5) == Some(bin);
+        } else if in_binary && first == "Rss:" {
+            total += line
+                .split_whitespace()
+                .nth(1)
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    Some(total)
 }
 
 /// The direct children of `pid` (from every thread's `children` list).

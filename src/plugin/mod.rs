@@ -80,6 +80,15 @@ pub fn negotiate(offered: Option<&str>) -> Result<u32, PluginError> {
 
 /// Serves until Terraform calls GRPCController.Shutdown (or, in debug mode, Ctrl-C).
 pub async fn serve(mode: Mode) -> Result<(), PluginError> {
+    serve_resources(mode, crate::provider::resources()).await
+}
+
+/// [`serve`], with `resources` in place of the provider's own resource types (see
+/// [`server::ProviderService::with_resources`]): the benchmarks' plugin floor.
+pub async fn serve_resources(
+    mode: Mode,
+    resources: Vec<Box<dyn crate::framework::resource::AnyResource>>,
+) -> Result<(), PluginError> {
     let version = match mode {
         Mode::Terraform => negotiate(std::env::var("PLUGIN_PROTOCOL_VERSIONS").ok().as_deref())?,
         Mode::Debug { .. } => PROTOCOL_VERSION,
@@ -111,7 +120,7 @@ pub async fn serve(mode: Mode) -> Result<(), PluginError> {
         .unwrap_or_default();
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let provider = server::ProviderService::new();
+    let provider = server::ProviderService::with_resources(resources);
     let incoming = accept_loop(listener, tls.map(|t| tokio_rustls::TlsAcceptor::from(t.config)));
 
     match &mode {

@@ -37,11 +37,15 @@ impl Default for ProviderService {
 impl ProviderService {
     /// The service with every type this provider serves.
     pub fn new() -> Self {
+        Self::with_resources(provider::resources())
+    }
+
+    /// The service with `resources` in place of the provider's own (its provider block, data
+    /// sources and functions stay). The benchmarks' plugin floor serves resources that do no
+    /// work through it, so that they cost exactly what this protocol stack costs.
+    pub fn with_resources(resources: Vec<Box<dyn AnyResource>>) -> Self {
         ProviderService {
-            resources: provider::resources()
-                .into_iter()
-                .map(|r| (r.type_name(), r))
-                .collect(),
+            resources: resources.into_iter().map(|r| (r.type_name(), r)).collect(),
             data_sources: provider::data_sources()
                 .into_iter()
                 .map(|d| (d.type_name(), d))
