@@ -220,13 +220,7 @@ fn main() -> ExitCode {
     }
     // As the provider's own main does: same logger, same runtime.
     plugin::log::init();
-    // PLUGIN_FLOOR_RUNTIME=current_thread: an experiment (the provider uses the multi-thread one).
-    let mut builder = if std::env::var("PLUGIN_FLOOR_RUNTIME").as_deref() == Ok("current_thread") {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-    };
-    let runtime = match builder.enable_all().build() {
+    let runtime = match plugin::runtime() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("plugin_floor: starting the async runtime: {e}");
