@@ -149,10 +149,10 @@ fn print_bed_a_rows(n: usize, rows: &BTreeMap<&'static str, Row>) {
 }
 
 /// Memory of the provider's and the plugin floor's processes, per row: the peak, and how it
-/// divides at its largest.
+/// divides at its largest (see [`Memory`]).
 fn print_memory(memory: &[(usize, &'static str, u64, Memory, u64, Memory)]) {
     println!("\n#### Memory (largest over the runs): provider / plugin floor\n");
-    println!("| N | operation | peak RSS | private (anonymous) | provider binary's pages | shared libraries' pages (libvirt, its libraries, libc) |");
+    println!("| N | operation | peak RSS | private (written by the process: heap, stacks, relocated data) | clean pages of the binary | clean pages of shared libraries (libvirt, its libraries, libc) |");
     println!("|---:|---|---:|---:|---:|---:|");
     for (n, op, peak, m, floor_peak, f) in memory {
         println!(

@@ -76,31 +76,35 @@ pub struct Timed {
     pub memory: Memory,
     /// CPU time (user + system) of terraform and every process it started.
     pub cpu_total: Duration,
-    /// CPU time of the provider processes alone (sampled; a process's last few ms may be missed).
+    /// CPU time of the provider processes alone: exact from the kernel's exit records
+    /// ([`crate::taskstats`]), else sampled from `/proc` (10 ms ticks, short processes missed).
     pub cpu_provider: Duration,
 }
 
-/// The memory of a provider process, KiB: the largest values sampled of each part.
+/// The memory of a provider process, KiB, from `/proc/<pid>/smaps`: the largest values sampled.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Memory {
-    /// Anonymous memory (heap, stacks): the process's own, private (RssAnon).
+    /// Pages only this process has written (Private_Dirty, plus any Shared_Dirty): heap, stacks,
+    /// and the relocated data of the binary and of every library it loaded. What the process
+    /// costs the machine on its own.
     pub private_kib: u64,
-    /// File-backed pages (RssFile) at their largest, split in two when they were sampled:
-    /// the provider binary's own pages, and every shared library's (libvirt and the 56 libraries
-    /// it loads, libc): code shared with every other process that maps them.
-    pub file_kib: u64,
+    /// Clean file pages (code, read-only data), split when they were sampled at their largest:
+    /// the provider binary's own, and every shared library's (libvirt and the libraries it loads,
+    /// libc). These are the page cache's, shared with every other process that maps the same
+    /// files (the kernel's fault-around maps up to 64 KiB around each page touched).
+    pub clean_kib: u64,
     pub binary_kib: u64,
     pub libraries_kib: u64,
 }
 
 impl Memory {
     pub fn max(self, o: Memory) -> Memory {
-        let files = if o.file_kib > self.file_kib { o } else { self };
+        let clean = if o.clean_kib > self.clean_kib { o } else { self };
         Memory {
             private_kib: self.private_kib.max(o.private_kib),
-            file_kib: files.file_kib,
-            binary_kib: files.binary_kib,
-            libraries_kib: files.libraries_kib,
+            clean_kib: clean.clean_kib,
+            binary_kib: clean.binary_kib,
+            libraries_kib: clean.libraries_kib,
         }
     }
 }
@@ -157,14 +161,21 @@ impl Workdir {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        let exits = crate::taskstats::ExitCpu::get();
         let cpu_before = children_cpu();
         let start = Instant::now();
         let child = cmd.spawn().expect("terraform starts");
-        let sampler = PeakSampler::start(child.id(), &self.bin);
+        let pid = child.id();
+        if let Some(e) = exits {
+            e.watch(pid);
+        }
+        let sampler = PeakSampler::start(pid, &self.bin);
         let out = child.wait_with_output().expect("terraform runs");
         let wall = start.elapsed();
         let cpu_total = children_cpu().saturating_sub(cpu_before);
-        let (provider_peak_kib, memory, cpu_provider) = sampler.stop();
+        let (provider_peak_kib, memory, sampled_cpu) = sampler.stop();
+        // Exact when the kernel reports exits (taskstats), else sampled.
+        let cpu_provider = exits.and_then(|e| e.children_of(pid)).unwrap_or(sampled_cpu);
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -239,16 +250,18 @@ impl PeakSampler {
                     if exe.as_deref() != Some(bin.as_path()) {
                         continue;
                     }
-                    let status = Status::read(pid);
-                    peak = peak.max(status.hwm_kib);
-                    memory.private_kib = memory.private_kib.max(status.anon_kib);
-                    // Splitting the file-backed pages reads the whole smaps: only when they
-                    // grew noticeably past the last split.
-                    if status.file_kib > memory.file_kib + 64 {
-                        if let Some(binary_kib) = binary_rss_kib(pid, &bin) {
-                            memory.file_kib = status.file_kib;
-                            memory.binary_kib = binary_kib;
-                            memory.libraries_kib = status.file_kib.saturating_sub(binary_kib);
+                    peak = peak.max(status_kib(pid, "VmHWM:"));
+                    let Some(rollup) = Smaps::read(pid, "smaps_rollup", &bin) else {
+                        continue;
+                    };
+                    memory.private_kib = memory.private_kib.max(rollup.dirty_kib);
+                    // Splitting the clean pages between the binary and the libraries reads the
+                    // whole smaps: only when they grew noticeably past the last split.
+                    if rollup.clean_kib > memory.clean_kib + 64 {
+                        if let Some(full) = Smaps::read(pid, "smaps", &bin) {
+                            memory.clean_kib = full.clean_kib;
+                            memory.binary_kib = full.binary_clean_kib;
+                            memory.libraries_kib = full.clean_kib.saturating_sub(full.binary_clean_kib);
                         }
                     }
                     if let Some(ticks) = cpu_ticks(pid) {
@@ -271,50 +284,53 @@ impl PeakSampler {
     }
 }
 
-/// The memory figures of `/proc/<pid>/status`, KiB (0 when unreadable).
-struct Status {
-    hwm_kib: u64,
-    anon_kib: u64,
-    file_kib: u64,
+/// Sums over a process's mappings (`/proc/<pid>/smaps` or `smaps_rollup`), KiB.
+struct Smaps {
+    /// Private_Dirty + Shared_Dirty.
+    dirty_kib: u64,
+    /// Rss minus the dirty pages.
+    clean_kib: u64,
+    /// The clean pages of mappings of `bin` (0 from smaps_rollup, which has no mappings).
+    binary_clean_kib: u64,
 }
 
-impl Status {
-    fn read(pid: u32) -> Status {
-        let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        let field = |name: &str| {
-            text.lines()
-                .find(|l| l.starts_with(name))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
-                .unwrap_or(0)
-        };
-        Status {
-            hwm_kib: field("VmHWM:"),
-            anon_kib: field("RssAnon:"),
-            file_kib: field("RssFile:"),
+impl Smaps {
+    fn read(pid: u32, file: &str, bin: &Path) -> Option<Smaps> {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok()?;
+        let bin = bin.to_str()?;
+        let (mut rss, mut dirty, mut binary_rss, mut binary_dirty) = (0, 0, 0, 0);
+        let mut in_binary = false;
+        for line in text.lines() {
+            let mut fields = line.split_whitespace();
+            let first = fields.next().unwrap_or_default();
+            if !first.ends_with(':') {
+                // A mapping's header: "start-end perms offset dev inode [path]".
+                in_binary = line.split_whitespace().nth(5) == Some(bin);
+                continue;
+            }
+            let kib: u64 = fields.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+            match first {
+                "Rss:" => {
+                    rss += kib;
+                    if in_binary {
+                        binary_rss += kib;
+                    }
+                }
+                "Private_Dirty:" | "Shared_Dirty:" => {
+                    dirty += kib;
+                    if in_binary {
+                        binary_dirty += kib;
+                    }
+                }
+                _ => {}
+            }
         }
+        Some(Smaps {
+            dirty_kib: dirty,
+            clean_kib: rss.saturating_sub(dirty),
+            binary_clean_kib: binary_rss.saturating_sub(binary_dirty),
+        })
     }
-}
-
-/// The resident pages of `bin`'s own mappings in `/proc/<pid>/smaps`, KiB.
-fn binary_rss_kib(pid: u32, bin: &Path) -> Option<u64> {
-    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).ok()?;
-    let bin = bin.to_str()?;
-    let mut in_binary = false;
-    let mut total = 0;
-    for line in smaps.lines() {
-        // A mapping's header: "start-end perms offset dev inode [path]"; its fields follow.
-        let first = line.split_whitespace().next().unwrap_or_default();
-        if first.contains('-') && !first.ends_with(':') {
-            in_binary = line.split_whitespace().nth(5) == Some(bin);
-        } else if in_binary && first == "Rss:" {
-            total += line
-                .split_whitespace()
-                .nth(1)
-                .and_then(|n| n.parse::<u64>().ok())
-                .unwrap_or(0);
-        }
-    }
-    Some(total)
 }
 
 /// The direct children of `pid` (from every thread's `children` list).
