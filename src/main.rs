@@ -34,6 +34,11 @@ fn main() -> ExitCode {
             Mode::Terraform
         }
     };
+    // Before any thread exists: libvirt's own debug output (asked for with LIBVIRT_DEBUG and the
+    // like) prints URIs with their passwords; it then goes through a scrubbing pipe.
+    if let Err(e) = terraform_provider_libvirt::libvirt::debuglog::install_if_asked() {
+        eprintln!("terraform-provider-libvirt: cannot filter libvirt's debug output: {e}");
+    }
     // libvirt is initialised on the first connection (silencing its default
     // error printer first): initialising it here would cost ~15 ms of start-up.
     plugin::log::init();

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::framework::resource::{AnyDataSource, AnyResource, Erased, ErasedData};
+use crate::framework::resource::{AnyDataSource, AnyResource, Failed};
 use crate::framework::schema::{parse_duration, Attribute, Validator};
 use crate::framework::{Diagnostic, Diagnostics, Schema, Value};
 use crate::libvirt::conn::{redact_uri, ConnectOptions};
@@ -147,8 +147,6 @@ pub struct Ctx {
     opts: ConnectOptions,
     conn: tokio::sync::OnceCell<Connection>,
     stopping: Arc<AtomicBool>,
-    /// Per-pool coordination (refresh coalescing, serialised pool changes).
-    pub pools: crate::libvirt::storage::PoolLocks,
 }
 
 impl Ctx {
@@ -192,19 +190,19 @@ impl Ctx {
             opts,
             conn: tokio::sync::OnceCell::new(),
             stopping,
-            pools: Default::default(),
         })
     }
 
-    /// A context for `uri` with default options (tests, benchmarks).
-    pub fn for_uri(uri: &str) -> Ctx {
-        Ctx {
-            uri: uri.to_string(),
-            opts: ConnectOptions::default(),
-            conn: tokio::sync::OnceCell::new(),
-            stopping: Arc::new(AtomicBool::new(false)),
-            pools: Default::default(),
-        }
+    /// A context for the test driver at `uri`, as `configure` makes it (tests).
+    #[cfg(test)]
+    pub(crate) fn for_tests(uri: &str) -> Ctx {
+        let config = Value::object([
+            ("uri", Value::from(uri)),
+            ("connect_timeout", Value::Null),
+            ("keepalive_interval", Value::Null),
+            ("keepalive_count", Value::Null),
+        ]);
+        Ctx::configure(&config, Arc::new(AtomicBool::new(false))).expect("a test context")
     }
 
     /// The shared connection, opened on first use.
@@ -246,6 +244,12 @@ impl From<Error> for Diagnostics {
     }
 }
 
+impl<S> From<Error> for Failed<S> {
+    fn from(e: Error) -> Self {
+        Diagnostic::from(e).into()
+    }
+}
+
 fn title_case(s: &str) -> String {
     s.split(' ')
         .map(|w| {
@@ -259,21 +263,14 @@ fn title_case(s: &str) -> String {
         .join(" ")
 }
 
-/// Every managed resource type this provider serves.
-pub fn resources() -> Vec<Box<dyn AnyResource>> {
-    vec![
-        Box::new(Erased::new(crate::resources::lvm_pool::LvmPool)),
-        Box::new(Erased::new(crate::resources::lvm_volume::LvmVolume)),
-        Box::new(Erased::new(crate::resources::disk_attachment::DiskAttachment)),
-    ]
+/// Every managed resource type this provider serves (the list lives beside the types).
+pub fn resources() -> Vec<Box<dyn AnyResource<Ctx>>> {
+    crate::resources::all()
 }
 
 /// Every data source this provider serves.
-pub fn data_sources() -> Vec<Box<dyn AnyDataSource>> {
-    vec![
-        Box::new(ErasedData::new(crate::data_sources::lvm_pool::LvmPoolData)),
-        Box::new(ErasedData::new(crate::data_sources::lvm_volume::LvmVolumeData)),
-    ]
+pub fn data_sources() -> Vec<Box<dyn AnyDataSource<Ctx>>> {
+    crate::data_sources::all()
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use std::os::unix::fs::PermissionsExt;
 
 use terraform_provider_libvirt::framework::{msgpack, Type, Value};
@@ -381,6 +383,128 @@ async fn stored_state_is_read_at_the_current_version_and_refused_otherwise() {
     let r = upgrade(version + 7, stored).await;
     let e = errors(&r.diagnostics);
     assert!(e.len() == 1 && e[0].contains("cannot be upgraded"), "{e:?}");
+}
+
+/// Presents Terraform's certificate but signs the handshake with another key.
+#[derive(Debug)]
+struct StolenCertificate(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::client::ResolvesClientCert for StolenCertificate {
+    fn resolve(&self, _: &[&[u8]], _: &[rustls::SignatureScheme]) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+/// A client that holds Terraform's certificate (it is in the provider's environment, which other
+/// processes of the user may read) but not its private key is refused: the TLS handshake proves
+/// possession of the key.
+#[tokio::test]
+async fn terraforms_certificate_with_another_key_is_refused() {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let id = common::client_identity();
+    let plugin = common::start(&id);
+    let thief = common::client_identity();
+    // The same client code with each key: only the key differs, so a refusal is the key's.
+    let served_with = |key_der: Vec<u8>| {
+        let (socket, server_cert, cert) = (plugin.socket.clone(), plugin.server_cert.clone(), id.der.clone());
+        async move {
+            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+            let key = provider
+                .key_provider
+                .load_private_key(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_der)))
+                .expect("the key loads");
+            let presented = rustls::sign::CertifiedKey::new(vec![CertificateDer::from(cert)], key);
+            let mut config = rustls::ClientConfig::clone(&common::tls_config(&server_cert, None));
+            config.client_auth_cert_resolver = Arc::new(StolenCertificate(Arc::new(presented)));
+            match common::channel(&socket, Arc::new(config)).await {
+                Err(_) => false,
+                Ok(ch) => {
+                    terraform_provider_libvirt::proto::tfplugin6::provider_client::ProviderClient::new(ch)
+                        .get_provider_schema(pb::get_provider_schema::Request {})
+                        .await
+                        .is_ok()
+                }
+            }
+        }
+    };
+    assert!(
+        !served_with(thief.key_der.clone()).await,
+        "a client with Terraform's certificate but another key was served"
+    );
+    assert!(
+        served_with(id.key_der.clone()).await,
+        "the certificate with its own key was refused"
+    );
+}
+
+/// libvirt's own debug output prints the connection URI verbatim, secrets included; when it is
+/// turned on, the provider's stderr (which Terraform copies into its log) goes through a filter.
+#[tokio::test]
+async fn libvirt_debug_output_never_shows_uri_secrets() {
+    use std::io::Read;
+    let id = common::client_identity();
+    let mut plugin = common::start_with(&id, &[("LIBVIRT_DEBUG", "1")], std::process::Stdio::piped());
+    let mut stderr = plugin.child.stderr.take().expect("stderr");
+    let collector = std::thread::spawn(move || {
+        let mut all = String::new();
+        let _ = stderr.read_to_string(&mut all);
+        all
+    });
+    let mut client = common::provider_client(&plugin, &id).await;
+    let cfg_ty = provider::schema().ty();
+    let cfg = obj(
+        &cfg_ty,
+        &[("uri", "test:///default?password=hunter2secret".into())],
+    );
+    client
+        .configure_provider(pb::configure_provider::Request {
+            terraform_version: "1.11.4".into(),
+            config: dv(&cfg, &cfg_ty),
+            client_capabilities: None,
+        })
+        .await
+        .expect("configure");
+    // A data source read opens the connection (whatever libvirt thinks of the parameter).
+    let schema = client
+        .get_provider_schema(pb::get_provider_schema::Request {})
+        .await
+        .expect("schema")
+        .into_inner();
+    let ty = schema_type_data(&schema, "libvirt_lvm_pool");
+    let _ = client
+        .read_data_source(pb::read_data_source::Request {
+            type_name: "libvirt_lvm_pool".into(),
+            config: dv(&obj(&ty, &[("name", "default-pool".into())]), &ty),
+            provider_meta: None,
+            client_capabilities: None,
+        })
+        .await;
+    drop(client);
+    let _ = plugin.child.kill();
+    let _ = plugin.child.wait();
+    let log = collector.join().expect("stderr collector");
+    assert!(
+        log.contains("virConnectOpen"),
+        "libvirt's debug output did not come through:\n{log}"
+    );
+    assert!(
+        !log.contains("hunter2secret"),
+        "the secret reached stderr:\n{log}"
+    );
+    assert!(log.contains("password=***"), "{log}");
+}
+
+fn schema_type_data(resp: &pb::get_provider_schema::Response, name: &str) -> Type {
+    let block = resp.data_source_schemas[name].block.as_ref().expect("block");
+    Type::object(
+        block
+            .attributes
+            .iter()
+            .map(|a| (a.name.clone(), Type::from_json_bytes(&a.r#type).expect("type"))),
+    )
 }
 
 #[test]

@@ -4,44 +4,20 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::time::Duration;
 
-fn terraform() -> String {
-    std::env::var("TF_BIN").unwrap_or_else(|_| "terraform".into())
-}
+use tfrun::{Run, TfDir};
 
-fn workdir(main_tf: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
+/// A working directory whose CLI configuration installs the provider `cargo test` built.
+fn workdir(main_tf: &str) -> TfDir {
     let bin_dir = Path::new(common::binary()).parent().expect("binary dir");
-    std::fs::write(
-        dir.path().join("cli.tfrc"),
-        format!(
-            "provider_installation {{\n  dev_overrides {{\n    \"libvirt-lvm/libvirt\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
-            bin_dir.display()
-        ),
-    )
-    .expect("cli config");
-    std::fs::write(dir.path().join("main.tf"), main_tf).expect("main.tf");
+    let dir = TfDir::new("tfcli", bin_dir).expect("tempdir");
+    dir.write_main(main_tf).expect("main.tf");
     dir
 }
 
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(terraform())
-        .args(args)
-        .current_dir(dir)
-        .env("TF_CLI_CONFIG_FILE", dir.join("cli.tfrc"))
-        .env("TF_IN_AUTOMATION", "1")
-        .env_remove("TF_LOG")
-        .output()
-        .expect("terraform runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+fn run(dir: &TfDir, args: &[&str]) -> Run {
+    dir.run(args, Duration::from_secs(300))
 }
 
 const HEADER: &str = r#"
@@ -73,9 +49,9 @@ output \"bytes\" {{
 }}
 "
     ));
-    let o = run(dir.path(), &["providers", "schema", "-json", "-no-color"]);
-    assert!(o.status.success(), "{}", text(&o));
-    let schema: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let o = run(&dir, &["providers", "schema", "-json", "-no-color"]);
+    assert!(o.ok(), "{o}");
+    let schema: serde_json::Value = serde_json::from_str(&o.stdout).expect("json");
     let provider = schema["provider_schemas"]
         .as_object()
         .and_then(|m| m.iter().find(|(k, _)| k.ends_with("libvirt-lvm/libvirt")))
@@ -98,12 +74,12 @@ output \"bytes\" {{
         "string"
     );
 
-    let o = run(dir.path(), &["validate", "-no-color"]);
-    assert!(o.status.success(), "{}", text(&o));
+    let o = run(&dir, &["validate", "-no-color"]);
+    assert!(o.ok(), "{o}");
 
-    let o = run(dir.path(), &["plan", "-no-color", "-detailed-exitcode"]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    let out = text(&o);
+    let o = run(&dir, &["plan", "-no-color", "-detailed-exitcode"]);
+    assert_eq!(o.code, Some(2), "{o}");
+    let out = o.text();
     assert!(out.contains("2 to add"), "{out}");
     assert!(out.contains("bytes = 1610612736"), "{out}");
     assert!(out.contains("+ capacity        = \"1GiB\""), "{out}");
@@ -121,9 +97,9 @@ resource \"libvirt_lvm_volume\" \"v\" {{
 }}
 "
     ));
-    let o = run(dir.path(), &["validate", "-no-color"]);
-    assert!(!o.status.success());
-    let out = text(&o);
+    let o = run(&dir, &["validate", "-no-color"]);
+    assert!(!o.ok(), "{o}");
+    let out = o.text();
     assert!(out.contains("Invalid name"), "{out}");
     assert!(out.contains("Invalid capacity"), "{out}");
     assert!(out.contains("parsecs"), "{out}");
@@ -171,9 +147,9 @@ output \"by_path\" {{
     ));
     // The test driver keeps state only while one connection is open, so
     // everything happens in one apply.
-    let o = run(dir.path(), &["apply", "-auto-approve", "-no-color"]);
-    let out = text(&o);
-    assert!(o.status.success(), "{out}");
+    let o = run(&dir, &["apply", "-auto-approve", "-no-color"]);
+    let out = o.text();
+    assert!(o.ok(), "{out}");
     assert!(out.contains("\"data=1073741824\""), "{out}");
     assert!(
         out.contains("by_name = \"/dev/dspool/data\""),
@@ -191,9 +167,9 @@ data \"libvirt_lvm_volume\" \"v\" {{
 }}
 "
     ));
-    let o = run(missing.path(), &["plan", "-no-color"]);
-    assert!(!o.status.success());
-    let out = text(&o);
+    let o = run(&missing, &["plan", "-no-color"]);
+    assert!(!o.ok(), "{o}");
+    let out = o.text();
     assert!(
         out.contains("Storage Pool Not Found") && out.contains("no-such-pool"),
         "{out}"

@@ -1,6 +1,8 @@
 //! The end-to-end configurations in examples/ applied as they are, with
 //! only their variables set for the lab, and checked on the hypervisor.
 
+use std::collections::BTreeSet;
+
 use acceptance_tests::{DomainOpts, Scenario};
 
 fn example(name: &str) -> String {
@@ -95,14 +97,18 @@ fn example_adopt_vg() {
     );
 }
 
+/// One lab reached over two transports stands in for two hypervisors: qemu+tcp for "a",
+/// qemu+libssh for "b", each with its own disk. Counting LVs would not show that the second URI
+/// was used at all, so every `lvcreate` in the guest records libvirtd's clients while it runs (the
+/// client whose vol-create runs it is connected then): "a"'s volume must be created while a TCP
+/// client from the host is connected, "b"'s while a client that came through an sshd session
+/// (libvirt's ssh helper on the local socket) is, and the two transports must differ.
 #[test]
 fn example_two_hypervisors_through_two_uris() {
     let Some(s) = Scenario::start("examples::two_hypervisors") else {
         return;
     };
     let lab = s.lab();
-    // One lab reached over two transports stands in for two hypervisors:
-    // qemu+tcp for "a", qemu+libssh for "b", each with its own disk.
     let (pool_a, pool_b) = (s.name("a"), s.name("b"));
     let wd = s.workdir_raw(&example("two-hypervisors"));
     std::fs::write(
@@ -118,9 +124,42 @@ fn example_two_hypervisors_through_two_uris() {
         ]),
     )
     .expect("tfvars");
+    let recorder = lab.record_clients_at_lvcreate();
     wd.apply();
+    let records = recorder.records();
+    recorder.undo();
     assert_eq!(lab.lvs_in(&pool_a).len(), 1);
     assert_eq!(lab.lvs_in(&pool_b).len(), 1);
+    let at = |vg: &str| -> BTreeSet<String> {
+        let mine: Vec<_> = records
+            .iter()
+            .filter(|(args, _)| args.split_whitespace().any(|w| w == vg))
+            .collect();
+        assert_eq!(
+            mine.len(),
+            1,
+            "expected one lvcreate in {vg}, recorded: {records:#?}"
+        );
+        eprintln!(
+            "[examples] clients while {vg}'s volume was created: {:#?}",
+            mine[0].1
+        );
+        mine[0].1.transports()
+    };
+    let (a, b) = (at(&pool_a), at(&pool_b));
+    assert!(
+        a.contains("tcp"),
+        "hypervisor a's volume was created with no TCP client connected (qemu+tcp unused): {a:?}"
+    );
+    assert!(
+        b.contains("ssh"),
+        "hypervisor b's volume was created with no client through ssh connected (qemu+libssh unused): {b:?}"
+    );
+    let all: BTreeSet<String> = a.union(&b).cloned().collect();
+    assert!(
+        all.contains("tcp") && all.contains("ssh"),
+        "two distinct transports: {all:?}"
+    );
     wd.expect_plan(0);
     wd.destroy();
     assert!(lab.vg(&pool_a).is_none() && lab.vg(&pool_b).is_none());

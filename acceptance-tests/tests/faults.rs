@@ -4,7 +4,9 @@
 //! succeeds, and the guest then holds exactly the 20 LVs with the configured sizes while
 //! `plan -detailed-exitcode` is 0. Volumes made before the fault keep their data and LV UUID.
 //!
-//! - libvirtd restarted in the guest between `plan -out` and `apply PLANFILE`;
+//! - libvirtd restarted in the guest in the middle of applying a saved plan, while the apply's
+//!   provider holds a connection it has already used (a `terraform_data` provisioner restarts it
+//!   after one new volume and before the other fourteen): the provider must notice and reconnect;
 //! - libvirtd killed (SIGKILL) in the middle of an apply creating 20 volumes, at the moment one
 //!   vol-create has made its LV but not yet replied (a slowed `lvcreate` holds the reply back):
 //!   the lost-reply create is recorded tainted and replaced, never orphaned;
@@ -15,13 +17,18 @@
 //! - pool creates failing at build, at start, at autostart: whatever the create had made is
 //!   removed, the devices' previous contents are untouched, and nothing is left in the state.
 //!
-//! Times from fault to provider error are printed (`--nocapture`).
+//! Times from fault to provider error are printed (`--nocapture`). Their limits are derived from the
+//! lab's speed measured just before the fault ([`Scenario::calibrate`]), not fixed seconds. Every
+//! fault is a [`Fault`]: its undo is checked, and one that fails fails the test and marks the lab
+//! unusable instead of breaking the scenarios after it.
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use acceptance_tests::{provider_block, Lab, Scenario, Workdir};
+use acceptance_tests::{
+    calibration, provider_block, Calibration, Fault, Lab, RefusingPort, Scenario, Workdir,
+};
 
 const MIB: u64 = 1 << 20;
 const VOLUMES: usize = 20;
@@ -29,8 +36,10 @@ const VOLUMES: usize = 20;
 const EARLY: usize = 5;
 /// Fault detection settings: a dead connection is noticed after about 2 s x 3.
 const KEEPALIVE: &str = "keepalive_interval = 2\n  keepalive_count = 3\n  connect_timeout = \"10s\"";
-/// The bound on fault-to-error time that the keepalive settings above promise (with margin).
-const ERROR_BOUND: Duration = Duration::from_secs(60);
+/// What the settings above promise from a frozen hypervisor to the provider's error: keepalive
+/// declares the connection dead after `interval × (count + 1)` at most, and one reconnect attempt
+/// may take `connect_timeout`.
+const FROZEN_PROMISE: Duration = Duration::from_secs(2 * (3 + 1) + 10);
 
 /// `v00` … `v19`: sizes 16, 32, 48, 64 MiB in turn (whole extents, so `lvs` shows them exactly).
 fn volume_size(i: usize) -> u64 {
@@ -291,6 +300,40 @@ fn libvirtd_status(lab: &Lab) -> String {
 
 // ------------------------------------------------------------------------------------------------
 
+/// Where the restart provisioner records libvirtd's main PID before and after (in the guest).
+const RESTART_RECORD: &str = "/run/faults-restart-record";
+
+/// [`config`] for all 20 volumes, plus a `terraform_data` whose provisioner restarts libvirtd in
+/// the guest once `v05` exists; `v06`…`v19` wait for it. So within one apply the provider creates
+/// `v05` on its connection, the daemon restarts under it, and the fourteen later creates go
+/// through that same provider process.
+fn config_with_restart(s: &Scenario, pool: &str) -> String {
+    let mut tf = config(s, pool, VOLUMES);
+    let restart = s.lab().ssh_command_line(&format!(
+        "{{ systemctl show libvirtd -p MainPID --value; systemctl restart libvirtd; \
+         systemctl show libvirtd -p MainPID --value; }} > {RESTART_RECORD}"
+    ));
+    tf.push_str(&format!(
+        "\nresource \"terraform_data\" \"restart\" {{\n  depends_on = [libvirt_lvm_volume.{first}]\n  \
+         provisioner \"local-exec\" {{\n    command = {}\n  }}\n}}\n",
+        acceptance_tests::hcl_string(&restart),
+        first = volume_name(EARLY)
+    ));
+    for i in EARLY + 1..VOLUMES {
+        let n = volume_name(i);
+        tf = tf.replace(
+            &format!("resource \"libvirt_lvm_volume\" \"{n}\" {{\n"),
+            &format!("resource \"libvirt_lvm_volume\" \"{n}\" {{\n  depends_on = [terraform_data.restart]\n"),
+        );
+    }
+    tf
+}
+
+/// The daemon restarts while the apply's provider is connected and idle, between two creates.
+/// Each terraform command starts its own provider, so a restart between two commands tests
+/// nothing: this one happens inside the apply of a saved plan, after the provider has used its
+/// connection. It fails if the provider does not notice the dead connection and reconnect
+/// (the later creates would fail or hang), or if anything is created twice or lost.
 #[test]
 fn libvirtd_restarted_between_plan_and_apply() {
     let Some(s) = Scenario::start("faults::restart_between_plan_and_apply") else {
@@ -298,52 +341,57 @@ fn libvirtd_restarted_between_plan_and_apply() {
     };
     let lab = s.lab();
     let (wd, vg, markers) = prepare(&s);
-    s.step("plan -out, restart libvirtd in the guest, apply the saved plan");
+    wd.write_raw(&config_with_restart(&s, &vg));
+    s.step("plan -out; apply the saved plan: v05, then libvirtd restarts, then v06..v19");
     wd.tf(&["plan", "-input=false", "-out=saved.tfplan"]).expect_ok();
-    let before = libvirtd_status(lab);
-    lab.ssh_ok("systemctl restart libvirtd");
-    let after = libvirtd_status(lab);
-    eprintln!("[faults] libvirtd before restart: {before}; after: {after}");
-    assert_ne!(before, after, "libvirtd did not restart");
+    lab.ssh_ok(&format!("rm -f {RESTART_RECORD}"));
     let t0 = Instant::now();
     let r = wd.tf(&["apply", "-input=false", "-parallelism=4", "saved.tfplan"]);
     eprintln!(
-        "[faults] apply of the saved plan after the restart: exit {:?} in {:.1} s",
+        "[faults] apply of the saved plan with a restart inside: exit {:?} in {:.1} s",
         r.code,
         t0.elapsed().as_secs_f64()
     );
-    // Each terraform command starts its own provider, which connects afresh.
-    assert!(r.ok(), "the saved plan must apply after a daemon restart:\n{r}");
+    let record = lab.ssh_ok(&format!("cat {RESTART_RECORD}"));
+    let pids: Vec<&str> = record.split_whitespace().collect();
+    assert!(
+        matches!(pids.as_slice(), [before, after] if before != after && *before != "0" && *after != "0"),
+        "libvirtd did not restart during the apply (main PID before and after: {record:?}):\n{r}"
+    );
+    eprintln!(
+        "[faults] libvirtd main PID {} -> {} during the apply",
+        pids[0], pids[1]
+    );
+    r.expect_mentions(&["terraform_data.restart: Creation complete"]);
+    assert!(
+        r.ok(),
+        "the apply must go on after the daemon restarted under its provider (reconnect):\n{r}"
+    );
     assert_converges(&s, &wd, &vg, &markers);
 }
 
-/// A `lvcreate` in the guest that makes its LV, then, for the one named `slow`, marks it and
-/// sleeps: libvirtd holds the vol-create reply while the LV already exists. Removed on drop.
-struct SlowLvcreate<'l> {
-    lab: &'l Lab,
+/// A `lvcreate` in the guest that makes its LV, then, for the one named `slow`, records its PID and
+/// becomes a long sleep: libvirtd holds the vol-create reply while the LV already exists. The undo
+/// puts the original back, ends the sleep, and checks both.
+fn slow_lvcreate<'l>(lab: &'l Lab, slow: &str) -> Fault<'l> {
+    Fault::guest(
+        lab,
+        &format!("lvcreate of {slow} holds its reply"),
+        &format!(
+            "set -e; rm -f {MARK}; test -L /usr/sbin/lvcreate; mv /usr/sbin/lvcreate /usr/sbin/lvcreate.faults-orig; \
+             cat > /usr/sbin/lvcreate <<'EOF'\n#!/bin/sh\n/usr/sbin/lvm lvcreate \"$@\"\nrc=$?\n\
+             for a in \"$@\"; do [ \"$a\" = \"{slow}\" ] && {{ echo $$ > {MARK}; exec sleep 600; }}; done\nexit $rc\nEOF\n\
+             chmod 755 /usr/sbin/lvcreate"
+        ),
+        &format!(
+            "if [ -L /usr/sbin/lvcreate.faults-orig ]; then mv -f /usr/sbin/lvcreate.faults-orig /usr/sbin/lvcreate; fi; \
+             if [ -s {MARK} ]; then kill \"$(cat {MARK})\" 2>/dev/null || true; fi; rm -f {MARK}; \
+             test -L /usr/sbin/lvcreate && test ! -e /usr/sbin/lvcreate.faults-orig && /usr/sbin/lvcreate --version >/dev/null"
+        ),
+    )
 }
 
 const MARK: &str = "/run/faults-lvcreate-held";
-
-impl<'l> SlowLvcreate<'l> {
-    fn install(lab: &'l Lab, slow: &str) -> SlowLvcreate<'l> {
-        lab.ssh_ok(&format!(
-            "set -e; rm -f {MARK}; test -L /usr/sbin/lvcreate; mv /usr/sbin/lvcreate /usr/sbin/lvcreate.faults-orig; \
-             cat > /usr/sbin/lvcreate <<'EOF'\n#!/bin/sh\n/usr/sbin/lvm lvcreate \"$@\"\nrc=$?\n\
-             for a in \"$@\"; do [ \"$a\" = \"{slow}\" ] && {{ touch {MARK}; sleep 600; }}; done\nexit $rc\nEOF\n\
-             chmod 755 /usr/sbin/lvcreate"
-        ));
-        SlowLvcreate { lab }
-    }
-}
-
-impl Drop for SlowLvcreate<'_> {
-    fn drop(&mut self) {
-        let _ = self.lab.ssh(&format!(
-            "if [ -L /usr/sbin/lvcreate.faults-orig ]; then mv -f /usr/sbin/lvcreate.faults-orig /usr/sbin/lvcreate; fi; rm -f {MARK}"
-        ));
-    }
-}
 
 #[test]
 fn libvirtd_killed_mid_apply_with_a_lost_create_reply() {
@@ -353,35 +401,48 @@ fn libvirtd_killed_mid_apply_with_a_lost_create_reply() {
     let lab = s.lab();
     let (wd, vg, markers) = prepare(&s);
     let held = volume_name(9);
-    let slow = SlowLvcreate::install(lab, &held);
+    let cal = s.calibrate();
+    let slow = slow_lvcreate(lab, &held);
 
     s.step("apply 20 volumes in the background; kill libvirtd once v09's LV exists but its reply is held");
     let apply = wd.spawn_tf(&["apply", "-auto-approve", "-input=false", "-parallelism=4"]);
-    wait_for("v09's lvcreate to be held", Duration::from_secs(300), || {
-        lab.ssh("test -e /run/faults-lvcreate-held").0 == 0
-    });
+    wait_for(
+        "v09's lvcreate to be held",
+        cal.patience(4 * VOLUMES as u32),
+        || lab.ssh("test -e /run/faults-lvcreate-held").0 == 0,
+    );
     let before_kill = lvs(lab, &vg);
     assert!(
         before_kill.contains_key(&held),
         "v09's LV must exist before the kill"
     );
     let status_before = libvirtd_status(lab);
+    // What one create cost in this apply so far (terraform's start included, so it errs long).
+    let made = (before_kill.len() - EARLY).max(1) as u32;
+    let per_create = apply.elapsed() / made;
     let t_fault = Instant::now();
     lab.ssh_ok("systemctl kill -s KILL libvirtd");
-    drop(slow);
-    let run = apply.wait(Duration::from_secs(600));
+    slow.undo();
+    // After the kill systemd starts libvirtd again, the provider reconnects and the other creates
+    // go on: terraform ends after the creates that remain, each costing what they cost before.
+    let remaining = (VOLUMES - before_kill.len()) as u32;
+    let limit = cal.limit(Duration::ZERO, 1, 0) + per_create * remaining * calibration::SLACK;
+    // Background::wait counts from the command's start.
+    let deadline = apply.elapsed() + limit * 3;
+    let run = apply.wait(deadline);
     let to_exit = t_fault.elapsed();
-    wait_for("libvirtd to run again", Duration::from_secs(60), || {
+    wait_for("libvirtd to run again", cal.patience(10), || {
         libvirtd_status(lab).starts_with("ActiveState=active ")
     });
     let status_after = libvirtd_status(lab);
     eprintln!(
         "[faults] kill: {} LVs existed at the kill; libvirtd before {status_before}, after {status_after} \
          (systemd Restart=on-failure and socket activation bring it back); terraform exited {:?} {:.1} s \
-         after the kill",
+         after the kill (limit {:.1} s)",
         before_kill.len(),
         run.code,
-        to_exit.as_secs_f64()
+        to_exit.as_secs_f64(),
+        limit.as_secs_f64()
     );
     eprintln!(
         "[faults] first diagnostic after the kill:\n{}",
@@ -389,8 +450,9 @@ fn libvirtd_killed_mid_apply_with_a_lost_create_reply() {
     );
     assert!(run.code.is_some(), "terraform hung after the kill:\n{run}");
     assert!(
-        to_exit < Duration::from_secs(300),
-        "terraform took {to_exit:?} after the kill"
+        to_exit < limit,
+        "terraform took {to_exit:?} after the kill (limit {limit:?}: {remaining} creates left at {per_create:?} \
+         each, from {cal})"
     );
     assert!(
         !run.ok(),
@@ -430,10 +492,12 @@ fn lab_frozen_during_apply_errors_in_bounded_time() {
     };
     let lab = s.lab();
     let (wd, vg, markers) = prepare(&s);
+    let cal = s.calibrate();
+    let limit = cal.limit(FROZEN_PROMISE, 1, 0);
 
     s.step("apply 20 volumes in the background; freeze the lab once 8 LVs exist");
     let mut apply = wd.spawn_tf(&["apply", "-auto-approve", "-input=false", "-parallelism=4"]);
-    wait_for("8 LVs", Duration::from_secs(300), || {
+    wait_for("8 LVs", cal.patience(4 * 8), || {
         apply.is_finished() || lvs(lab, &vg).len() >= 8
     });
     assert!(
@@ -443,13 +507,18 @@ fn lab_frozen_during_apply_errors_in_bounded_time() {
     );
     let paused = lab.pause();
     let t_fault = Instant::now();
-    let run = apply.wait(Duration::from_secs(300));
+    // Background::wait counts from the command's start.
+    let deadline = apply.elapsed() + limit * 3;
+    let run = apply.wait(deadline);
     let to_exit = t_fault.elapsed();
     eprintln!(
-        "[faults] frozen lab: terraform exited {:?} {:.1} s after the freeze (bound {} s)",
+        "[faults] frozen lab: terraform exited {:?} {:.1} s after the freeze (limit {:.1} s: {} s promised \
+         by keepalive and connect_timeout, plus {}x the floors measured before: {cal})",
         run.code,
         to_exit.as_secs_f64(),
-        ERROR_BOUND.as_secs()
+        limit.as_secs_f64(),
+        FROZEN_PROMISE.as_secs(),
+        calibration::SLACK
     );
     paused.resume();
     eprintln!(
@@ -461,8 +530,9 @@ fn lab_frozen_during_apply_errors_in_bounded_time() {
         "terraform hung on a frozen hypervisor:\n{run}"
     );
     assert!(
-        to_exit < ERROR_BOUND,
-        "terraform took {to_exit:?} to fail on a frozen hypervisor (keepalive 2 s x 3, connect_timeout 10 s)"
+        to_exit < limit,
+        "terraform took {to_exit:?} to fail on a frozen hypervisor (keepalive 2 s x 3, connect_timeout 10 s; \
+         limit {limit:?} from {cal})"
     );
     assert!(
         !run.ok(),
@@ -473,14 +543,14 @@ fn lab_frozen_during_apply_errors_in_bounded_time() {
         text.contains("keepalive") || text.contains("was lost") || text.contains("connect_timeout"),
         "the error must say the connection died or timed out:\n{run}"
     );
-    wait_for("the guest to answer again", Duration::from_secs(120), || {
+    wait_for("the guest to answer again", cal.patience(40), || {
         lab.virsh(&["version"]).ok() && lab.ssh("true").0 == 0
     });
     // A vol-create sent just before the freeze may still be executed after it (the request was
     // in QEMU's socket buffer): let the guest settle until its LVs stop changing.
     let mut last = lvs(lab, &vg).len();
     let mut stable = 0;
-    wait_for("the guest's LVs to settle", Duration::from_secs(120), || {
+    wait_for("the guest's LVs to settle", cal.patience(40), || {
         std::thread::sleep(Duration::from_secs(3));
         let now = lvs(lab, &vg).len();
         stable = if now == last { stable + 1 } else { 0 };
@@ -499,7 +569,7 @@ fn first_error(text: &str) -> String {
 
 /// A plan against `uri` (with a password): must fail within `bound`, name the redacted URI,
 /// and never print the password.
-fn unreachable_plan(s: &Scenario, port: u16, bound: Duration) {
+fn unreachable_plan(s: &Scenario, port: u16, bound: Duration, cal: &Calibration) {
     let uri = format!("qemu+tcp://root:pa55w0rd@127.0.0.1:{port}/system");
     let shown = format!("qemu+tcp://root:***@127.0.0.1:{port}/system");
     let wd = s.workdir_raw(&format!(
@@ -507,7 +577,7 @@ fn unreachable_plan(s: &Scenario, port: u16, bound: Duration) {
         provider_block(&format!("uri = \"{uri}\"\n  connect_timeout = \"5s\""))
     ));
     let t0 = Instant::now();
-    let r = wd.tf_timeout(&["plan", "-input=false"], Duration::from_secs(120));
+    let r = wd.tf_timeout(&["plan", "-input=false"], bound * 3);
     let took = t0.elapsed();
     eprintln!(
         "[faults] unreachable {uri_shown}: plan exited {:?} after {:.1} s",
@@ -518,7 +588,7 @@ fn unreachable_plan(s: &Scenario, port: u16, bound: Duration) {
     eprintln!("[faults] the diagnostic:\n{}", first_error(&r.text()));
     assert!(r.code.is_some(), "plan hung on an unreachable hypervisor:\n{r}");
     assert!(!r.ok(), "plan cannot succeed without a hypervisor:\n{r}");
-    assert!(took < bound, "plan took {took:?} (bound {bound:?})");
+    assert!(took < bound, "plan took {took:?} (bound {bound:?} from {cal})");
     r.expect_mentions(&[&shown]);
     assert!(
         !r.text().contains("pa55w0rd"),
@@ -531,12 +601,11 @@ fn unreachable_hypervisor_at_plan_nothing_listening() {
     let Some(s) = Scenario::start("faults::unreachable_refused") else {
         return;
     };
-    let port = {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-        l.local_addr().expect("port").port()
-    };
-    // The listener is closed again: connections to the port are refused.
-    unreachable_plan(&s, port, Duration::from_secs(20));
+    let cal = s.calibrate();
+    // Bound, never listening: connections are refused at once, and the port stays ours.
+    let refusing = RefusingPort::new().expect("bind a loopback port");
+    // Nothing is promised beyond the refusal itself: the plan's own cost is the bound.
+    unreachable_plan(&s, refusing.port, cal.limit(Duration::ZERO, 1, 0), &cal);
 }
 
 #[test]
@@ -544,6 +613,7 @@ fn unreachable_hypervisor_at_plan_never_answers() {
     let Some(s) = Scenario::start("faults::unreachable_silent") else {
         return;
     };
+    let cal = s.calibrate();
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     let port = listener.local_addr().expect("port").port();
     // Accepts connections and holds them open without a byte of reply.
@@ -553,8 +623,8 @@ fn unreachable_hypervisor_at_plan_never_answers() {
             held.push(c);
         }
     });
-    // connect_timeout is 5 s; terraform and provider start-up and shutdown add a few.
-    unreachable_plan(&s, port, Duration::from_secs(30));
+    // connect_timeout is 5 s; terraform and provider start-up and shutdown add their measured cost.
+    unreachable_plan(&s, port, cal.limit(Duration::from_secs(5), 1, 0), &cal);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -631,29 +701,18 @@ fn pool_build_fails_nothing_left_and_device_untouched() {
 }
 
 /// Makes `vgchange -ay` (activation, what a pool start runs) fail in the guest; other vgchange
-/// calls work. Removed on drop.
-struct FailingActivation<'l> {
-    lab: &'l Lab,
-}
-
-impl<'l> FailingActivation<'l> {
-    fn install(lab: &'l Lab) -> FailingActivation<'l> {
-        lab.ssh_ok(
-            "set -e; test -L /usr/sbin/vgchange; mv /usr/sbin/vgchange /usr/sbin/vgchange.faults-orig; \
-             cat > /usr/sbin/vgchange <<'EOF'\n#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in -ay|-aly|-aay|--activate=y) \
-             echo 'faults: activation refused (injected)' >&2; exit 5;; esac; done\nexec /usr/sbin/lvm vgchange \"$@\"\nEOF\n\
-             chmod 755 /usr/sbin/vgchange",
-        );
-        FailingActivation { lab }
-    }
-}
-
-impl Drop for FailingActivation<'_> {
-    fn drop(&mut self) {
-        let _ = self.lab.ssh(
-            "if [ -L /usr/sbin/vgchange.faults-orig ]; then mv -f /usr/sbin/vgchange.faults-orig /usr/sbin/vgchange; fi",
-        );
-    }
+/// calls work. The undo puts the original back and checks it is LVM's own again.
+fn failing_activation(lab: &Lab) -> Fault<'_> {
+    Fault::guest(
+        lab,
+        "vgchange refuses activation",
+        "set -e; test -L /usr/sbin/vgchange; mv /usr/sbin/vgchange /usr/sbin/vgchange.faults-orig; \
+         cat > /usr/sbin/vgchange <<'EOF'\n#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in -ay|-aly|-aay|--activate=y) \
+         echo 'faults: activation refused (injected)' >&2; exit 5;; esac; done\nexec /usr/sbin/lvm vgchange \"$@\"\nEOF\n\
+         chmod 755 /usr/sbin/vgchange",
+        "if [ -L /usr/sbin/vgchange.faults-orig ]; then mv -f /usr/sbin/vgchange.faults-orig /usr/sbin/vgchange; fi; \
+         test -L /usr/sbin/vgchange && test ! -e /usr/sbin/vgchange.faults-orig && /usr/sbin/vgchange --version >/dev/null",
+    )
 }
 
 #[test]
@@ -664,36 +723,28 @@ fn pool_start_fails_after_build_volume_group_removed() {
     let lab = s.lab();
     let pool = s.name("pool");
     let wd = s.workdir_raw(&pool_config(&s, &pool, false));
-    {
-        let _fault = FailingActivation::install(lab);
-        s.step("activation fails: the pool start after the build fails");
-        let r = wd.try_apply(&[]).expect_failure();
-        r.expect_mentions(&["Failed To Start Storage Pool", "Partial Pool Removed"]);
-        assert_pool_cleaned(&s, &wd, &pool);
-    }
+    let fault = failing_activation(lab);
+    s.step("activation fails: the pool start after the build fails");
+    let r = wd.try_apply(&[]).expect_failure();
+    r.expect_mentions(&["Failed To Start Storage Pool", "Partial Pool Removed"]);
+    assert_pool_cleaned(&s, &wd, &pool);
+    fault.undo();
     s.step("fault removed: apply converges");
     wd.apply();
     assert_pool_converged(&s, &wd, &pool);
 }
 
-/// Makes libvirt unable to write autostart links (an immutable autostart directory).
-struct ImmutableAutostart<'l> {
-    lab: &'l Lab,
-}
-
 const AUTOSTART_DIR: &str = "/etc/libvirt/storage/autostart";
 
-impl<'l> ImmutableAutostart<'l> {
-    fn install(lab: &'l Lab) -> ImmutableAutostart<'l> {
-        lab.ssh_ok(&format!("mkdir -p {AUTOSTART_DIR} && chattr +i {AUTOSTART_DIR}"));
-        ImmutableAutostart { lab }
-    }
-}
-
-impl Drop for ImmutableAutostart<'_> {
-    fn drop(&mut self) {
-        let _ = self.lab.ssh(&format!("chattr -i {AUTOSTART_DIR}"));
-    }
+/// Makes libvirt unable to write autostart links (an immutable autostart directory). The undo
+/// clears the flag and checks `lsattr` no longer shows it.
+fn immutable_autostart(lab: &Lab) -> Fault<'_> {
+    Fault::guest(
+        lab,
+        &format!("chattr +i {AUTOSTART_DIR}"),
+        &format!("mkdir -p {AUTOSTART_DIR} && chattr +i {AUTOSTART_DIR}"),
+        &format!("chattr -i {AUTOSTART_DIR} && ! lsattr -d {AUTOSTART_DIR} | cut -d' ' -f1 | grep -q i"),
+    )
 }
 
 #[test]
@@ -704,13 +755,12 @@ fn pool_autostart_fails_after_start_everything_undone() {
     let lab = s.lab();
     let pool = s.name("pool");
     let wd = s.workdir_raw(&pool_config(&s, &pool, false));
-    {
-        let _fault = ImmutableAutostart::install(lab);
-        s.step("autostart cannot be set: the last step fails");
-        let r = wd.try_apply(&[]).expect_failure();
-        r.expect_mentions(&["Autostart", "Partial Pool Removed"]);
-        assert_pool_cleaned(&s, &wd, &pool);
-    }
+    let fault = immutable_autostart(lab);
+    s.step("autostart cannot be set: the last step fails");
+    let r = wd.try_apply(&[]).expect_failure();
+    r.expect_mentions(&["Autostart", "Partial Pool Removed"]);
+    assert_pool_cleaned(&s, &wd, &pool);
+    fault.undo();
     s.step("fault removed: apply converges");
     wd.apply();
     assert_pool_converged(&s, &wd, &pool);

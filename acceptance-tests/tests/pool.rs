@@ -148,16 +148,16 @@ fn pool_keep_then_readopt_with_data_intact() {
         "libvirt does not list the adopted LV"
     );
     wd.expect_plan(0);
-    // PROVIDER BUG (reported): the plan-time checks of a new pool (lvm_pool.rs check_create:
-    // adoption warning, "Storage Pool Already Exists", "Device Already In Use") only run when the
-    // planned state is wholly known, which it never is on create (id, capacity, … are unknown), so
-    // the documented "Existing Volume Group Will Be Adopted" warning is never shown.
+    // The plan-time checks of a new pool (lvm_pool.rs check_create: adoption warning, "Storage
+    // Pool Already Exists", "Device Already In Use") run once the configured inputs are known, so
+    // the documented warning is shown. (Once a provider bug: they waited for a wholly known planned
+    // state, which a create never has.)
     r.expect_mentions(&["Existing Volume Group Will Be Adopted"]);
 }
 
 #[test]
-fn pool_name_taken_refused_at_plan() {
-    let Some(s) = Scenario::start("pool::name_taken_refused_at_plan") else {
+fn pool_name_taken_warned_at_plan_refused_at_apply() {
+    let Some(s) = Scenario::start("pool::name_taken_warned_at_plan_refused_at_apply") else {
         return;
     };
     let lab = s.lab();
@@ -171,21 +171,22 @@ fn pool_name_taken_refused_at_plan() {
     .expect("pool XML");
     lab.virsh_ok(&["pool-define", &file.path().to_string_lossy()]);
     let vgs_before = lab.vgs();
+    let pvs_before = lab.pvs();
     let wd = s.workdir(&pool_tf(&pool, &s.devices_hcl(1), ""));
-    // PROVIDER BUG (reported): check_create never runs at plan (see pool_keep_then_readopt_with_data_intact),
-    // so this plan succeeds and only the apply fails.
-    let r = wd.plan_detailed();
-    assert_eq!(
-        r.code,
-        Some(1),
-        "plan should refuse a pool name that is taken:\n{r}"
-    );
+    // What the hypervisor holds is a warning at plan (an error there would block `terraform
+    // destroy`, whose refresh is a normal plan) and an error at apply, before anything changes.
+    let plan = wd.plan_detailed();
+    assert_eq!(plan.code, Some(2), "the plan passes with a warning:\n{plan}");
+    plan.expect_mentions(&["Warning: Storage Pool Already Exists"]);
+    let r = wd.try_apply(&[]).expect_failure();
     r.expect_diagnostic("Storage Pool Already Exists", "name");
     assert_eq!(lab.vgs(), vgs_before, "a VG was created");
+    assert_eq!(lab.pvs(), pvs_before, "a PV was labelled");
     assert!(
         lab.pool_xml(&pool).is_some_and(|x| x.contains("type='dir'")),
         "the existing pool was changed"
     );
+    assert!(wd.state_addresses().is_empty(), "something entered the state");
 }
 
 #[test]

@@ -451,16 +451,13 @@ fn safety_replace_each_resource() {
     expect_diff(&wd, 0, 0, 0);
     s.step("-replace attachment: detached and re-attached, data intact");
 
-    // The pool holds v1, v2: replacing it would delete the VG. Refused at plan, before anything
-    // changed (the replacement's create half finds the pool's name taken).
+    // The pool holds v1, v2 (v1 attached): replacing it would delete the VG. The plan warns that the
+    // name is taken (by the pool being replaced); the destroy half refuses, before anything changed,
+    // because a domain uses a volume of the VG.
     led.op("apply -replace pool");
     let r = wd.try_apply(&["-replace=libvirt_lvm_pool.p"]).expect_failure();
-    r.expect_mentions(&["Storage Pool Already Exists"]);
-    assert!(
-        !r.text().contains("Destroying..."),
-        "something was destroyed:\n{r}"
-    );
-    led.guard("-replace pool refused at plan");
+    r.expect_mentions(&["Volume Group Has Volumes In Use"]);
+    led.guard("-replace pool refused by the delete's fresh check");
     led.verify(&[]);
     expect_pool_running(lab, &pool);
     expect_disk(&dom, "sdb", true);
@@ -487,16 +484,13 @@ fn safety_replace_each_resource() {
         let plan = wd.plan_detailed();
         assert_eq!(
             plan.code,
-            Some(1),
-            "plan must refuse replacing the pool ({what}):\n{plan}"
+            Some(2),
+            "the plan shows the replacement ({what}):\n{plan}"
         );
-        plan.expect_mentions(&["Storage Pool Already Exists"]);
+        plan.expect_mentions(&["must be replaced", "Warning: Storage Pool Already Exists"]);
         let r = wd.try_apply(&[]).expect_failure();
-        assert!(
-            !r.text().contains("Destroying..."),
-            "something was destroyed:\n{r}"
-        );
-        led.guard(&format!("{what} change refused at plan"));
+        r.expect_mentions(&["Volume Group Has Volumes In Use"]);
+        led.guard(&format!("{what} change refused by the delete's fresh check"));
         led.verify(&[]);
         assert!(lab.vg(&vg2).is_none(), "a VG {vg2} was created");
         assert!(

@@ -1,25 +1,29 @@
 //! Invalid configurations: each is refused with an error diagnostic that names the attribute and says
-//! what would be valid, at `terraform validate` when the configuration alone shows the mistake, at
-//! `terraform plan` when it takes a look at the hypervisor, and at apply only where the plan cannot know
-//! (a pool that the same apply might create, a device path that only the build can try, a volume name
-//! that is taken, which the plan only warns about because a replacement plans its create while the old
-//! volume still exists). Nothing
-//! appears on the hypervisor: pools, volume groups, physical volumes, logical volumes and the disks of
-//! every domain (live and saved definitions) are compared before and after, in the guest.
+//! what would be valid, at `terraform validate` when the configuration alone shows the mistake, and at
+//! apply, before anything changes, when it takes a look at the hypervisor. The plan shows those as
+//! warnings with the same summary: Terraform runs a normal plan before every `terraform destroy`, and
+//! an error there would block destroying everything else (data sources, which exist to fail when what
+//! they look up is missing, are refused at plan). Some are only known at apply (a pool that the same
+//! apply might create, a device path that only the build can try). Nothing
+//! appears on the hypervisor: volume groups, physical volumes and logical volumes (with UUIDs), every
+//! pool's state, autostart, saved definition and volumes, and every domain's state, autostart, saved
+//! definition and live XML are compared before and after, in the guest.
 //!
 //! One test per family (the provider block, each resource, the data sources), a table of cases, each
 //! case in its own work directory. Each test ends with a line `validation: <family>: <n> cases
 //! refused`.
 
-use acceptance_tests::{disk_blocks, hcl_string, provider_block, DomainOpts, Run, Scenario, Workdir};
+use acceptance_tests::{hcl_string, provider_block, DomainOpts, Run, Scenario, Snapshot, Workdir};
 
 /// The earliest terraform command that can refuse a case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {
     /// `terraform validate`: the configuration alone is wrong.
     Validate,
-    /// `terraform plan`: wrong given what exists on the hypervisor.
+    /// `terraform plan`: a data source that finds nothing.
     Plan,
+    /// Wrong given what exists on the hypervisor: the plan warns (same summary), the apply refuses.
+    PlanWarnsApplyRefuses,
     /// `terraform apply`: only trying can tell (the plan passes).
     Apply,
 }
@@ -70,25 +74,11 @@ impl Case {
     }
 }
 
-/// What the hypervisor holds: pools, VGs, PVs, LVs, and the disks of every domain in its live XML
-/// and its saved definition.
-fn hypervisor(s: &Scenario) -> String {
-    let lab = s.lab();
-    let mut out = format!(
-        "pools {:?}\nvgs {:?}\npvs {:?}\nlvs {:?}\n",
-        lab.pool_names(),
-        lab.vgs(),
-        lab.pvs(),
-        lab.lvs()
-    );
-    for d in lab.domain_names() {
-        out.push_str(&format!(
-            "domain {d}\n  live {:?}\n  saved {:?}\n",
-            disk_blocks(&lab.domain_xml(&d, false)),
-            disk_blocks(&lab.domain_xml(&d, true))
-        ));
-    }
-    out
+/// What the hypervisor holds ([`Lab::snapshot`](acceptance_tests::Lab::snapshot)): VGs, PVs and
+/// LVs with their UUIDs, every pool's state, autostart, saved definition and volumes, every
+/// domain's state, autostart, saved definition and live XML.
+fn hypervisor(s: &Scenario) -> Snapshot {
+    s.lab().snapshot()
 }
 
 /// Runs every case and checks: refused at its stage, the summary, the attribute, what would be
@@ -107,7 +97,7 @@ fn refuse_all(s: &Scenario, family: &str, cases: &[Case]) {
             check(c, &wd, &r);
             if c.stage != Stage::Validate {
                 // These talked to the hypervisor: check it after each one.
-                assert_eq!(hypervisor(s), before, "{}: the hypervisor changed", c.what);
+                before.assert_unchanged(&hypervisor(s), c.what);
             }
         }));
         match outcome {
@@ -122,7 +112,7 @@ fn refuse_all(s: &Scenario, family: &str, cases: &[Case]) {
             }
         }
     }
-    assert_eq!(hypervisor(s), before, "the hypervisor changed");
+    before.assert_unchanged(&hypervisor(s), family);
     assert!(
         failures.is_empty(),
         "{} of {} cases were not refused as expected:\n\n{}",
@@ -156,6 +146,14 @@ fn run_to_refusal(c: &Case, wd: &Workdir<'_>) -> Run {
         "{}: the plan should pass (changes):\n{plan}",
         c.what
     );
+    if c.stage == Stage::PlanWarnsApplyRefuses {
+        assert!(
+            normalize(&plan.text()).contains(&normalize(&format!("Warning: {}", c.summary))),
+            "{}: the plan does not warn {:?}:\n{plan}",
+            c.what,
+            c.summary
+        );
+    }
     wd.try_apply(&[])
 }
 
@@ -495,7 +493,7 @@ fn validation_volume_against_the_hypervisor() {
             "capacity",
             &["Choose a smaller capacity"],
         )
-        .at(Stage::Plan),
+        .at(Stage::PlanWarnsApplyRefuses),
         // The plan only warns: the create half of a replacement is planned while the old volume
         // still exists.
         case(
@@ -648,7 +646,7 @@ fn validation_pool_against_the_hypervisor() {
             "name",
             &["choose another name", "terraform import"],
         )
-        .at(Stage::Plan),
+        .at(Stage::PlanWarnsApplyRefuses),
         case(
             "a device that belongs to another volume group",
             pool(&new, &on(vdb)),
@@ -659,7 +657,7 @@ fn validation_pool_against_the_hypervisor() {
                 "overwrite = true",
             ],
         )
-        .at(Stage::Plan),
+        .at(Stage::PlanWarnsApplyRefuses),
         case(
             "adopting a volume group that does not exist",
             pool(&new, &format!("  volume_group = {}", hcl_string(&s.name("novg")))),
@@ -667,7 +665,7 @@ fn validation_pool_against_the_hypervisor() {
             "volume_group",
             &["existing volume group", "set source_devices"],
         )
-        .at(Stage::Plan),
+        .at(Stage::PlanWarnsApplyRefuses),
         // Only the build (vgcreate on the hypervisor) can find that a device is missing.
         case(
             "a device that does not exist",
@@ -825,7 +823,7 @@ fn validation_attachment_against_the_hypervisor() {
             "domain",
             &["The domain must exist"],
         )
-        .at(Stage::Plan),
+        .at(Stage::PlanWarnsApplyRefuses),
         case(
             "a target already in use",
             attachment(&a.name, "sdb", &path(&other)),
@@ -833,7 +831,7 @@ fn validation_attachment_against_the_hypervisor() {
             "target",
             &["Choose another target"],
         )
-        .at(Stage::Plan),
+        .at(Stage::PlanWarnsApplyRefuses),
         case(
             "a volume attached to another domain",
             attachment(&b.name, "vdb", &format!("{}\n  live = false", path(&used))),
@@ -841,7 +839,7 @@ fn validation_attachment_against_the_hypervisor() {
             "path",
             &["shareable = true", "detach it there first"],
         )
-        .at(Stage::Plan),
+        .at(Stage::PlanWarnsApplyRefuses),
         case(
             "a volume_id that does not exist",
             attachment(&a.name, "sdc", "  volume_id = \"no-such-volume-key\""),
@@ -849,7 +847,7 @@ fn validation_attachment_against_the_hypervisor() {
             "volume_id",
             &["Set volume_id to the id of a libvirt_lvm_volume", "set path"],
         )
-        .at(Stage::Plan),
+        .at(Stage::PlanWarnsApplyRefuses),
         case(
             "the scsi bus on a domain without a SCSI controller",
             attachment(&b.name, "sdc", &format!("{}\n  bus  = \"scsi\"", path(&other))),
@@ -860,7 +858,7 @@ fn validation_attachment_against_the_hypervisor() {
                 "virtio target such as vdb",
             ],
         )
-        .at(Stage::Plan),
+        .at(Stage::PlanWarnsApplyRefuses),
         case(
             "hotplug on a domain without ACPI",
             attachment(&b.name, "vdc", &format!("{}\n  live = true", path(&other))),
@@ -868,7 +866,7 @@ fn validation_attachment_against_the_hypervisor() {
             "live",
             &["<features><acpi/></features>", "set live = false"],
         )
-        .at(Stage::Plan),
+        .at(Stage::PlanWarnsApplyRefuses),
     ];
     refuse_all(&s, "libvirt_disk_attachment on the hypervisor", &cases);
     // The fixture disk is still there, as it was.

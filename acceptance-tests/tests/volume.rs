@@ -141,19 +141,21 @@ fn volume_out_of_band_extend_and_remove() {
     wd.apply();
     s.step("apply");
 
-    // Grown by hand: the configuration is now smaller, and shrinking is refused at plan.
+    // Grown by hand: the configuration is now smaller. Shrinking is shown at plan (a warning: an
+    // error there would block `terraform destroy`) and refused at apply.
     lab.ssh_ok(&format!("lvextend -q -L +4M {pool}/v"));
     assert_eq!(lab.lv(&pool, "v").expect("LV").size, 68 * MIB);
     let r = wd.plan_detailed();
-    assert_eq!(r.code, Some(1), "plan must refuse to shrink:\n{r}");
+    assert_eq!(r.code, Some(2), "the plan shows the change with a warning:\n{r}");
+    r.expect_mentions(&["Warning: Shrinking Would Destroy Data", "68MiB"]);
+    let r = wd.try_apply(&[]).expect_failure();
     r.expect_diagnostic("Shrinking Would Destroy Data", "capacity");
-    r.expect_mentions(&["68MiB"]);
     assert_eq!(
         lab.lv(&pool, "v").expect("LV").size,
         68 * MIB,
-        "plan changed the LV"
+        "the LV was shrunk"
     );
-    s.step("out-of-band grow: shrink refused at plan");
+    s.step("out-of-band grow: shrink warned at plan, refused at apply");
 
     // Removed by hand: planned for creation, and apply recreates it.
     lab.ssh_ok(&format!("lvremove -q -f {pool}/v"));
@@ -276,8 +278,8 @@ fn volume_delete_refused_while_attached() {
     assert!(dom
         .disk("sdc", true)
         .is_some_and(|d| d.contains(&format!("file='{dev}'"))));
-    // PROVIDER BUG (reported): lvm_volume.rs attached_to() compares only <source dev=…> and
-    // pool/volume, not <source file=…>, so this destroy deletes a volume a domain still uses.
+    // lvm_volume.rs attached_to() compares <source file=…> too, not only <source dev=…> and
+    // pool/volume (once a provider bug: this destroy deleted a volume a domain still used).
     let r = wd.try_destroy(&[]);
     assert!(
         lab.lv(&pool, "v").is_some(),

@@ -28,7 +28,7 @@ fn sample(ty: &Type, k: usize, unknowns: bool) -> Value {
         return Value::Unknown;
     }
     match ty {
-        Type::Bool => Value::Bool(k % 2 == 0),
+        Type::Bool => Value::Bool(k.is_multiple_of(2)),
         Type::Number => match k % 6 {
             0 => Value::from(1_073_741_824u64),
             1 => Value::Number(Number::Float(1.5)),
@@ -248,9 +248,14 @@ fn main() {
     write(
         &xml,
         "pool-define",
-        logical_pool_xml("vg_data", "vg_data", &["/dev/vdb", "/dev/vdc"])
-            .expect("pool")
-            .as_bytes(),
+        logical_pool_xml(
+            "vg_data",
+            "3f1e0c52-8d9a-4a7e-9b1e-6f0d2a1c4b7e",
+            "vg_data",
+            &["/dev/vdb", "/dev/vdc"],
+        )
+        .expect("pool")
+        .as_bytes(),
     );
     write(
         &xml,

@@ -46,7 +46,8 @@ fn has_control<'a>(values: impl IntoIterator<Item = &'a str>) -> bool {
 
 fuzz_target!(|input: Input| match input {
     Input::Pool { name, vg, devices } => {
-        let Ok(xml) = logical_pool_xml(&name, &vg, &devices) else {
+        const UUID: &str = "3f1e0c52-8d9a-4a7e-9b1e-6f0d2a1c4b7e";
+        let Ok(xml) = logical_pool_xml(&name, UUID, &vg, &devices) else {
             let all = [name.as_str(), vg.as_str()]
                 .into_iter()
                 .chain(devices.iter().map(String::as_str));
@@ -56,6 +57,7 @@ fuzz_target!(|input: Input| match input {
         let p = PoolXml::parse(&xml).unwrap_or_else(|e| panic!("{e}: {xml}"));
         assert_eq!(p.pool_type, "logical");
         assert_eq!(p.name, name);
+        assert_eq!(p.uuid.as_deref(), Some(UUID));
         assert_eq!(p.source.vg_name.as_deref(), Some(vg.as_str()));
         assert_eq!(p.source.devices, devices);
         assert_eq!(p.source.format.as_deref(), Some("lvm2"));
@@ -108,7 +110,7 @@ fuzz_target!(|input: Input| match input {
         let Ok(xml) = spec.to_xml() else {
             let mut all = vec![spec.target_dev.as_str()];
             match &spec.source {
-                DiskSpecSource::Block(dev) => all.push(dev),
+                DiskSpecSource::Block(dev) | DiskSpecSource::File(dev) => all.push(dev),
                 DiskSpecSource::Volume { pool, volume } => all.extend([pool.as_str(), volume.as_str()]),
             }
             all.extend(
@@ -126,6 +128,10 @@ fuzz_target!(|input: Input| match input {
             DiskSpecSource::Block(dev) => {
                 assert_eq!(d.disk_type, "block");
                 assert_eq!(d.source.dev.as_ref(), Some(dev));
+            }
+            DiskSpecSource::File(path) => {
+                assert_eq!(d.disk_type, "file");
+                assert_eq!(d.source.file.as_ref(), Some(path));
             }
             DiskSpecSource::Volume { pool, volume } => {
                 assert_eq!(d.disk_type, "volume");

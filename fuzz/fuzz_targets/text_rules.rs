@@ -13,9 +13,10 @@ use libfuzzer_sys::fuzz_target;
 use terraform_provider_libvirt::framework::msgpack;
 use terraform_provider_libvirt::framework::schema::parse_duration;
 use terraform_provider_libvirt::framework::value::{Type, Value};
-use terraform_provider_libvirt::functions::Functions;
+use terraform_provider_libvirt::functions::functions;
 use terraform_provider_libvirt::libvirt::xml::logical_pool_xml;
 use terraform_provider_libvirt::names;
+use terraform_provider_libvirt::plugin::convert::call_function;
 use terraform_provider_libvirt::proto::tfplugin6::DynamicValue;
 use terraform_provider_libvirt::units::{format_size, parse_size};
 
@@ -25,7 +26,7 @@ fn call(name: &str, arg: &Value, ty: &Type, ret: &Type) -> Result<Value, String>
         msgpack: msgpack::encode(arg, ty).expect("argument encodes"),
         json: Vec::new(),
     };
-    let resp = Functions::new().call(name, &[arg]);
+    let resp = call_function(&functions(), name, &[arg]);
     match (resp.result, resp.error) {
         (Some(r), None) => Ok(msgpack::decode(&r.msgpack, ret).expect("the result decodes")),
         (None, Some(e)) => Err(e.text),
@@ -90,7 +91,7 @@ fuzz_target!(|data: &[u8]| {
     if names::validate_pool_name(s).is_ok() {
         assert!(!s.is_empty() && !s.contains('/') && s.trim() == s);
         assert!(
-            logical_pool_xml(s, "vg", &["/dev/sdb"]).is_ok(),
+            logical_pool_xml(s, "3f1e0c52-8d9a-4a7e-9b1e-6f0d2a1c4b7e", "vg", &["/dev/sdb"]).is_ok(),
             "a valid pool name {s:?} cannot be written"
         );
     }

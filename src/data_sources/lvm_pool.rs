@@ -50,6 +50,7 @@ fn volume_type() -> Type {
 
 #[async_trait]
 impl DataSource for LvmPoolData {
+    type Ctx = Ctx;
     type Model = Model;
     const TYPE_NAME: &'static str = "libvirt_lvm_pool";
 
@@ -84,11 +85,8 @@ impl DataSource for LvmPoolData {
 
     async fn read(&self, ctx: &Ctx, mut m: Model) -> Result<Model, Diagnostics> {
         let conn = ctx.conn().await?;
-        match ctx.pools.refresh(conn, &m.name).await {
-            Err(e) if !e.is_not_found() => return Err(e.into()),
-            _ => {}
-        }
-        let Some(p) = conn.find_pool(None, &m.name).await? else {
+        conn.refresh_pool(&m.name).await?;
+        let Some(p) = conn.find_pool(&m.name).await? else {
             return Err(Diagnostic::error(
                 "Storage Pool Not Found",
                 format!(
@@ -139,5 +137,23 @@ impl DataSource for LvmPoolData {
         entries.sort_by(|a, b| a.name.cmp(&b.name));
         m.volumes = Some(entries);
         Ok(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_missing_pool_is_an_error_naming_the_attribute() {
+        let d = crate::libvirt::testing::TestDriver::new("");
+        let ctx = Ctx::for_tests(&d.uri);
+        let m = Model {
+            name: "nope".into(),
+            ..Default::default()
+        };
+        let e = LvmPoolData.read(&ctx, m).await.expect_err("not found");
+        assert_eq!(e.0[0].summary, "Storage Pool Not Found");
+        assert!(e.0[0].detail.contains("\"nope\""), "{}", e.0[0].detail);
     }
 }

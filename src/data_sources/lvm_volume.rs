@@ -25,6 +25,7 @@ pub struct Model {
 
 #[async_trait]
 impl DataSource for LvmVolumeData {
+    type Ctx = Ctx;
     type Model = Model;
     const TYPE_NAME: &'static str = "libvirt_lvm_volume";
 
@@ -76,12 +77,9 @@ impl DataSource for LvmVolumeData {
     async fn read(&self, ctx: &Ctx, mut m: Model) -> Result<Model, Diagnostics> {
         let conn = ctx.conn().await?;
         let found = match (&m.path, &m.pool, &m.name) {
-            (Some(path), _, _) => conn.find_volume_by(path, true).await?,
+            (Some(path), _, _) => conn.volume_by_path(path).await?,
             (None, Some(pool), Some(name)) => {
-                match ctx.pools.refresh(conn, pool).await {
-                    Err(e) if !e.is_not_found() => return Err(e.into()),
-                    _ => {}
-                }
+                conn.refresh_pool(pool).await?;
                 conn.find_volume(pool, name).await?
             }
             _ => None,
@@ -120,5 +118,40 @@ impl DataSource for LvmVolumeData {
         m.capacity = Some(v.xml.capacity);
         m.allocation = Some(v.xml.allocation);
         Ok(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_missing_volume_is_an_error_naming_the_attribute() {
+        let d = crate::libvirt::testing::TestDriver::new("");
+        let ctx = Ctx::for_tests(&d.uri);
+        for (m, attr) in [
+            (
+                Model {
+                    pool: Some("default-pool".into()),
+                    name: Some("nope".into()),
+                    ..Default::default()
+                },
+                "name",
+            ),
+            (
+                Model {
+                    path: Some("/default-pool/nope".into()),
+                    ..Default::default()
+                },
+                "path",
+            ),
+        ] {
+            let e = LvmVolumeData.read(&ctx, m).await.expect_err("not found");
+            assert_eq!(e.0[0].summary, "Storage Volume Not Found");
+            assert_eq!(
+                e.0[0].attribute.as_ref().map(ToString::to_string).as_deref(),
+                Some(attr)
+            );
+        }
     }
 }

@@ -1,20 +1,21 @@
 //! One libvirt connection per configured provider, shared by concurrent RPCs.
 //!
-//! Every libvirt call blocks, so each goes through [`Connection::run`], which
-//! runs it on tokio's blocking pool. libvirt's keepalive needs an event loop:
-//! we register one of our own ([`super::events`]) on a thread of its own, so
-//! that a dead hypervisor turns into an error instead of a hang.
+//! Every libvirt call blocks, so each piece of work goes through `Connection::read` or
+//! `Connection::change`, which run it on tokio's blocking pool. The method, not the operation's
+//! name, says what the work may do: a read is repeated once on a new connection when the old one
+//! died under it; a change never is. libvirt's keepalive needs an event loop: we register one of
+//! our own ([`super::events`]) on a thread of its own, so that a dead hypervisor turns into an error
+//! instead of a hang.
 //!
-//! When the connection dies (libvirtd restarted, keepalive timed out), the
-//! next call opens a new one. A call that was under way when it died is
-//! repeated on the new connection only when it is read-only ([`read_only`]):
-//! a create, start or delete whose reply was lost may or may not have
-//! happened, so it fails with an error that says so
-//! ([`Error::is_connection_lost`]) and the resource decides what to record.
+//! A change passes a [`Gate`] right before the call that changes something. When the connection
+//! dies, the gate tells the two cases apart: the request was never sent (nothing happened: a plain
+//! error), or it was sent and its reply lost (whether it took effect is unknown:
+//! [`Error::is_connection_lost`], and the resource decides what to record).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Once, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use virt::connect::Connect;
 
@@ -23,6 +24,9 @@ use super::error::{Code, Error, Result};
 
 /// How often a call waiting for its reply checks that the connection is alive.
 const WATCH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How long a piece of work refused as busy ("asynchronous jobs running") is tried again.
+const BUSY_PATIENCE: Duration = Duration::from_secs(60);
 
 /// How to open and keep a connection.
 #[derive(Clone, Debug)]
@@ -70,20 +74,22 @@ struct Inner {
     stopping: Arc<AtomicBool>,
     /// Reads that concurrent RPCs share (see [`super::coalesce`]).
     shared: Shared,
-    /// When the last call that may have changed something (anything [`read_only`] does not name)
-    /// ended: a pool refreshed before then may not show that change yet.
-    last_change: std::sync::Mutex<Option<std::time::Instant>>,
-    /// How many pieces of blocking libvirt work [`Connection::run`] started.
+    /// When the last change (work run by [`Connection::change`]) ended: a pool refreshed before
+    /// then may not show that change yet.
+    last_change: std::sync::Mutex<Option<Instant>>,
+    /// How many pieces of blocking libvirt work were started (reads and changes).
     runs: std::sync::atomic::AtomicU64,
 }
 
-/// The reads concurrent RPCs share: pool lookups by (UUID, name), the domain list, and the last
-/// scan of the host's volume groups with when it started.
+/// The reads concurrent RPCs share: pool lookups by name, the domain list, the last scan of the
+/// host's volume groups with when it started, and when each pool was last refreshed.
 #[derive(Default)]
 pub(super) struct Shared {
-    pub(super) pools: Coalesced<(Option<String>, String), Option<super::storage::PoolInfo>>,
+    pub(super) pools: Coalesced<String, Option<super::pool::PoolInfo>>,
     pub(super) domains: Coalesced<(), Vec<super::domain::DomainInfo>>,
-    pub(super) sources: tokio::sync::Mutex<Option<(std::time::Instant, super::storage::Sources)>>,
+    pub(super) sources: tokio::sync::Mutex<Option<(Instant, super::pool::Sources)>>,
+    pub(super) refreshes: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Instant>>>>>,
+    pub(super) pool_changes: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// libvirt's default handler prints every error; stdout carries the plugin
@@ -100,14 +106,52 @@ pub fn init_libvirt() {
     });
 }
 
-/// Whether the operation named `op` only reads, so that repeating it after the
-/// connection was lost cannot do anything twice. Operation names start with
-/// their verb ("look up storage volume", "create storage volume"); anything
-/// not listed here is treated as a change and never repeated.
-pub fn read_only(op: &str) -> bool {
-    ["look up ", "list ", "read ", "find ", "refresh "]
-        .iter()
-        .any(|verb| op.starts_with(verb))
+/// Whether a change's request went out. A change calls [`Gate::send`] right before the libvirt
+/// call that changes something; the connection's watcher closes the gate when it abandons a call
+/// on a dead connection. Exactly one of the two wins, so "not sent" is a proof that nothing was
+/// done, never a guess.
+pub struct Gate(AtomicU8);
+
+const NOT_SENT: u8 = 0;
+const SENT: u8 = 1;
+const CLOSED: u8 = 2;
+
+impl Gate {
+    fn new() -> Self {
+        Gate(AtomicU8::new(NOT_SENT))
+    }
+
+    /// Call right before the first call that changes something: fails (and nothing may be sent)
+    /// when the work was already abandoned.
+    pub fn send(&self) -> Result<()> {
+        match self
+            .0
+            .compare_exchange(NOT_SENT, SENT, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) | Err(SENT) => Ok(()),
+            Err(_) => Err(Error::Libvirt {
+                op: "send change",
+                object: String::new(),
+                code: Code::Connection,
+                message: "the connection died before the request was sent; nothing was done".into(),
+            }),
+        }
+    }
+
+    /// Closes the gate unless a request went out; true when one did.
+    fn close(&self) -> bool {
+        match self
+            .0
+            .compare_exchange(NOT_SENT, CLOSED, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) => false,
+            Err(state) => state == SENT,
+        }
+    }
+
+    fn sent(&self) -> bool {
+        self.0.load(Ordering::SeqCst) == SENT
+    }
 }
 
 /// Opens `uri` and sets keepalive, giving up after `opts.connect_timeout`.
@@ -152,10 +196,18 @@ async fn open_connect(
         .map_err(|e| e.redact(secrets))
 }
 
+/// What kind of work [`Connection::work`] runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Read,
+    Change,
+}
+
 impl Connection {
     /// Opens a connection to `uri`, failing after `opts.connect_timeout`.
     pub async fn open(uri: &str, opts: &ConnectOptions, stopping: Arc<AtomicBool>) -> Result<Self> {
         let (display_uri, secrets) = redact_uri(uri);
+        super::debuglog::register(&secrets);
         let conn = open_connect(uri, &display_uri, &secrets, opts).await?;
         Ok(Connection {
             inner: Arc::new(Inner {
@@ -230,22 +282,39 @@ impl Connection {
         }
     }
 
-    /// Runs blocking libvirt work off the async runtime.
-    ///
-    /// `op` and `object` name the work for errors. A call refused because the
-    /// pool has another job running is repeated (libvirt refuses before doing
-    /// anything, so repeating is safe) for up to a minute. A call that fails
-    /// because the connection died is repeated once on a new connection when
-    /// [`read_only`] says `op` only reads; otherwise its error says that the
-    /// outcome is unknown ([`Error::is_connection_lost`]).
-    pub async fn run<T, F>(&self, op: &'static str, object: &str, f: F) -> Result<T>
+    /// Runs blocking work that only reads, off the async runtime. `op` and `object` name it in
+    /// errors. Repeated once on a new connection when the connection died under it (nothing it
+    /// does can happen twice), and while libvirt refuses it as busy.
+    pub(super) async fn read<T, F>(&self, op: &'static str, object: &str, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: Fn(&Connect) -> Result<T> + Send + Sync + 'static,
     {
+        self.work(Kind::Read, op, object, move |c, _| f(c)).await
+    }
+
+    /// Runs blocking work that changes something, off the async runtime. The work calls
+    /// [`Gate::send`] right before its first changing call, after the checks that guard it (which
+    /// run in the same piece of work, so they see the hypervisor as the change finds it). Never
+    /// repeated once its request may have gone out; a reply lost after that is
+    /// [`Error::is_connection_lost`]. Repeated from the start while libvirt refuses it as busy
+    /// (libvirt refuses before doing anything; the work re-reads what it checks).
+    pub(super) async fn change<T, F>(&self, op: &'static str, object: &str, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(&Connect, &Gate) -> Result<T> + Send + Sync + 'static,
+    {
+        self.work(Kind::Change, op, object, f).await
+    }
+
+    async fn work<T, F>(&self, kind: Kind, op: &'static str, object: &str, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(&Connect, &Gate) -> Result<T> + Send + Sync + 'static,
+    {
         let f = Arc::new(f);
         let mut delay = Duration::from_millis(50);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let deadline = tokio::time::Instant::now() + BUSY_PATIENCE;
         let mut repeated_after_loss = false;
         loop {
             if self.inner.stopping.load(Ordering::SeqCst) {
@@ -257,22 +326,22 @@ impl Connection {
             let (_, conn) = self.live().await?;
             self.inner.runs.fetch_add(1, Ordering::Relaxed);
             let f2 = f.clone();
+            let gate = Arc::new(Gate::new());
+            let gate2 = gate.clone();
             let span = tracing::debug_span!("libvirt", op, object);
-            let started = std::time::Instant::now();
+            let started = Instant::now();
             let watched = conn.clone();
             let mut call = tokio::task::spawn_blocking(move || {
-                let r = span.in_scope(|| f2(&conn));
-                // Asked right away: only a call that failed on a dead
-                // connection counts as lost.
-                let lost = r.is_err() && !conn.is_alive().unwrap_or(false);
-                (r, lost)
+                let r = span.in_scope(|| f2(&conn, &gate2));
+                // Asked right away: only work that failed on a dead connection counts as lost.
+                let died = r.is_err() && !conn.is_alive().unwrap_or(false);
+                (r, died)
             });
-            // libvirt's keepalive marks a dead connection closed, but a call
-            // blocked waiting for its reply is not always woken (seen with
-            // libvirt 9.0 on a frozen host: calls stuck for minutes while
-            // keepalive had long declared the connection dead). So the wait
-            // is watched: once the connection is dead, the call is abandoned
-            // (its thread returns whenever libvirt lets it) and reported lost.
+            // libvirt's keepalive marks a dead connection closed, but a call blocked waiting for
+            // its reply is not always woken (seen with libvirt 9.0 on a frozen host: calls stuck
+            // for minutes while keepalive had long declared the connection dead). So the wait is
+            // watched: once the connection is dead, the call is abandoned (its thread returns
+            // whenever libvirt lets it) and the gate closed behind it.
             let joined = loop {
                 tokio::select! {
                     joined = &mut call => break Some(joined),
@@ -283,8 +352,8 @@ impl Connection {
                     }
                 }
             };
-            let (result, lost) = match joined {
-                Some(Ok((r, lost))) => (r, lost),
+            let (result, died) = match joined {
+                Some(Ok((r, died))) => (r, died),
                 Some(Err(e)) => (
                     Err(Error::Internal {
                         op,
@@ -304,10 +373,15 @@ impl Connection {
                     true,
                 ),
             };
+            // A change whose work was abandoned or died: was its request out?
+            let sent = match (kind, died) {
+                (Kind::Change, true) => gate.close(),
+                (Kind::Change, false) => gate.sent(),
+                (Kind::Read, _) => false,
+            };
             let result = result.map_err(|e| e.redact(&self.inner.secrets));
-            if !read_only(op) {
-                *self.inner.last_change.lock().unwrap_or_else(|p| p.into_inner()) =
-                    Some(std::time::Instant::now());
+            if kind == Kind::Change && (sent || result.is_ok()) {
+                *self.inner.last_change.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
             }
             tracing::trace!(
                 op,
@@ -317,11 +391,21 @@ impl Connection {
                 "libvirt call"
             );
             match result {
-                Err(e) if lost && read_only(op) && !repeated_after_loss => {
+                Err(e) if died && kind == Kind::Read && !repeated_after_loss => {
                     tracing::warn!(op, object, "connection lost, repeating on a new connection: {e}");
                     repeated_after_loss = true;
                 }
-                Err(e) if lost => return Err(e.connection_lost(&self.inner.display_uri)),
+                Err(e) if died && sent => return Err(e.connection_lost(&self.inner.display_uri)),
+                // A panic in work whose request went out: as unknown as a lost reply.
+                Err(e @ Error::Internal { .. }) if sent => {
+                    return Err(Error::Libvirt {
+                        op,
+                        object: object.to_string(),
+                        code: Code::ConnectionLost,
+                        message: format!("{e} (whether it took effect is unknown)"),
+                    })
+                }
+                Err(e) if died => return Err(e.not_sent()),
                 Err(e) if e.is_busy() && tokio::time::Instant::now() < deadline => {
                     tracing::debug!(op, object, "libvirt busy, retrying: {e}");
                     tokio::time::sleep(delay).await;
@@ -334,7 +418,7 @@ impl Connection {
 
     /// Whether nothing was changed on the hypervisor through this connection since `at`: a read
     /// that started at `at` still shows everything this provider did.
-    pub fn unchanged_since(&self, at: std::time::Instant) -> bool {
+    pub fn unchanged_since(&self, at: Instant) -> bool {
         let last_change = *self.inner.last_change.lock().unwrap_or_else(|p| p.into_inner());
         last_change.is_none_or(|c| at >= c)
     }
@@ -352,7 +436,8 @@ impl Connection {
 }
 
 impl Error {
-    /// Marks an error as having happened on a connection that died.
+    /// Marks an error as having happened after a change's request went out on a connection that
+    /// died.
     fn connection_lost(self, display_uri: &str) -> Self {
         match self {
             Error::Libvirt {
@@ -369,24 +454,58 @@ impl Error {
             other => other,
         }
     }
+
+    /// Marks an error of a change whose request never went out: nothing was done.
+    fn not_sent(self) -> Self {
+        match self {
+            Error::Libvirt {
+                op, object, message, ..
+            } => Error::Libvirt {
+                op,
+                object,
+                code: Code::Connection,
+                message: format!("{message} (the request was not sent: nothing was changed)"),
+            },
+            other => other,
+        }
+    }
 }
 
-/// Splits a libvirt URI into a form safe to show and the secrets it holds:
-/// the password of `user:password@host`, and the values of query parameters
-/// whose names suggest a secret (`password`, `passphrase`, `secret`, `token`).
+/// Splits a libvirt URI into a form safe to show and the secrets it holds: the password of
+/// `user:password@host`, and the values of query parameters whose names suggest a secret
+/// (`password`, `passphrase`, `secret`, `token`, `key_pass`).
+///
+/// A password may hold characters a URI should escape (`/`, `?`, `@`, `#`); libvirt's parser then
+/// fails, and its error repeats the URI. So the user part is taken to end at the last `@` before
+/// the host, wherever `/` or `?` fall inside it. When that is ambiguous, more is redacted rather
+/// than less: every reading that makes a `user:password` of the text is redacted.
 pub fn redact_uri(uri: &str) -> (String, Vec<String>) {
-    let mut secrets = Vec::new();
-    let mut shown = uri.to_string();
+    let mut secrets: Vec<String> = Vec::new();
+    let mut add = |s: &str| {
+        if !s.is_empty() && !secrets.iter().any(|x| x == s) {
+            secrets.push(s.to_string());
+        }
+    };
     if let Some(scheme_end) = uri.find("://") {
         let rest = &uri[scheme_end + 3..];
-        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-        let authority = &rest[..authority_end];
-        if let Some(at) = authority.rfind('@') {
-            if let Some(colon) = authority[..at].find(':') {
-                let password = &authority[colon + 1..at];
-                if !password.is_empty() {
-                    secrets.push(password.to_string());
-                }
+        // Every `@` may end the user part: the host after it holds no `@`, `/` or `?` before its
+        // path or query. The user part holds no `@` unescaped, but a careless password may.
+        let user_end = |at: usize| {
+            let host = &rest[at + 1..];
+            let host_end = host.find(['/', '?', '#']).unwrap_or(host.len());
+            !host[..host_end].contains('@')
+        };
+        for (at, _) in rest.match_indices('@').filter(|(at, _)| user_end(*at)) {
+            let userinfo = &rest[..at];
+            let Some(colon) = userinfo.find(':') else { continue };
+            let standard = !userinfo.contains(['/', '?', '#']);
+            // An `@` inside a query value (`?keyfile=/home/a@b/key`) ends no user part; an `@`
+            // after a `?` with no `=` before it can only be a password's.
+            let in_query_value = rest
+                .find('?')
+                .is_some_and(|q| q < at && rest[q..at].contains('='));
+            if standard || !in_query_value {
+                add(&userinfo[colon + 1..]);
             }
         }
     }
@@ -397,85 +516,130 @@ pub fn redact_uri(uri: &str) -> (String, Vec<String>) {
                 if ["pass", "secret", "token", "key_pass"]
                     .iter()
                     .any(|s| k.contains(s))
-                    && !v.is_empty()
                 {
-                    secrets.push(v.to_string());
+                    add(v);
                 }
             }
         }
     }
+    // Longest first, so that one secret inside another is not left half shown.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut shown = uri.to_string();
     for s in &secrets {
         shown = shown.replace(s.as_str(), "***");
     }
     (shown, secrets)
 }
 
+impl Connection {
+    /// When the pool was last refreshed, shared by the reads of one configured provider.
+    pub(super) fn refresh_slot(&self, pool: &str) -> Arc<tokio::sync::Mutex<Option<Instant>>> {
+        let mut map = self.shared().refreshes.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(pool.to_string()).or_default().clone()
+    }
+
+    /// Held by every change to a pool's volumes. Each such change refreshes the pool first, and
+    /// libvirt refuses a refresh while another volume of the pool is being created ("asynchronous
+    /// jobs running"); LVM serialises changes to one volume group anyway. So this provider's
+    /// changes to one pool queue here instead of retrying against each other.
+    pub(super) async fn pool_change_lock(&self, pool: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let slot = {
+            let mut map = self
+                .shared()
+                .pool_changes
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            map.entry(pool.to_string()).or_default().clone()
+        };
+        slot.lock_owned().await
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::super::error::during;
     use super::*;
 
     #[test]
     fn redacts_passwords_and_secret_parameters() {
-        let (shown, secrets) =
-            redact_uri("qemu+ssh://admin:hunter2@host:22/system?keyfile=/k&passphrase=s3cret");
-        assert_eq!(
-            shown,
-            "qemu+ssh://admin:***@host:22/system?keyfile=/k&passphrase=***"
-        );
-        assert_eq!(secrets, vec!["hunter2".to_string(), "s3cret".to_string()]);
-        let (shown, secrets) = redact_uri("qemu+tcp://127.0.0.1:16509/system");
-        assert_eq!(shown, "qemu+tcp://127.0.0.1:16509/system");
-        assert!(secrets.is_empty());
+        let cases: &[(&str, &str, &[&str])] = &[
+            (
+                "qemu+ssh://admin:hunter2@host:22/system?keyfile=/k&passphrase=s3cret",
+                "qemu+ssh://admin:***@host:22/system?keyfile=/k&passphrase=***",
+                &["hunter2", "s3cret"],
+            ),
+            (
+                "qemu+tcp://127.0.0.1:16509/system",
+                "qemu+tcp://127.0.0.1:16509/system",
+                &[],
+            ),
+            // Characters a URI should escape, written raw in the password.
+            (
+                "qemu+tcp://admin:pa/ss@host/system",
+                "qemu+tcp://admin:***@host/system",
+                &["pa/ss"],
+            ),
+            (
+                "qemu+tcp://admin:p?ss@host/system",
+                "qemu+tcp://admin:***@host/system",
+                &["p?ss"],
+            ),
+            (
+                "qemu+tcp://admin:p@ss@host/system",
+                "qemu+tcp://admin:***@host/system",
+                &["p@ss"],
+            ),
+            (
+                "qemu+tcp://admin:123/abc@host/system",
+                "qemu+tcp://admin:***@host/system",
+                &["123/abc"],
+            ),
+            (
+                "qemu+tcp://admin:1?x@host/system",
+                "qemu+tcp://admin:***@host/system",
+                &["1?x"],
+            ),
+            // An `@` in a query value is not a user part.
+            (
+                "qemu+ssh://root@host:22/system?keyfile=/home/a@b/key",
+                "qemu+ssh://root@host:22/system?keyfile=/home/a@b/key",
+                &[],
+            ),
+            (
+                "qemu+ssh://host:22/system?keyfile=/a@b",
+                "qemu+ssh://host:22/system?keyfile=/a@b",
+                &[],
+            ),
+        ];
+        for (uri, shown_want, secrets_want) in cases {
+            let (shown, secrets) = redact_uri(uri);
+            assert_eq!(&shown, shown_want, "{uri}");
+            let mut got: Vec<&str> = secrets.iter().map(String::as_str).collect();
+            let mut want = secrets_want.to_vec();
+            got.sort_unstable();
+            want.sort_unstable();
+            assert_eq!(got, want, "{uri}");
+        }
     }
 
     #[test]
-    fn only_reads_are_repeated_after_a_lost_connection() {
-        for op in [
-            "look up storage pool",
-            "look up storage volume",
-            "list volumes of storage pool",
-            "list domains",
-            "find logical volume groups",
-            "refresh storage pool",
-            "read storage volume",
-        ] {
-            assert!(read_only(op), "{op}");
-        }
-        for op in [
-            "create storage volume",
-            "delete storage volume",
-            "wipe storage volume",
-            "resize storage volume",
-            "define storage pool",
-            "build storage pool",
-            "start storage pool",
-            "stop storage pool",
-            "delete storage pool",
-            "undefine storage pool",
-            "set autostart of storage pool",
-            "attach disk to domain",
-            "detach disk from domain",
-            "connect to",
-        ] {
-            assert!(!read_only(op), "{op}");
-        }
-    }
-
-    #[test]
-    fn a_lost_call_says_its_outcome_is_unknown() {
-        let e = Error::Libvirt {
+    fn a_lost_change_says_its_outcome_is_unknown_and_an_unsent_one_that_nothing_happened() {
+        let e = || Error::Libvirt {
             op: "create storage volume",
             object: "'p/v'".into(),
             code: Code::Connection,
             message: "End of file while reading data: Input/output error".into(),
         };
-        assert!(!e.is_connection_lost());
-        let e = e.connection_lost("qemu+tcp://h/system");
-        assert!(e.is_connection_lost());
-        let text = e.to_string();
+        assert!(!e().is_connection_lost());
+        let lost = e().connection_lost("qemu+tcp://h/system");
+        assert!(lost.is_connection_lost());
+        let text = lost.to_string();
         assert!(text.contains("End of file while reading data"), "{text}");
         assert!(text.contains("qemu+tcp://h/system"), "{text}");
         assert!(text.contains("whether it took effect is unknown"), "{text}");
+        let unsent = e().not_sent();
+        assert!(!unsent.is_connection_lost());
+        assert!(unsent.to_string().contains("nothing was changed"), "{unsent}");
         let other = Error::Stopped {
             op: "create storage volume",
             object: "'p/v'".into(),
@@ -484,30 +648,46 @@ mod tests {
         assert!(!other.is_connection_lost());
     }
 
+    /// Exactly one of "sent" and "abandoned" wins, whatever the order.
+    #[test]
+    fn the_gate_proves_whether_a_request_went_out() {
+        let g = Gate::new();
+        assert!(!g.sent());
+        g.send().expect("open gate");
+        assert!(g.sent());
+        assert!(g.close(), "closing after a send reports the send");
+        g.send().expect("sending again after a send is the same request");
+
+        let g = Gate::new();
+        assert!(!g.close(), "nothing was sent");
+        assert!(g.send().is_err(), "a closed gate lets nothing out");
+        assert!(!g.sent());
+    }
+
     #[tokio::test]
     async fn test_driver_round_trip_and_stop() {
         let stopping = Arc::new(AtomicBool::new(false));
         let c = Connection::open("test:///default", &ConnectOptions::default(), stopping.clone())
             .await
             .expect("test driver opens");
-        let n = c
-            .run("list storage pools", "", |c| {
-                c.list_all_storage_pools(0)
-                    .map(|v| v.len())
-                    .map_err(super::super::error::lv("list storage pools", ""))
-            })
-            .await
-            .expect("lists");
+        let list = |c: &Connect| {
+            c.list_all_storage_pools(0)
+                .map(|v| v.len())
+                .map_err(during("list storage pools", ""))
+        };
+        let n = c.read("list storage pools", "", list).await.expect("lists");
         assert!(n >= 1);
+        let before = Instant::now();
+        assert!(c.unchanged_since(before), "no change yet");
+        c.change("touch storage pools", "", move |c, gate| {
+            gate.send()?;
+            list(c)
+        })
+        .await
+        .expect("a change that lists");
+        assert!(!c.unchanged_since(before), "a change was recorded");
         stopping.store(true, Ordering::SeqCst);
-        let e = c
-            .run("list storage pools", "", |c| {
-                c.list_all_storage_pools(0)
-                    .map(|v| v.len())
-                    .map_err(super::super::error::lv("list storage pools", ""))
-            })
-            .await
-            .expect_err("stopped");
+        let e = c.read("list storage pools", "", list).await.expect_err("stopped");
         assert!(matches!(e, Error::Stopped { .. }));
     }
 
@@ -521,10 +701,10 @@ mod tests {
         .await
         .expect("test driver opens");
         let e = c
-            .run("look up storage pool", "'nope'", |c| {
+            .read("look up storage pool", "'nope'", |c| {
                 c.lookup_storage_pool_by_name("nope")
                     .map(|_| ())
-                    .map_err(super::super::error::lv("look up storage pool", "'nope'"))
+                    .map_err(during("look up storage pool", "'nope'"))
             })
             .await
             .expect_err("absent");

@@ -1,4 +1,6 @@
-//! Errors of the libvirt layer: every variant names what we were doing.
+//! Errors of the libvirt layer: every variant names what we were doing, and the questions the
+//! resources ask of an error ("not found?", "busy?", "hotplug unsupported?") are answered here, so
+//! no libvirt message text is matched anywhere else.
 
 use virt::error::ErrorNumber;
 
@@ -15,7 +17,7 @@ pub enum Error {
         op: &'static str,
         /// Which object ("'vg0'").
         object: String,
-        /// libvirt's error code.
+        /// libvirt's error code, classified.
         code: Code,
         /// libvirt's own message (credentials removed).
         message: String,
@@ -69,10 +71,11 @@ pub enum Code {
     OperationInvalid,
     /// The driver does not support the operation.
     Unsupported,
-    /// Connection-level failure (RPC, system error, auth).
+    /// Connection-level failure (RPC, system error, auth). A change that fails this way before
+    /// its request was sent did nothing.
     Connection,
-    /// The connection died while the call was under way: whether it took
-    /// effect on the hypervisor is unknown (set by [`super::Connection::run`]).
+    /// The connection died after a change's request was sent and before its reply came: whether
+    /// it took effect on the hypervisor is unknown (set by [`super::Connection`]'s `change`).
     ConnectionLost,
     /// Anything else.
     Other,
@@ -116,44 +119,64 @@ impl Error {
         }
     }
 
-    /// Whether this says the object does not exist.
-    pub fn is_not_found(&self) -> bool {
-        matches!(
-            self,
-            Error::Libvirt {
-                code: Code::NotFound,
-                ..
-            }
-        )
+    /// The class of a libvirt error (None for the provider's own errors).
+    pub fn code(&self) -> Option<Code> {
+        match self {
+            Error::Libvirt { code, .. } => Some(*code),
+            _ => None,
+        }
     }
 
-    /// Whether the connection died while this operation was under way, so
-    /// that it may or may not have taken effect on the hypervisor.
+    /// Whether this says the object does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.code() == Some(Code::NotFound)
+    }
+
+    /// Whether the connection died while this change was under way, so that it may or may not
+    /// have taken effect on the hypervisor.
     pub fn is_connection_lost(&self) -> bool {
-        matches!(
-            self,
-            Error::Libvirt {
-                code: Code::ConnectionLost,
-                ..
-            }
-        )
+        self.code() == Some(Code::ConnectionLost)
     }
 
     /// libvirt's message, when this is a libvirt error.
-    pub fn message(&self) -> Option<&str> {
+    fn message(&self) -> Option<&str> {
         match self {
             Error::Libvirt { message, .. } => Some(message),
             _ => None,
         }
     }
 
-    /// libvirt refused because another job on the same pool is running
-    /// ("pool 'x' has asynchronous jobs running"): nothing was done, so the
-    /// call may be repeated.
+    fn says(&self, needles: &[&str]) -> bool {
+        self.message()
+            .is_some_and(|m| needles.iter().any(|n| m.contains(n)))
+    }
+
+    /// libvirt refused because another job on the same pool is running ("pool 'x' has
+    /// asynchronous jobs running", "volume 'y' is still being allocated"): nothing was done, so
+    /// the call may be repeated.
     pub fn is_busy(&self) -> bool {
-        self.message().is_some_and(|m| {
-            m.contains("asynchronous jobs running") || m.contains("is still being allocated")
-        })
+        self.says(&["asynchronous jobs running", "is still being allocated"])
+    }
+
+    /// The object already exists (a volume create that lost a race with another of its name).
+    pub fn is_already_exists(&self) -> bool {
+        self.says(&["exists already", "already exists"])
+    }
+
+    /// QEMU cannot hot-plug into the domain: "Bus 'pci.0' does not support hotplugging" (no ACPI).
+    pub fn is_hotplug_unsupported(&self) -> bool {
+        self.says(&["does not support hotplugging"])
+    }
+
+    /// The storage backend cannot resize volumes (libvirt's logical backend, 9.0 to 11.x).
+    pub fn is_resize_unsupported(&self) -> bool {
+        self.code() == Some(Code::Unsupported) || self.says(&["does not support changing of volume capacity"])
+    }
+
+    /// The driver does not know the flags it was given (the test driver's pool build); it refuses
+    /// before doing anything.
+    pub(super) fn is_unsupported_flags(&self) -> bool {
+        self.says(&["unsupported flags"])
     }
 
     /// Removes every occurrence of the given secrets from messages.
@@ -182,8 +205,101 @@ impl Error {
     }
 }
 
-/// `map_err` helper: `pool.create(0).map_err(lv("start storage pool", &name))?`.
-pub fn lv(op: &'static str, object: impl Into<String>) -> impl FnOnce(virt::error::Error) -> Error {
+/// `map_err` helper naming the operation: `pool.create(0).map_err(during("start storage pool", &name))?`.
+pub fn during(op: &'static str, object: impl Into<String>) -> impl FnOnce(virt::error::Error) -> Error {
     let object = object.into();
     move |e| Error::libvirt(op, object, e)
+}
+
+/// `Ok(None)` for "not found", so a lookup can tell "gone" from "could not ask".
+pub fn not_found_to_none<T>(r: Result<T>) -> Result<Option<T>> {
+    match r {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn libvirt(code: Code, message: &str) -> Error {
+        Error::Libvirt {
+            op: "op",
+            object: "'x'".into(),
+            code,
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn classification() {
+        let cases: &[(Error, [bool; 5])] = &[
+            // not_found, busy, exists, hotplug, resize
+            (
+                libvirt(Code::NotFound, "no storage vol with matching key"),
+                [true, false, false, false, false],
+            ),
+            (
+                libvirt(Code::OperationInvalid, "pool 'p' has asynchronous jobs running."),
+                [false, true, false, false, false],
+            ),
+            (
+                libvirt(Code::OperationInvalid, "volume 'v' is still being allocated."),
+                [false, true, false, false, false],
+            ),
+            (
+                libvirt(Code::Other, "storage volume 'v' exists already"),
+                [false, false, true, false, false],
+            ),
+            (
+                libvirt(
+                    Code::Other,
+                    "internal error: Bus 'pci.0' does not support hotplugging.",
+                ),
+                [false, false, false, true, false],
+            ),
+            (
+                libvirt(
+                    Code::Other,
+                    "storage pool does not support changing of volume capacity",
+                ),
+                [false, false, false, false, true],
+            ),
+            (
+                libvirt(Code::Unsupported, "this function is not supported"),
+                [false, false, false, false, true],
+            ),
+            (
+                libvirt(Code::Other, "anything else"),
+                [false, false, false, false, false],
+            ),
+        ];
+        for (e, [nf, busy, exists, hotplug, resize]) in cases {
+            assert_eq!(e.is_not_found(), *nf, "{e}");
+            assert_eq!(e.is_busy(), *busy, "{e}");
+            assert_eq!(e.is_already_exists(), *exists, "{e}");
+            assert_eq!(e.is_hotplug_unsupported(), *hotplug, "{e}");
+            assert_eq!(e.is_resize_unsupported(), *resize, "{e}");
+        }
+        let own = Error::Stopped {
+            op: "delete storage volume",
+            object: "'v'".into(),
+        };
+        assert!(!own.is_not_found() && !own.is_busy() && own.code().is_none());
+    }
+
+    #[test]
+    fn redaction_reaches_every_text() {
+        let e =
+            libvirt(Code::Other, "cannot reach qemu+tcp://u:hunter2@h/system").redact(&["hunter2".into()]);
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        let e = Error::ConnectTimeout {
+            uri: "qemu+tcp://u:hunter2@h/system".into(),
+            seconds: 1,
+        }
+        .redact(&["hunter2".into()]);
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
 }

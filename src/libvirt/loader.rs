@@ -116,11 +116,13 @@ mod imp {
         };
     }
 
-    // The libvirt functions the `virt` crate calls on our behalf, and virEventRegisterImpl, which
-    // src/libvirt/events.rs calls through `virt-sys` (see the module documentation).
+    // The libvirt functions the `virt` crate calls on our behalf, virEventRegisterImpl, which
+    // src/libvirt/events.rs calls through `virt-sys`, and virStreamSendHole, which
+    // src/libvirt/upload.rs calls through `virt-sys` (see the module documentation).
     trampolines!(
         virConnectClose,
         virConnectFindStoragePoolSources,
+        virConnectGetLibVersion,
         virConnectGetURI,
         virConnectIsAlive,
         virConnectIsEncrypted,
@@ -174,7 +176,20 @@ mod imp {
         virStorageVolLookupByName,
         virStorageVolLookupByPath,
         virStorageVolResize,
+        virStorageVolUpload,
         virStorageVolWipe,
+        // Uploads (src/libvirt/upload.rs): the stream, and what virt's Stream may call on drop.
+        virStreamAbort,
+        virStreamEventAddCallback,
+        virStreamEventRemoveCallback,
+        virStreamEventUpdateCallback,
+        virStreamFinish,
+        virStreamFree,
+        virStreamNew,
+        virStreamRecv,
+        virStreamRef,
+        virStreamSend,
+        virStreamSendHole,
     );
 
     /// Called by a trampoline whose slot is empty: libvirt is used before [`super::load`] ran.

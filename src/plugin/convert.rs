@@ -3,7 +3,11 @@
 use crate::framework::diag::PathStep;
 use crate::framework::resource::IdentitySchema;
 use crate::framework::schema::{Attribute, Block, Validator};
-use crate::framework::{msgpack, AttrPath, Diagnostic, Diagnostics, Schema, Severity, Type, Value};
+use std::collections::HashMap;
+
+use crate::framework::{
+    msgpack, AttrPath, Diagnostic, Diagnostics, Function, FunctionError, Schema, Severity, Type, Value,
+};
 use crate::proto::tfplugin6 as pb;
 
 /// Decodes a DynamicValue (msgpack, or JSON from older code paths; empty is null).
@@ -68,7 +72,7 @@ pub fn path(p: &AttrPath) -> pb::AttributePath {
             .map(|s| pb::attribute_path::Step {
                 selector: Some(match s {
                     PathStep::Attr(a) => Selector::AttributeName(a.clone()),
-                    PathStep::Index(i) => Selector::ElementKeyInt(*i),
+                    PathStep::Index(i) => Selector::ElementKeyInt(i64::try_from(*i).unwrap_or(i64::MAX)),
                     PathStep::Key(k) => Selector::ElementKeyString(k.clone()),
                 }),
             })
@@ -170,4 +174,77 @@ pub fn identity_type(s: &IdentitySchema) -> Type {
             .map(|(n, t, _, _)| (n.to_string(), t.clone()))
             .collect(),
     )
+}
+
+/// The protocol's definitions of the provider's functions, by name.
+pub fn function_definitions(functions: &[Function]) -> HashMap<String, pb::Function> {
+    functions
+        .iter()
+        .map(|f| {
+            let def = pb::Function {
+                parameters: f
+                    .params
+                    .iter()
+                    .map(|p| pb::function::Parameter {
+                        name: p.name.to_string(),
+                        r#type: p.ty.to_json_bytes(),
+                        allow_null_value: false,
+                        allow_unknown_values: false,
+                        description: p.description.to_string(),
+                        description_kind: pb::StringKind::Markdown as i32,
+                    })
+                    .collect(),
+                variadic_parameter: None,
+                r#return: Some(pb::function::Return {
+                    r#type: f.ret.to_json_bytes(),
+                }),
+                summary: f.summary.to_string(),
+                description: f.description.to_string(),
+                description_kind: pb::StringKind::Markdown as i32,
+                deprecation_message: String::new(),
+            };
+            (f.name.to_string(), def)
+        })
+        .collect()
+}
+
+/// Calls the function `name` with msgpack-encoded arguments.
+pub fn call_function(
+    functions: &[Function],
+    name: &str,
+    args: &[pb::DynamicValue],
+) -> pb::call_function::Response {
+    let fail = |text: String, arg: Option<usize>| pb::call_function::Response {
+        result: None,
+        error: Some(pb::FunctionError {
+            text,
+            function_argument: arg.map(|i| i as i64),
+        }),
+    };
+    let Some(f) = functions.iter().find(|f| f.name == name) else {
+        return fail(format!("this provider has no function {name:?}"), None);
+    };
+    let mut values = Vec::with_capacity(args.len());
+    for (i, (arg, p)) in args.iter().zip(&f.params).enumerate() {
+        match msgpack::decode(&arg.msgpack, &p.ty) {
+            Ok(v) => values.push(v),
+            Err(e) => return fail(format!("argument {i}: {e}"), Some(i)),
+        }
+    }
+    let result = (f.call)(&values).and_then(|v| {
+        msgpack::encode(&v, &f.ret).map_err(|e| FunctionError {
+            text: e.to_string(),
+            argument: None,
+        })
+    });
+    match result {
+        Ok(bytes) => pb::call_function::Response {
+            result: Some(pb::DynamicValue {
+                msgpack: bytes,
+                json: Vec::new(),
+            }),
+            error: None,
+        },
+        Err(e) => fail(e.text, e.argument),
+    }
 }

@@ -97,7 +97,7 @@ pub async fn serve(mode: Mode) -> Result<(), PluginError> {
 /// [`server::ProviderService::with_resources`]): the benchmarks' plugin floor.
 pub async fn serve_resources(
     mode: Mode,
-    resources: Vec<Box<dyn crate::framework::resource::AnyResource>>,
+    resources: Vec<Box<dyn crate::framework::resource::AnyResource<crate::provider::Ctx>>>,
 ) -> Result<(), PluginError> {
     let version = match mode {
         Mode::Terraform => negotiate(std::env::var("PLUGIN_PROTOCOL_VERSIONS").ok().as_deref())?,
@@ -211,6 +211,28 @@ fn set_private(path: &std::path::Path) -> Result<(), PluginError> {
         .map_err(io("securing the socket directory"))
 }
 
+/// How long to wait after a failed `accept` before the next: errors such as EMFILE (out of file
+/// descriptors) persist until something else closes a descriptor, and retrying at once would spin
+/// a core and flood the log. Doubles from 5 ms to 1 s; a successful accept resets it.
+#[derive(Debug)]
+struct AcceptBackoff(Option<std::time::Duration>);
+
+impl AcceptBackoff {
+    const FIRST: std::time::Duration = std::time::Duration::from_millis(5);
+    const MAX: std::time::Duration = std::time::Duration::from_secs(1);
+
+    /// The wait after one more failure.
+    fn failed(&mut self) -> std::time::Duration {
+        let next = self.0.map_or(Self::FIRST, |d| (d * 2).min(Self::MAX));
+        self.0 = Some(next);
+        next
+    }
+
+    fn succeeded(&mut self) {
+        self.0 = None;
+    }
+}
+
 /// Accepts connections; TLS handshakes run concurrently so a slow or hostile
 /// client cannot block the next one. Refused handshakes are dropped here.
 fn accept_loop(
@@ -219,11 +241,17 @@ fn accept_loop(
 ) -> ReceiverStream<Result<Conn, std::io::Error>> {
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
+        let mut backoff = AcceptBackoff(None);
         loop {
             let stream = match listener.accept().await {
-                Ok((s, _)) => s,
+                Ok((s, _)) => {
+                    backoff.succeeded();
+                    s
+                }
                 Err(e) => {
-                    tracing::warn!("accept on the plugin socket failed: {e}");
+                    let wait = backoff.failed();
+                    tracing::warn!("accept on the plugin socket failed: {e}; trying again in {wait:?}");
+                    tokio::time::sleep(wait).await;
                     continue;
                 }
             };
@@ -340,5 +368,22 @@ impl gp::grpc_broker_server::GrpcBroker for Broker {
         _: tonic::Request<tonic::Streaming<gp::ConnInfo>>,
     ) -> Result<tonic::Response<Self::StartStreamStream>, tonic::Status> {
         Ok(tonic::Response::new(Box::pin(tokio_stream::pending())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AcceptBackoff;
+    use std::time::Duration;
+
+    #[test]
+    fn accept_failures_back_off_and_recover() {
+        let mut b = AcceptBackoff(None);
+        let waits: Vec<Duration> = (0..10).map(|_| b.failed()).collect();
+        assert_eq!(waits[0], Duration::from_millis(5));
+        assert!(waits.windows(2).all(|w| w[1] >= w[0]), "{waits:?}");
+        assert_eq!(*waits.last().unwrap_or(&Duration::ZERO), Duration::from_secs(1));
+        b.succeeded();
+        assert_eq!(b.failed(), Duration::from_millis(5));
     }
 }

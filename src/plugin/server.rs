@@ -1,6 +1,6 @@
-//! The tfplugin6 Provider service: decodes requests, dispatches to the
-//! resource, data source or function, and encodes the answers. This is the
-//! only file that knows protobuf message shapes.
+//! The tfplugin6 Provider service: decodes requests, dispatches to the resource, data source or
+//! function, and encodes the answers. With [`super::convert`] (framework types to messages) it is
+//! where protobuf message shapes are known; nothing outside `plugin` names them (tests/layers.rs).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,8 +10,8 @@ use tonic::{Request, Response, Status};
 
 use super::convert::{self, decode, diags, encode};
 use crate::framework::resource::{AnyDataSource, AnyResource};
+use crate::framework::Function;
 use crate::framework::{json, Diagnostic, Diagnostics, Type, Value};
-use crate::functions::Functions;
 use crate::proto::tfplugin6 as pb;
 use crate::provider::{self, Ctx};
 
@@ -19,7 +19,7 @@ use crate::provider::{self, Ctx};
 pub struct ProviderService {
     resources: HashMap<&'static str, Served>,
     data_sources: HashMap<&'static str, ServedData>,
-    functions: Functions,
+    functions: Vec<Function>,
     provider_schema: crate::framework::Schema,
     provider_ty: Type,
     ctx: RwLock<Option<Arc<Ctx>>>,
@@ -32,7 +32,7 @@ type Rpc<T> = Result<Response<T>, Status>;
 /// A resource type with the cty types every one of its RPCs needs, built once: building a type
 /// from the schema allocates every attribute's name, which cost more than some RPCs' own work.
 struct Served {
-    resource: Box<dyn AnyResource>,
+    resource: Box<dyn AnyResource<Ctx>>,
     /// The type of its values.
     ty: Type,
     /// The type of its identity, when it has one.
@@ -40,7 +40,7 @@ struct Served {
 }
 
 impl Served {
-    fn new(resource: Box<dyn AnyResource>) -> Self {
+    fn new(resource: Box<dyn AnyResource<Ctx>>) -> Self {
         Served {
             ty: resource.schema().ty(),
             identity_ty: resource.identity_schema().map(|s| convert::identity_type(&s)),
@@ -59,7 +59,7 @@ impl Served {
 
 /// A data source with the type of its values, built once.
 struct ServedData {
-    source: Box<dyn AnyDataSource>,
+    source: Box<dyn AnyDataSource<Ctx>>,
     ty: Type,
 }
 
@@ -78,7 +78,7 @@ impl ProviderService {
     /// The service with `resources` in place of the provider's own (its provider block, data
     /// sources and functions stay). The benchmarks' plugin floor serves resources that do no
     /// work through it, so that they cost exactly what this protocol stack costs.
-    pub fn with_resources(resources: Vec<Box<dyn AnyResource>>) -> Self {
+    pub fn with_resources(resources: Vec<Box<dyn AnyResource<Ctx>>>) -> Self {
         let provider_schema = provider::schema();
         ProviderService {
             resources: resources
@@ -92,7 +92,7 @@ impl ProviderService {
                     (d.type_name(), ServedData { source: d, ty })
                 })
                 .collect(),
-            functions: Functions::new(),
+            functions: crate::functions::functions(),
             provider_ty: provider_schema.ty(),
             provider_schema,
             ctx: RwLock::new(None),
@@ -153,7 +153,7 @@ impl ProviderService {
             diagnostics: Vec::new(),
             provider_meta: None,
             server_capabilities: Some(capabilities()),
-            functions: self.functions.definitions(),
+            functions: convert::function_definitions(&self.functions),
             ephemeral_resource_schemas: HashMap::new(),
         }
     }
@@ -205,8 +205,10 @@ impl pb::provider_server::Provider for ProviderService {
                 .collect(),
             functions: self
                 .functions
-                .names()
-                .map(|n| pb::get_metadata::FunctionMetadata { name: n.to_string() })
+                .iter()
+                .map(|f| pb::get_metadata::FunctionMetadata {
+                    name: f.name.to_string(),
+                })
                 .collect(),
             ephemeral_resources: Vec::new(),
         }))
@@ -404,6 +406,7 @@ impl pb::provider_server::Provider for ProviderService {
         let req = req.into_inner();
         let private = req.private.clone();
         let mut identity = None;
+        let mut warnings = Diagnostics::new();
         let result = async {
             let r = self.resource(&req.type_name)?;
             let state = decode(req.current_state.as_ref(), &r.ty)?;
@@ -411,12 +414,14 @@ impl pb::provider_server::Provider for ProviderService {
                 return encode(&Value::Null, &r.ty);
             }
             let ctx = self.ctx()?;
-            let (new_state, id) = r.resource.read(&ctx, state).await?;
-            identity = r.identity_data(id);
-            encode(&new_state, &r.ty)
+            let read = r.resource.read(&ctx, state).await?;
+            identity = r.identity_data(read.identity);
+            warnings = read.warnings;
+            encode(&read.state, &r.ty)
         }
         .await;
-        let (new_state, diagnostics) = split(result);
+        let (new_state, mut diagnostics) = split(result);
+        diagnostics.extend(diags(warnings));
         Ok(Response::new(pb::read_resource::Response {
             new_state: new_state.or_else(|| req.current_state.clone()),
             diagnostics,
@@ -625,7 +630,7 @@ impl pb::provider_server::Provider for ProviderService {
         _: Request<pb::get_functions::Request>,
     ) -> Rpc<pb::get_functions::Response> {
         Ok(Response::new(pb::get_functions::Response {
-            functions: self.functions.definitions(),
+            functions: convert::function_definitions(&self.functions),
             diagnostics: Vec::new(),
         }))
     }
@@ -635,7 +640,11 @@ impl pb::provider_server::Provider for ProviderService {
         req: Request<pb::call_function::Request>,
     ) -> Rpc<pb::call_function::Response> {
         let req = req.into_inner();
-        Ok(Response::new(self.functions.call(&req.name, &req.arguments)))
+        Ok(Response::new(convert::call_function(
+            &self.functions,
+            &req.name,
+            &req.arguments,
+        )))
     }
 
     async fn stop_provider(

@@ -72,7 +72,13 @@ pub fn binary() -> &'static str {
 
 /// Starts the provider with Terraform's environment.
 pub fn start(identity: &ClientIdentity) -> Plugin {
+    start_with(identity, &[], Stdio::inherit())
+}
+
+/// Starts the provider with Terraform's environment plus `env`, its stderr going to `stderr`.
+pub fn start_with(identity: &ClientIdentity, env: &[(&str, &str)], stderr: Stdio) -> Plugin {
     let mut child = Command::new(binary())
+        .envs(env.iter().copied())
         .env(
             "TF_PLUGIN_MAGIC_COOKIE",
             "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2",
@@ -82,7 +88,7 @@ pub fn start(identity: &ClientIdentity) -> Plugin {
         .env("PLUGIN_MAX_PORT", "25000")
         .env("PLUGIN_CLIENT_CERT", &identity.pem)
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .spawn()
         .expect("provider starts");
     let mut line = String::new();

@@ -66,6 +66,7 @@ impl PoolState {
 
 #[async_trait]
 impl Resource for Pool {
+    type Ctx = Ctx;
     type State = PoolState;
     const TYPE_NAME: &'static str = "libvirt_lvm_pool";
 
@@ -76,7 +77,7 @@ impl Resource for Pool {
                 Attribute::string("id").computed().stable(),
                 Attribute::string("name").required().replace(),
                 Attribute::string("volume_group").optional().computed().replace(),
-                Attribute::typed("source_devices", Type::set(Type::String))
+                Attribute::typed("source_devices", Type::list(Type::String))
                     .optional()
                     .computed()
                     .replace(),
@@ -98,13 +99,18 @@ impl Resource for Pool {
     async fn create(&self, _: &Ctx, planned: PoolState) -> Outcome<PoolState> {
         Ok(planned.known(None))
     }
-    async fn read(&self, _: &Ctx, state: PoolState) -> Result<Option<PoolState>, Diagnostics> {
+    async fn read(
+        &self,
+        _: &Ctx,
+        state: PoolState,
+        _: &mut Diagnostics,
+    ) -> Result<Option<PoolState>, Diagnostics> {
         Ok(Some(state))
     }
     async fn update(&self, _: &Ctx, prior: PoolState, planned: PoolState) -> Outcome<PoolState> {
         Ok(planned.known(Some(&prior)))
     }
-    async fn delete(&self, _: &Ctx, _: PoolState) -> Result<(), Diagnostics> {
+    async fn delete(&self, _: &Ctx, _: PoolState, _: &mut Diagnostics) -> Result<(), Diagnostics> {
         Ok(())
     }
     async fn import(&self, _: &Ctx, _: &str) -> Result<PoolState, Diagnostics> {
@@ -158,6 +164,7 @@ impl VolumeState {
 
 #[async_trait]
 impl Resource for Volume {
+    type Ctx = Ctx;
     type State = VolumeState;
     const TYPE_NAME: &'static str = "libvirt_lvm_volume";
 
@@ -183,13 +190,18 @@ impl Resource for Volume {
     async fn create(&self, _: &Ctx, planned: VolumeState) -> Outcome<VolumeState> {
         Ok(planned.known(None))
     }
-    async fn read(&self, _: &Ctx, state: VolumeState) -> Result<Option<VolumeState>, Diagnostics> {
+    async fn read(
+        &self,
+        _: &Ctx,
+        state: VolumeState,
+        _: &mut Diagnostics,
+    ) -> Result<Option<VolumeState>, Diagnostics> {
         Ok(Some(state))
     }
     async fn update(&self, _: &Ctx, prior: VolumeState, planned: VolumeState) -> Outcome<VolumeState> {
         Ok(planned.known(Some(&prior)))
     }
-    async fn delete(&self, _: &Ctx, _: VolumeState) -> Result<(), Diagnostics> {
+    async fn delete(&self, _: &Ctx, _: VolumeState, _: &mut Diagnostics) -> Result<(), Diagnostics> {
         Ok(())
     }
     async fn import(&self, _: &Ctx, _: &str) -> Result<VolumeState, Diagnostics> {
@@ -227,7 +239,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let resources: Vec<Box<dyn AnyResource>> =
+    let resources: Vec<Box<dyn AnyResource<Ctx>>> =
         vec![Box::new(Erased::new(Pool)), Box::new(Erased::new(Volume))];
     match runtime.block_on(plugin::serve_resources(Mode::Terraform, resources)) {
         Ok(()) => ExitCode::SUCCESS,

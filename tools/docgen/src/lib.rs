@@ -14,8 +14,9 @@ use std::path::{Path, PathBuf};
 
 use terraform_provider_libvirt::framework::resource::IdentitySchema;
 use terraform_provider_libvirt::framework::schema::{Attribute, Block};
+use terraform_provider_libvirt::framework::Function;
 use terraform_provider_libvirt::framework::{Schema, Type, Value};
-use terraform_provider_libvirt::functions::Functions;
+use terraform_provider_libvirt::functions::functions;
 use terraform_provider_libvirt::plugin::convert::full_description;
 use terraform_provider_libvirt::provider;
 
@@ -99,7 +100,7 @@ pub fn generate(root: &Path) -> Result<BTreeMap<PathBuf, String>, Error> {
         );
     }
 
-    let functions: BTreeMap<_, _> = Functions::new().definitions().into_iter().collect();
+    let functions: BTreeMap<_, _> = functions().into_iter().map(|f| (f.name, f)).collect();
     for (name, def) in &functions {
         let page = function_page(name, def, &examples)?;
         files.insert(PathBuf::from(format!("docs/functions/{name}.md")), page);
@@ -192,11 +193,12 @@ pub fn lint() -> Vec<String> {
             lint_attribute(&path, a, &mut notes);
         }
     }
-    for (name, def) in Functions::new().definitions() {
+    for def in functions() {
+        let name = def.name;
         if def.summary.trim().is_empty() || def.description.trim().is_empty() {
             notes.push(format!("function {name}: no summary or description"));
         }
-        for p in &def.parameters {
+        for p in &def.params {
             if p.description.trim().is_empty() {
                 notes.push(format!("function {name}({}): no description", p.name));
             }
@@ -310,12 +312,8 @@ fn data_source_page(name: &str, schema: &Schema, ex: &Examples) -> Result<String
     Ok(finish(out))
 }
 
-fn function_page(
-    name: &str,
-    def: &terraform_provider_libvirt::proto::tfplugin6::Function,
-    ex: &Examples,
-) -> Result<String, Error> {
-    let mut out = front_matter(&format!("{name} function - {PROVIDER_NAME}"), &def.summary);
+fn function_page(name: &str, def: &Function, ex: &Examples) -> Result<String, Error> {
+    let mut out = front_matter(&format!("{name} function - {PROVIDER_NAME}"), def.summary);
     let _ = writeln!(out, "# function: {name}\n");
     let _ = writeln!(out, "{}\n", def.description.trim());
     example_usage(
@@ -324,16 +322,12 @@ fn function_page(
         &ex.read(&format!("{FUNCTION_EXAMPLES}/{name}/function.tf"))?,
     );
 
-    let ret = def
-        .r#return
-        .as_ref()
-        .map(|r| json_type(&r.r#type))
-        .transpose()?
-        .unwrap_or(Type::Dynamic);
-    let mut params = Vec::new();
-    for p in &def.parameters {
-        params.push((p.name.as_str(), json_type(&p.r#type)?, p.description.as_str()));
-    }
+    let ret = def.ret.clone();
+    let params: Vec<(&str, Type, &str)> = def
+        .params
+        .iter()
+        .map(|p| (p.name, p.ty.clone(), p.description))
+        .collect();
     let signature: Vec<String> = params
         .iter()
         .map(|(n, t, _)| format!("{n} {}", hcl_type(t)))
@@ -622,42 +616,6 @@ fn hcl_type(ty: &Type) -> String {
     }
 }
 
-/// A cty type from its JSON encoding (as function definitions carry it).
-fn json_type(bytes: &[u8]) -> Result<Type, Error> {
-    let v: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| Error(format!("function type is not JSON: {e}")))?;
-    type_from_json(&v).ok_or_else(|| Error(format!("unknown function type {v}")))
-}
-
-fn type_from_json(v: &serde_json::Value) -> Option<Type> {
-    use serde_json::Value as J;
-    Some(match v {
-        J::String(s) => match s.as_str() {
-            "bool" => Type::Bool,
-            "number" => Type::Number,
-            "string" => Type::String,
-            "dynamic" => Type::Dynamic,
-            _ => return None,
-        },
-        J::Array(a) => match (a.first()?.as_str()?, a.get(1)?) {
-            ("list", e) => Type::list(type_from_json(e)?),
-            ("set", e) => Type::set(type_from_json(e)?),
-            ("map", e) => Type::map(type_from_json(e)?),
-            ("object", J::Object(fields)) => Type::Object(
-                fields
-                    .iter()
-                    .map(|(k, t)| Some((k.clone(), type_from_json(t)?)))
-                    .collect::<Option<_>>()?,
-            ),
-            ("tuple", J::Array(items)) => {
-                Type::Tuple(items.iter().map(type_from_json).collect::<Option<_>>()?)
-            }
-            _ => return None,
-        },
-        _ => return None,
-    })
-}
-
 /// A value as it would be written in HCL.
 fn literal(v: &Value) -> String {
     match v {
@@ -730,16 +688,6 @@ mod tests {
             "List of Object"
         );
         assert_eq!(hcl_type(&Type::list(Type::String)), "list(string)");
-    }
-
-    #[test]
-    fn function_types_decode() {
-        assert!(matches!(json_type(b"\"number\"").unwrap(), Type::Number));
-        assert_eq!(
-            hcl_type(&json_type(br#"["list","string"]"#).unwrap()),
-            "list(string)"
-        );
-        assert!(json_type(b"\"bogus\"").is_err());
     }
 
     #[test]

@@ -6,11 +6,13 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::OnceLock;
+use std::time::Duration;
 
-use terraform_provider_libvirt::functions::Functions;
+use terraform_provider_libvirt::functions::functions;
 use terraform_provider_libvirt::provider;
+use tfrun::provider::Profile;
+use tfrun::{run_command, terraform_command, Run, TfDir};
 
 const FUNCTION_EXAMPLES: &str = "tools/docgen/function-examples";
 
@@ -28,90 +30,35 @@ fn root() -> PathBuf {
     docgen::workspace_root()
 }
 
-fn terraform() -> String {
-    std::env::var("TF_BIN").unwrap_or_else(|_| "terraform".into())
+fn terraform_timeout() -> Duration {
+    Duration::from_secs(300)
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
+/// A directory with an empty CLI configuration, so that the environment's (possibly missing) one
+/// does not apply.
+fn empty_cli_config() -> &'static TfDir {
+    static DIR: OnceLock<TfDir> = OnceLock::new();
+    DIR.get_or_init(|| TfDir::with_cli_config("docgen-fmt", "").expect("tempdir"))
+}
+
+/// `terraform ARGS` in `dir` (a checked-in directory, run in place) with no CLI configuration.
+fn run_in(dir: &Path, args: &[&str]) -> Run {
+    run_command(
+        terraform_command(dir, empty_cli_config().cli_config(), args),
+        terraform_timeout(),
     )
-}
-
-/// A CLI configuration that matches nothing, so that the environment's
-/// (possibly missing) one does not apply.
-fn empty_cli_config() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    let dir = DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("cli.tfrc"), "").expect("cli config");
-        dir
-    });
-    dir.path()
-}
-
-fn run_terraform(dir: &Path, args: &[&str], cli_config: &Path) -> Output {
-    Command::new(terraform())
-        .args(args)
-        .current_dir(dir)
-        .env("TF_CLI_CONFIG_FILE", cli_config)
-        .env("TF_IN_AUTOMATION", "1")
-        .env("CHECKPOINT_DISABLE", "1")
-        .env_remove("TF_LOG")
-        .env_remove("TF_DATA_DIR")
-        .output()
-        .unwrap_or_else(|e| panic!("running {} (set TF_BIN to use another): {e}", terraform()))
 }
 
 /// Builds the provider binary (a no-op when it is up to date) and returns its directory.
 fn provider_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
-            .args([
-                "build",
-                "-p",
-                "terraform-provider-libvirt",
-                "--bin",
-                "terraform-provider-libvirt",
-                "--message-format=json-render-diagnostics",
-            ])
-            .current_dir(root())
-            .output()
-            .expect("cargo runs");
-        assert!(
-            out.status.success(),
-            "cargo build -p terraform-provider-libvirt failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let exe = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter(|m| m["target"]["name"] == "terraform-provider-libvirt")
-            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-            .expect("cargo reports the provider executable");
-        exe.parent().expect("binary directory").to_path_buf()
-    })
+    DIR.get_or_init(|| tfrun::provider::build(Profile::Dev).unwrap_or_else(|e| panic!("{e}")))
 }
 
 /// Terraform's version as (major, minor).
 fn terraform_version() -> (u64, u64) {
-    static V: OnceLock<(u64, u64)> = OnceLock::new();
-    *V.get_or_init(|| {
-        let o = run_terraform(
-            &root(),
-            &["version", "-json"],
-            &empty_cli_config().join("cli.tfrc"),
-        );
-        assert!(o.status.success(), "terraform version: {}", text(&o));
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("version json");
-        let s = v["terraform_version"].as_str().expect("terraform_version");
-        let mut parts = s.split('.').map(|p| p.parse::<u64>().unwrap_or(0));
-        (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
-    })
+    let (major, minor, _) = tfrun::terraform_version().unwrap_or_else(|e| panic!("{e}"));
+    (major, minor)
 }
 
 /// Every directory holding .tf files under examples/ and the function examples.
@@ -148,7 +95,7 @@ fn example_dirs() -> Vec<PathBuf> {
 /// Copies the example's .tf files into a fresh directory (with the provider
 /// requirement added when the example has none) and runs `terraform validate`.
 fn validate(example: &Path) -> Result<(), String> {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = TfDir::new("docgen-example", provider_dir()).expect("tempdir");
     let identity_imports = terraform_version() >= (1, 12);
     let mut has_requirement = false;
     for entry in std::fs::read_dir(example).expect("read example") {
@@ -164,35 +111,24 @@ fn validate(example: &Path) -> Result<(), String> {
     if !has_requirement {
         std::fs::write(dir.path().join("zz_header.tf"), HEADER).expect("header");
     }
-    let cli = dir.path().join("cli.tfrc");
-    std::fs::write(
-        &cli,
-        format!(
-            "provider_installation {{\n  dev_overrides {{\n    \"libvirt-lvm/libvirt\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
-            provider_dir().display()
-        ),
-    )
-    .expect("cli config");
-    let o = run_terraform(dir.path(), &["validate", "-no-color"], &cli);
-    if o.status.success() {
+    let o = dir.run(&["validate", "-no-color"], terraform_timeout());
+    if o.ok() {
         Ok(())
     } else {
-        Err(format!("{}:\n{}", example.display(), text(&o)))
+        Err(format!("{}:\n{}", example.display(), o.text()))
     }
 }
 
 #[test]
 fn examples_are_formatted() {
     for dir in ["examples", FUNCTION_EXAMPLES] {
-        let o = run_terraform(
+        let o = run_in(
             &root(),
             &["fmt", "-check", "-recursive", "-diff", "-no-color", dir],
-            &empty_cli_config().join("cli.tfrc"),
         );
         assert!(
-            o.status.success(),
-            "terraform fmt -check -recursive {dir} found unformatted files (run `terraform fmt -recursive {dir}`):\n{}",
-            text(&o)
+            o.ok(),
+            "terraform fmt -check -recursive {dir} found unformatted files (run `terraform fmt -recursive {dir}`):\n{o}"
         );
     }
 }
@@ -236,7 +172,7 @@ fn one_example_directory_per_type() {
         .iter()
         .map(|d| d.type_name().to_string())
         .collect();
-    let functions: BTreeSet<String> = Functions::new().names().map(str::to_string).collect();
+    let functions: BTreeSet<String> = functions().iter().map(|f| f.name.to_string()).collect();
     assert_eq!(
         subdirs("examples/resources"),
         resources,

@@ -702,8 +702,8 @@ mod tests {
             Some(Value::Object(_))
         ));
         // Through the wire and back.
-        let bytes = crate::framework::msgpack::encode(&v, &pool_type()).expect("encode");
-        let decoded = crate::framework::msgpack::decode(&bytes, &pool_type()).expect("decode");
+        let bytes = crate::msgpack::encode(&v, &pool_type()).expect("encode");
+        let decoded = crate::msgpack::decode(&bytes, &pool_type()).expect("decode");
         let back: PoolState = from_value(&decoded).expect("from_value");
         let mut expected = sample();
         expected.source_devices = Some(vec!["/dev/sda".into(), "/dev/sdb".into()]);
@@ -841,8 +841,8 @@ mod tests {
                 Box::new(Value::List(vec![1i64.into(), 2i64.into()]))
             ))
         );
-        let bytes = crate::framework::msgpack::encode(&v, &ty).expect("encode");
-        let back = crate::framework::msgpack::decode(&bytes, &ty).expect("decode");
+        let bytes = crate::msgpack::encode(&v, &ty).expect("encode");
+        let back = crate::msgpack::decode(&bytes, &ty).expect("decode");
         assert_eq!(back, v);
         let u128_big = back
             .attr("t")

@@ -1,6 +1,7 @@
 //! The provider framework: protocol-independent building blocks for resources.
 
 pub mod diag;
+pub mod function;
 pub mod json;
 pub mod msgpack;
 pub mod plan;
@@ -10,6 +11,7 @@ pub mod typed;
 pub mod value;
 
 pub use diag::{AttrPath, Diagnostic, Diagnostics, Severity};
+pub use function::{Function, FunctionError, Param};
 pub use resource::{DataSource, Resource};
 pub use schema::{Attribute, Schema};
 pub use value::{Type, Value};

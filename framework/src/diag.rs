@@ -2,20 +2,12 @@
 
 use std::fmt;
 
-/// A path to an attribute inside a resource's configuration or state.
+pub use super::value::PathStep;
+
+/// A path to an attribute inside a resource's configuration or state (the steps are those of a
+/// value path, [`PathStep`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AttrPath(pub Vec<PathStep>);
-
-/// One step of an [`AttrPath`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PathStep {
-    /// An attribute of an object.
-    Attr(String),
-    /// An element of a list or tuple.
-    Index(i64),
-    /// An element of a map.
-    Key(String),
-}
 
 impl AttrPath {
     /// The path of a top-level attribute.
@@ -31,7 +23,7 @@ impl AttrPath {
 
     /// This path extended by a list index.
     pub fn then_index(mut self, index: usize) -> Self {
-        self.0.push(PathStep::Index(index as i64));
+        self.0.push(PathStep::Index(index as u64));
         self
     }
 }

@@ -3,7 +3,9 @@
 //!
 //! A resource works with its own serde state struct; the erased wrapper does
 //! the conversions to and from cty values, so a resource file holds only
-//! resource logic.
+//! resource logic. The context every operation gets (the provider's configured
+//! connection, say) is the resource's own associated type: this crate never
+//! names it.
 
 use async_trait::async_trait;
 use serde::{de::DeserializeOwned, Serialize};
@@ -13,7 +15,6 @@ use super::plan::{self, Plan};
 use super::schema::Schema;
 use super::typed;
 use super::value::{Type, Value};
-use crate::provider::Ctx;
 
 /// A failed create or update. When libvirt already made something that could
 /// not be undone, `partial` records it: Terraform then keeps it in state as
@@ -48,12 +49,6 @@ impl<S> From<Diagnostic> for Failed<S> {
     }
 }
 
-impl<S> From<crate::libvirt::Error> for Failed<S> {
-    fn from(e: crate::libvirt::Error) -> Self {
-        Diagnostic::from(e).into()
-    }
-}
-
 /// The result of a create or update.
 pub type Outcome<S> = Result<S, Failed<S>>;
 
@@ -82,6 +77,9 @@ pub fn import_id_from_pair(identity: &Value, a: &str, b: &str) -> Result<String,
 /// A managed resource type.
 #[async_trait]
 pub trait Resource: Send + Sync + 'static {
+    /// What every operation gets from the configured provider.
+    type Ctx: Send + Sync + 'static;
+
     /// The state, as the schema describes it (unknown values read as `None`).
     type State: Serialize + DeserializeOwned + Send + Sync;
 
@@ -96,24 +94,37 @@ pub trait Resource: Send + Sync + 'static {
 
     /// Resource-specific planning after defaults are applied (semantic
     /// equality, warnings, checks against the hypervisor).
-    async fn plan(&self, _ctx: &Ctx, _plan: &mut Plan) -> Result<(), Diagnostics> {
+    async fn plan(&self, _ctx: &Self::Ctx, _plan: &mut Plan) -> Result<(), Diagnostics> {
         Ok(())
     }
 
     /// Makes the object described by `planned` (computed values are `None`).
-    async fn create(&self, ctx: &Ctx, planned: Self::State) -> Outcome<Self::State>;
+    async fn create(&self, ctx: &Self::Ctx, planned: Self::State) -> Outcome<Self::State>;
 
-    /// The object as it is now, or `None` when it no longer exists.
-    async fn read(&self, ctx: &Ctx, state: Self::State) -> Result<Option<Self::State>, Diagnostics>;
+    /// The object as it is now, or `None` when it no longer exists. Warnings go to `notes`
+    /// (shown with the refresh), such as why an object that answers to the name is not this one.
+    async fn read(
+        &self,
+        ctx: &Self::Ctx,
+        state: Self::State,
+        notes: &mut Diagnostics,
+    ) -> Result<Option<Self::State>, Diagnostics>;
 
     /// Changes what can change in place.
-    async fn update(&self, ctx: &Ctx, prior: Self::State, planned: Self::State) -> Outcome<Self::State>;
+    async fn update(&self, ctx: &Self::Ctx, prior: Self::State, planned: Self::State)
+        -> Outcome<Self::State>;
 
-    /// Removes the object.
-    async fn delete(&self, ctx: &Ctx, prior: Self::State) -> Result<(), Diagnostics>;
+    /// Removes the object. When it is already gone, or something else now answers to its name,
+    /// nothing is removed and a warning in `notes` says so.
+    async fn delete(
+        &self,
+        ctx: &Self::Ctx,
+        prior: Self::State,
+        notes: &mut Diagnostics,
+    ) -> Result<(), Diagnostics>;
 
     /// Finds an existing object by the id given to `terraform import`.
-    async fn import(&self, ctx: &Ctx, id: &str) -> Result<Self::State, Diagnostics>;
+    async fn import(&self, ctx: &Self::Ctx, id: &str) -> Result<Self::State, Diagnostics>;
 
     /// The identity schema, if the type supports import by identity.
     fn identity_schema() -> Option<IdentitySchema> {
@@ -156,6 +167,8 @@ pub trait Resource: Send + Sync + 'static {
 /// A data source type.
 #[async_trait]
 pub trait DataSource: Send + Sync + 'static {
+    /// What every read gets from the configured provider.
+    type Ctx: Send + Sync + 'static;
     /// Configuration and result (unknown values read as `None`).
     type Model: Serialize + DeserializeOwned + Send + Sync;
     /// `libvirt_…`.
@@ -165,7 +178,7 @@ pub trait DataSource: Send + Sync + 'static {
     /// Checks across attributes.
     fn validate(_config: &Value, _diags: &mut Diagnostics) {}
     /// Looks the object up.
-    async fn read(&self, ctx: &Ctx, config: Self::Model) -> Result<Self::Model, Diagnostics>;
+    async fn read(&self, ctx: &Self::Ctx, config: Self::Model) -> Result<Self::Model, Diagnostics>;
 }
 
 /// The outcome of an erased apply: new state (may be present with errors).
@@ -178,9 +191,19 @@ pub struct ApplyOutput {
     pub diags: Diagnostics,
 }
 
-/// A resource type behind a `dyn`, working on cty values.
+/// The outcome of an erased read.
+pub struct ReadOutput {
+    /// The new state (null when the object is gone).
+    pub state: Value,
+    /// Its identity.
+    pub identity: Option<Value>,
+    /// Warnings.
+    pub warnings: Diagnostics,
+}
+
+/// A resource type behind a `dyn`, working on cty values, for a provider whose context is `C`.
 #[async_trait]
-pub trait AnyResource: Send + Sync {
+pub trait AnyResource<C>: Send + Sync {
     /// Type name.
     fn type_name(&self) -> &'static str;
     /// Schema (built once).
@@ -192,17 +215,17 @@ pub trait AnyResource: Send + Sync {
     /// Plans a create or update; `prior` is None for a create.
     async fn plan(
         &self,
-        ctx: &Ctx,
+        ctx: &C,
         prior: Option<Value>,
         proposed: Value,
         config: Value,
     ) -> Result<Plan, Diagnostics>;
     /// Creates, updates or deletes.
-    async fn apply(&self, ctx: &Ctx, prior: Option<Value>, planned: Option<Value>) -> ApplyOutput;
+    async fn apply(&self, ctx: &C, prior: Option<Value>, planned: Option<Value>) -> ApplyOutput;
     /// Reads; Null when gone.
-    async fn read(&self, ctx: &Ctx, state: Value) -> Result<(Value, Option<Value>), Diagnostics>;
+    async fn read(&self, ctx: &C, state: Value) -> Result<ReadOutput, Diagnostics>;
     /// Imports by id.
-    async fn import(&self, ctx: &Ctx, id: &str) -> Result<(Value, Option<Value>), Diagnostics>;
+    async fn import(&self, ctx: &C, id: &str) -> Result<(Value, Option<Value>), Diagnostics>;
     /// The import id for an identity.
     fn import_id_from_identity(&self, identity: &Value) -> Result<String, Diagnostics>;
     /// The identity of a state value.
@@ -244,7 +267,7 @@ fn internal(type_name: &str, what: &str, e: impl std::fmt::Display) -> Diagnosti
 }
 
 #[async_trait]
-impl<R: Resource> AnyResource for Erased<R> {
+impl<R: Resource> AnyResource<R::Ctx> for Erased<R> {
     fn type_name(&self) -> &'static str {
         R::TYPE_NAME
     }
@@ -266,7 +289,7 @@ impl<R: Resource> AnyResource for Erased<R> {
 
     async fn plan(
         &self,
-        ctx: &Ctx,
+        ctx: &R::Ctx,
         prior: Option<Value>,
         proposed: Value,
         config: Value,
@@ -278,7 +301,7 @@ impl<R: Resource> AnyResource for Erased<R> {
         Ok(p)
     }
 
-    async fn apply(&self, ctx: &Ctx, prior: Option<Value>, planned: Option<Value>) -> ApplyOutput {
+    async fn apply(&self, ctx: &R::Ctx, prior: Option<Value>, planned: Option<Value>) -> ApplyOutput {
         let fail = |diags: Diagnostics, state: Value| ApplyOutput {
             state,
             identity: None,
@@ -291,13 +314,17 @@ impl<R: Resource> AnyResource for Erased<R> {
                     Ok(s) => s,
                     Err(d) => return fail(d, prior_value),
                 };
-                return match self.resource.delete(ctx, state).await {
+                let mut notes = Diagnostics::new();
+                return match self.resource.delete(ctx, state, &mut notes).await {
                     Ok(()) => ApplyOutput {
                         state: Value::Null,
                         identity: None,
-                        diags: Diagnostics::new(),
+                        diags: notes,
                     },
-                    Err(d) => fail(d, prior_value),
+                    Err(d) => {
+                        notes.extend(d);
+                        fail(notes, prior_value)
+                    }
                 };
             }
             (None, Some(planned)) => match self.decode(&planned) {
@@ -334,15 +361,21 @@ impl<R: Resource> AnyResource for Erased<R> {
         }
     }
 
-    async fn read(&self, ctx: &Ctx, state: Value) -> Result<(Value, Option<Value>), Diagnostics> {
+    async fn read(&self, ctx: &R::Ctx, state: Value) -> Result<ReadOutput, Diagnostics> {
         let s = self.decode(&state)?;
-        match self.resource.read(ctx, s).await? {
-            Some(s) => Ok((self.encode(&s)?, R::identity(&s))),
-            None => Ok((Value::Null, None)),
-        }
+        let mut warnings = Diagnostics::new();
+        let (state, identity) = match self.resource.read(ctx, s, &mut warnings).await? {
+            Some(s) => (self.encode(&s)?, R::identity(&s)),
+            None => (Value::Null, None),
+        };
+        Ok(ReadOutput {
+            state,
+            identity,
+            warnings,
+        })
     }
 
-    async fn import(&self, ctx: &Ctx, id: &str) -> Result<(Value, Option<Value>), Diagnostics> {
+    async fn import(&self, ctx: &R::Ctx, id: &str) -> Result<(Value, Option<Value>), Diagnostics> {
         let s = self.resource.import(ctx, id).await?;
         Ok((self.encode(&s)?, R::identity(&s)))
     }
@@ -361,9 +394,9 @@ impl<R: Resource> AnyResource for Erased<R> {
     }
 }
 
-/// A data source behind a `dyn`.
+/// A data source behind a `dyn`, for a provider whose context is `C`.
 #[async_trait]
-pub trait AnyDataSource: Send + Sync {
+pub trait AnyDataSource<C>: Send + Sync {
     /// Type name.
     fn type_name(&self) -> &'static str;
     /// Schema.
@@ -371,7 +404,7 @@ pub trait AnyDataSource: Send + Sync {
     /// Validators and own checks.
     fn validate(&self, config: &Value) -> Diagnostics;
     /// Reads.
-    async fn read(&self, ctx: &Ctx, config: Value) -> Result<Value, Diagnostics>;
+    async fn read(&self, ctx: &C, config: Value) -> Result<Value, Diagnostics>;
 }
 
 /// Wraps a [`DataSource`].
@@ -391,7 +424,7 @@ impl<D: DataSource> ErasedData<D> {
 }
 
 #[async_trait]
-impl<D: DataSource> AnyDataSource for ErasedData<D> {
+impl<D: DataSource> AnyDataSource<D::Ctx> for ErasedData<D> {
     fn type_name(&self) -> &'static str {
         D::TYPE_NAME
     }
@@ -404,7 +437,7 @@ impl<D: DataSource> AnyDataSource for ErasedData<D> {
         D::validate(config, &mut diags);
         diags
     }
-    async fn read(&self, ctx: &Ctx, config: Value) -> Result<Value, Diagnostics> {
+    async fn read(&self, ctx: &D::Ctx, config: Value) -> Result<Value, Diagnostics> {
         let model = typed::from_value(&config).map_err(|e| internal(D::TYPE_NAME, "reading", e))?;
         let out = self.source.read(ctx, model).await?;
         typed::to_value(&out, &self.ty).map_err(|e| internal(D::TYPE_NAME, "writing", e))

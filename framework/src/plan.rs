@@ -104,6 +104,20 @@ impl Plan {
     pub fn warn(&mut self, d: Diagnostic) {
         self.warnings.push(d);
     }
+
+    /// Shows, as a warning, an error the apply will raise before changing anything.
+    ///
+    /// Checks that depend on the world outside Terraform (a name taken, a device in use, a domain
+    /// missing) are reported this way at plan time and enforced at apply. They must not be plan
+    /// errors: Terraform runs a normal plan to refresh before every `terraform destroy`, and an
+    /// error there would block destroying everything else in the configuration.
+    pub fn warn_refusal(&mut self, mut d: Diagnostic) {
+        d.severity = super::diag::Severity::Warning;
+        d.detail.push_str(
+            "\n\nThe apply will stop at this check, before changing anything, unless it is resolved first.",
+        );
+        self.warnings.push(d);
+    }
 }
 
 /// Defaults for unset optional attributes, and "known after apply" for

@@ -342,15 +342,32 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     std::time::Duration::try_from_secs_f64(total).map_err(|_| bad())
 }
 
+/// The longest operation timeout accepted: far beyond any real wait, and far below what would
+/// overflow a deadline computed from it.
+pub const MAX_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 fn validate_duration(s: &str) -> Result<(), String> {
-    parse_duration(s).map(|_| ())
+    if parse_duration(s)? > MAX_TIMEOUT {
+        return Err(format!(
+            "{s:?} is longer than the 24h an operation may be given: use at most \"24h\"."
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::framework::value::Number;
+    use crate::value::Number;
     use std::time::Duration;
+
+    #[test]
+    fn timeouts_are_bounded() {
+        assert!(validate_duration("24h").is_ok());
+        let e = validate_duration("24h1s").expect_err("too long");
+        assert!(e.contains("at most \"24h\""), "{e}");
+        assert!(validate_duration("999999999999h").is_err());
+    }
 
     #[test]
     fn durations() {

@@ -1,0 +1,463 @@
+//! Storage volumes: lookups, and the changes that must touch only the volume a resource made.
+//!
+//! A volume is identified by its key (for LVM the LV UUID, which names one LV for its whole life)
+//! *and* its pool, name and path as last read. Reads by key return [`Lookup::Gone`] when the key is
+//! gone and [`Lookup::Elsewhere`] when it now answers somewhere else; a name is never a fallback.
+//! Every change refreshes the pool, finds the volume by key, checks it and acts in one piece of
+//! blocking work, so that what it checks is what the hypervisor holds when it acts: libvirt
+//! deletes a logical volume by `lvremove <vg>/<name>`, so acting on a stale pool listing could
+//! remove another LV that took the name since.
+
+use virt::connect::Connect;
+use virt::storage_pool::StoragePool;
+use virt::storage_vol::StorageVol;
+
+use super::conn::Gate;
+use super::domain::{all_domains, users, Use, VolumeNames};
+use super::error::{during, not_found_to_none, Error, Result};
+use super::xml::VolumeXml;
+use super::Connection;
+
+/// `virStorageVolResizeFlags`: allow a smaller capacity.
+const RESIZE_SHRINK: u32 = 4;
+
+/// A storage volume as libvirt reports it.
+#[derive(Clone, Debug)]
+pub struct VolInfo {
+    /// The pool it belongs to.
+    pub pool: String,
+    /// Its definition (name, key, path, sizes).
+    pub xml: VolumeXml,
+}
+
+impl VolInfo {
+    /// The volume's key (for LVM: the LV UUID).
+    pub fn key(&self) -> String {
+        self.xml.key.clone().unwrap_or_default()
+    }
+    /// The device path, `/dev/<vg>/<lv>`.
+    pub fn path(&self) -> String {
+        self.xml.target_path.clone().unwrap_or_default()
+    }
+    /// `pool/name (path)`, for messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "{}/{} ({}, key {})",
+            self.pool,
+            self.xml.name,
+            self.path(),
+            self.key()
+        )
+    }
+}
+
+/// What a resource recorded of the volume it made: the key and where it was.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VolumeIdentity {
+    /// The pool's name.
+    pub pool: String,
+    /// The key (LV UUID).
+    pub key: String,
+    /// The volume's name.
+    pub name: String,
+    /// Its path, `/dev/<vg>/<lv>`.
+    pub path: String,
+}
+
+impl VolumeIdentity {
+    /// Whether libvirt's volume is this one: same key, pool, name and path.
+    pub fn matches(&self, v: &VolInfo) -> bool {
+        v.key() == self.key && v.pool == self.pool && v.xml.name == self.name && v.path() == self.path
+    }
+
+    fn object(&self) -> String {
+        format!("'{}/{}'", self.pool, self.name)
+    }
+}
+
+/// What a lookup by identity found.
+#[derive(Debug)]
+pub enum Lookup {
+    /// The volume, as it is now.
+    Found(VolInfo),
+    /// No volume has the key any more.
+    Gone,
+    /// The key now answers in another pool or under another name or path.
+    Elsewhere(VolInfo),
+}
+
+/// What [`Connection::create_volume`] did.
+#[derive(Debug)]
+pub enum Created {
+    /// The volume was created.
+    New(VolInfo),
+    /// The pool already had a volume of that name; nothing was created.
+    Exists(VolInfo),
+    /// The pool is gone or stopped; nothing was created.
+    NoActivePool,
+}
+
+/// What [`Connection::delete_volume`] did.
+#[derive(Debug)]
+pub enum VolumeDelete {
+    /// Deleted (wiped first when asked).
+    Deleted,
+    /// No volume has the key any more: nothing was deleted.
+    Gone,
+    /// The key answers in another pool or under another name or path: nothing was deleted.
+    Elsewhere(VolInfo),
+    /// Domains use it: nothing was deleted.
+    InUse(VolInfo, Vec<Use>),
+    /// Its pool is stopped (or gone), so the volume cannot be checked: nothing was deleted.
+    PoolNotActive,
+}
+
+/// What [`Connection::resize_volume`] did.
+#[derive(Debug)]
+pub enum Resize {
+    /// Resized; the volume as it is now.
+    Resized(VolInfo),
+    /// No volume has the key any more: nothing changed.
+    Gone,
+    /// The key answers elsewhere: nothing changed.
+    Elsewhere(VolInfo),
+}
+
+fn quoted(s: &str) -> String {
+    format!("'{s}'")
+}
+
+pub(super) fn vol_info(v: &StorageVol, pool: &str, object: &str) -> Result<VolInfo> {
+    let xml = v.xml_desc(0).map_err(during("read storage volume", object))?;
+    Ok(VolInfo {
+        pool: pool.to_string(),
+        xml: VolumeXml::parse(&xml).map_err(|source| Error::Xml {
+            object: format!("storage volume {object}"),
+            source,
+        })?,
+    })
+}
+
+/// The pool a volume belongs to, by name.
+fn pool_of(v: &StorageVol, object: &str) -> Result<String> {
+    v.lookup_storage_pool()
+        .and_then(|p| p.name())
+        .map_err(during("look up the pool of storage volume", object))
+}
+
+/// The volume with this key in any active pool, with what it reports.
+pub(super) fn lookup_by_key(c: &Connect, key: &str) -> Result<Option<(StorageVol, VolInfo)>> {
+    let object = quoted(key);
+    let found = c
+        .lookup_storage_vol_by_key(key)
+        .map_err(during("look up storage volume", object.clone()));
+    let Some(v) = not_found_to_none(found)? else {
+        return Ok(None);
+    };
+    let pool = pool_of(&v, &object)?;
+    let info = vol_info(&v, &pool, &object)?;
+    Ok(Some((v, info)))
+}
+
+pub(super) fn lookup_pool(c: &Connect, name: &str) -> Result<StoragePool> {
+    c.lookup_storage_pool_by_name(name)
+        .map_err(during("look up storage pool", quoted(name)))
+}
+
+/// Refreshes the pool `name` when it is active, so that LVs made or removed outside libvirt are
+/// seen: false when it is stopped or gone.
+fn refresh_active(c: &Connect, name: &str, op: &'static str) -> Result<Option<StoragePool>> {
+    let Some(p) = not_found_to_none(lookup_pool(c, name))? else {
+        return Ok(None);
+    };
+    if !p.is_active().map_err(during(op, quoted(name)))? {
+        return Ok(None);
+    }
+    p.refresh(0)
+        .map_err(during("refresh storage pool", quoted(name)))?;
+    Ok(Some(p))
+}
+
+impl Connection {
+    /// The volume `name` in `pool` (what a user names: import, data sources, plan warnings).
+    pub async fn find_volume(&self, pool: &str, name: &str) -> Result<Option<VolInfo>> {
+        let (pool, name) = (pool.to_string(), name.to_string());
+        let object = format!("'{pool}/{name}'");
+        self.read("look up storage volume", &object.clone(), move |c| {
+            let Some(p) = not_found_to_none(lookup_pool(c, &pool))? else {
+                return Ok(None);
+            };
+            let v = not_found_to_none(
+                p.lookup_storage_vol_by_name(&name)
+                    .map_err(during("look up storage volume", object.clone())),
+            )?;
+            v.map(|v| vol_info(&v, &pool, &object)).transpose()
+        })
+        .await
+    }
+
+    /// The volume with this key, in any active pool.
+    pub async fn volume_by_key(&self, key: &str) -> Result<Option<VolInfo>> {
+        let key = key.to_string();
+        self.read("look up storage volume", &quoted(&key), move |c| {
+            Ok(lookup_by_key(c, &key)?.map(|(_, info)| info))
+        })
+        .await
+    }
+
+    /// The volume at this path, in any active pool.
+    pub async fn volume_by_path(&self, path: &str) -> Result<Option<VolInfo>> {
+        let path = path.to_string();
+        let object = quoted(&path);
+        self.read("look up storage volume", &object.clone(), move |c| {
+            let found = c
+                .lookup_storage_vol_by_path(&path)
+                .map_err(during("look up storage volume", object.clone()));
+            let Some(v) = not_found_to_none(found)? else {
+                return Ok(None);
+            };
+            let pool = pool_of(&v, &object)?;
+            vol_info(&v, &pool, &object).map(Some)
+        })
+        .await
+    }
+
+    /// The volume a resource recorded, found by its key alone. `pool_dir`, the target path of the
+    /// pool when the caller read it, saves the call that asks a volume for its pool: a volume
+    /// whose path lies in that directory belongs to that pool (a logical pool is its VG).
+    pub async fn volume(&self, id: &VolumeIdentity, pool_dir: Option<&str>) -> Result<Lookup> {
+        let id = id.clone();
+        let pool_dir = pool_dir.map(|d| format!("{}/", d.trim_end_matches('/')));
+        self.read("look up storage volume", &id.object(), move |c| {
+            let object = id.object();
+            let found = c
+                .lookup_storage_vol_by_key(&id.key)
+                .map_err(during("look up storage volume", object.clone()));
+            let Some(v) = not_found_to_none(found)? else {
+                return Ok(Lookup::Gone);
+            };
+            let mut info = vol_info(&v, &id.pool, &object)?;
+            let in_dir = pool_dir
+                .as_deref()
+                .is_some_and(|dir| info.path().starts_with(dir));
+            if !in_dir {
+                info.pool = pool_of(&v, &object)?;
+            }
+            Ok(if id.matches(&info) {
+                Lookup::Found(info)
+            } else {
+                Lookup::Elsewhere(info)
+            })
+        })
+        .await
+    }
+
+    /// Every volume of an active pool.
+    pub async fn list_volumes(&self, pool: &str) -> Result<Vec<VolInfo>> {
+        let pool = pool.to_string();
+        self.read("list volumes of storage pool", &quoted(&pool), move |c| {
+            let p = lookup_pool(c, &pool)?;
+            let vols = p
+                .list_all_volumes(0)
+                .map_err(during("list volumes of storage pool", quoted(&pool)))?;
+            vols.iter().map(|v| vol_info(v, &pool, &quoted(&pool))).collect()
+        })
+        .await
+    }
+
+    /// Creates the volume `name` in `pool` from XML, unless the pool already has a volume of that
+    /// name: then nothing is created and that volume is returned as [`Created::Exists`].
+    ///
+    /// The refresh, the check and the create are one piece of blocking work. An error before the
+    /// create is an error of a change that never went out (nothing was done); only an error of the
+    /// create itself can be [`Error::is_connection_lost`], after which a volume of this name can
+    /// only be this create's: LVM itself (the pool was refreshed) had no LV of that name when the
+    /// request left.
+    pub async fn create_volume(&self, pool: &str, name: &str, xml: String) -> Result<Created> {
+        let (pool, name) = (pool.to_string(), name.to_string());
+        let object = format!("'{pool}/{name}'");
+        let _queue = self.pool_change_lock(&pool).await;
+        self.change("create storage volume", &object.clone(), move |c, gate: &Gate| {
+            let Some(p) = refresh_active(c, &pool, "create storage volume")? else {
+                return Ok(Created::NoActivePool);
+            };
+            let existing = not_found_to_none(
+                p.lookup_storage_vol_by_name(&name)
+                    .map_err(during("look up storage volume", object.clone())),
+            )?;
+            if let Some(existing) = existing {
+                return Ok(Created::Exists(vol_info(&existing, &pool, &object)?));
+            }
+            gate.send()?;
+            let v = StorageVol::create_xml(&p, &xml, 0)
+                .map_err(during("create storage volume", object.clone()))?;
+            vol_info(&v, &pool, &object).map(Created::New)
+        })
+        .await
+    }
+
+    /// Deletes the volume `id` names (wiping it first when asked), when it is still that volume
+    /// and no domain uses it. One piece of work: refresh the pool, find the volume by key, check
+    /// pool, name and path, read every domain's two definitions for any name of it, then delete.
+    pub async fn delete_volume(&self, id: &VolumeIdentity, wipe: bool) -> Result<VolumeDelete> {
+        let id = id.clone();
+        let _queue = self.pool_change_lock(&id.pool).await;
+        self.change("delete storage volume", &id.object(), move |c, gate: &Gate| {
+            let object = id.object();
+            if refresh_active(c, &id.pool, "delete storage volume")?.is_none() {
+                // Stopped, or gone: no volume of a stopped pool can be found or deleted, so
+                // whether the key is still there cannot be told. A gone pool is checked by key
+                // below (a pool of another name may hold it now).
+                if not_found_to_none(lookup_pool(c, &id.pool))?.is_some() {
+                    return Ok(VolumeDelete::PoolNotActive);
+                }
+            }
+            let Some((v, info)) = lookup_by_key(c, &id.key)? else {
+                return Ok(VolumeDelete::Gone);
+            };
+            if !id.matches(&info) {
+                return Ok(VolumeDelete::Elsewhere(info));
+            }
+            let users = users(&all_domains(c)?, &VolumeNames::of(&info));
+            if !users.is_empty() {
+                return Ok(VolumeDelete::InUse(info, users));
+            }
+            gate.send()?;
+            if wipe {
+                v.wipe(0).map_err(during("wipe storage volume", object.clone()))?;
+            }
+            v.delete(0)
+                .map_err(during("delete storage volume", object.clone()))?;
+            Ok(VolumeDelete::Deleted)
+        })
+        .await
+    }
+
+    /// Resizes the volume `id` names to `capacity` bytes (`shrink` allows a smaller size), when it
+    /// is still that volume; refreshed and checked in the same piece of work.
+    pub async fn resize_volume(&self, id: &VolumeIdentity, capacity: u64, shrink: bool) -> Result<Resize> {
+        let id = id.clone();
+        let _queue = self.pool_change_lock(&id.pool).await;
+        self.change("resize storage volume", &id.object(), move |c, gate: &Gate| {
+            let object = id.object();
+            refresh_active(c, &id.pool, "resize storage volume")?;
+            let Some((v, info)) = lookup_by_key(c, &id.key)? else {
+                return Ok(Resize::Gone);
+            };
+            if !id.matches(&info) {
+                return Ok(Resize::Elsewhere(info));
+            }
+            gate.send()?;
+            v.resize(capacity, if shrink { RESIZE_SHRINK } else { 0 })
+                .map_err(during("resize storage volume", object.clone()))?;
+            refresh_active(c, &id.pool, "resize storage volume")?;
+            vol_info(&v, &id.pool, &object).map(Resize::Resized)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::libvirt::testing::TestDriver;
+    use crate::libvirt::xml::volume_xml;
+
+    async fn make(c: &Connection, name: &str) -> VolInfo {
+        match c
+            .create_volume(
+                "default-pool",
+                name,
+                volume_xml(name, 1 << 20, 1 << 20).expect("xml"),
+            )
+            .await
+            .expect("create")
+        {
+            Created::New(v) => v,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn identity(v: &VolInfo) -> VolumeIdentity {
+        VolumeIdentity {
+            pool: v.pool.clone(),
+            key: v.key(),
+            name: v.xml.name.clone(),
+            path: v.path(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_volume_is_found_by_its_key_and_never_by_its_name() {
+        let driver = TestDriver::new("");
+        let c = driver.connect().await;
+        let v = make(&c, "a").await;
+        let id = identity(&v);
+        assert!(matches!(
+            c.volume(&id, None).await.expect("read"),
+            Lookup::Found(_)
+        ));
+        assert!(matches!(
+            c.volume(&id, Some("/default-pool")).await.expect("read"),
+            Lookup::Found(_)
+        ));
+        // The key names another volume's record: the name is never a fallback.
+        let mut other = id.clone();
+        other.key = "/default-pool/not-there".into();
+        assert!(matches!(
+            c.volume(&other, None).await.expect("read"),
+            Lookup::Gone
+        ));
+        // Same key, recorded under another name: elsewhere, not ours.
+        let mut renamed = id.clone();
+        renamed.name = "b".into();
+        assert!(matches!(
+            c.volume(&renamed, None).await.expect("read"),
+            Lookup::Elsewhere(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn delete_touches_only_the_volume_it_was_given() {
+        let driver = TestDriver::new("");
+        let c = driver.connect().await;
+        let v = make(&c, "mine").await;
+        let id = identity(&v);
+        // Another record of the same key (another pool name): nothing is deleted.
+        let mut wrong_pool = id.clone();
+        wrong_pool.pool = "other-pool".into();
+        assert!(matches!(
+            c.delete_volume(&wrong_pool, false).await.expect("delete"),
+            VolumeDelete::Elsewhere(_)
+        ));
+        assert!(c
+            .find_volume("default-pool", "mine")
+            .await
+            .expect("read")
+            .is_some());
+        // Deleted once; the second delete finds nothing and deletes nothing.
+        assert!(matches!(
+            c.delete_volume(&id, false).await.expect("delete"),
+            VolumeDelete::Deleted
+        ));
+        assert!(c
+            .find_volume("default-pool", "mine")
+            .await
+            .expect("read")
+            .is_none());
+        // A new volume under the old name has another key: the old identity is gone, the new
+        // volume stays.
+        let again = make(&c, "mine").await;
+        let mut stale = id.clone();
+        stale.key = format!("{}-old", again.key());
+        assert!(matches!(
+            c.delete_volume(&stale, false).await.expect("delete"),
+            VolumeDelete::Gone
+        ));
+        assert!(c
+            .find_volume("default-pool", "mine")
+            .await
+            .expect("read")
+            .is_some());
+    }
+}
