@@ -42,7 +42,7 @@ fn main() -> ExitCode {
     // libvirt is initialised on the first connection (silencing its default
     // error printer first): initialising it here would cost ~15 ms of start-up.
     plugin::log::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match plugin::runtime() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("terraform-provider-libvirt: starting the async runtime: {e}");

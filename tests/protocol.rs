@@ -325,6 +325,66 @@ async fn clients_without_terraforms_certificate_are_refused() {
         .expect("served");
 }
 
+/// Stored state at the schema's version is read as it is (attributes removed since are dropped);
+/// state that does not fit the schema, at another version, or not JSON is refused with a diagnostic.
+#[tokio::test]
+async fn stored_state_is_read_at_the_current_version_and_refused_otherwise() {
+    let id = common::client_identity();
+    let plugin = common::start(&id);
+    let mut client = common::provider_client(&plugin, &id).await;
+    let schema = client
+        .get_provider_schema(pb::get_provider_schema::Request {})
+        .await
+        .expect("schema")
+        .into_inner();
+    let vol_ty = schema_type(&schema, "libvirt_lvm_volume");
+    let version = schema.resource_schemas["libvirt_lvm_volume"].version;
+    let upgrade = |version: i64, json: &str| {
+        let req = pb::upgrade_resource_state::Request {
+            type_name: "libvirt_lvm_volume".into(),
+            version,
+            raw_state: Some(pb::RawState {
+                json: json.as_bytes().to_vec(),
+                flatmap: Default::default(),
+            }),
+        };
+        let mut client = client.clone();
+        async move {
+            client
+                .upgrade_resource_state(req)
+                .await
+                .expect("upgrade")
+                .into_inner()
+        }
+    };
+
+    let stored = r#"{"id":"k1","pool":"p","name":"v0","capacity":"1MiB","sparse":false,
+        "allow_shrink":false,"wipe_on_destroy":false,"path":"/dev/p/v0","key":"k1",
+        "allocation":1048576,"capacity_bytes":1048576,"attribute_removed_since":"x"}"#;
+    let r = upgrade(version, stored).await;
+    assert!(errors(&r.diagnostics).is_empty(), "{:?}", errors(&r.diagnostics));
+    let v = undv(&r.upgraded_state, &vol_ty);
+    assert_eq!(v.attr("name").and_then(Value::as_str), Some("v0"));
+    assert_eq!(v.attr("capacity_bytes").and_then(Value::as_u64), Some(1 << 20));
+    assert_eq!(v.attr("path").and_then(Value::as_str), Some("/dev/p/v0"));
+
+    let misfit = r#"{"pool":"p","name":"v0","capacity":{"GiB":1}}"#;
+    let r = upgrade(version, misfit).await;
+    let e = errors(&r.diagnostics);
+    assert!(
+        e.len() == 1 && e[0].contains("libvirt_lvm_volume does not fit its schema"),
+        "{e:?}"
+    );
+    assert!(r.upgraded_state.is_none());
+
+    let r = upgrade(version, "{not json").await;
+    assert_eq!(errors(&r.diagnostics).len(), 1, "{:?}", r.diagnostics);
+
+    let r = upgrade(version + 7, stored).await;
+    let e = errors(&r.diagnostics);
+    assert!(e.len() == 1 && e[0].contains("cannot be upgraded"), "{e:?}");
+}
+
 /// Presents Terraform's certificate but signs the handshake with another key.
 #[derive(Debug)]
 struct StolenCertificate(Arc<rustls::sign::CertifiedKey>);

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::floor::{Floor, Layout};
-use crate::tf::{Timed, Workdir};
+use crate::tf::{plugin_floor_bin, InstalledAs, Memory, Timed, Workdir};
 use crate::{median, ms};
 
 const MIB: u64 = 1 << 20;
@@ -73,6 +73,7 @@ resource "terraform_data" "v" {{
 struct Series {
     walls: Vec<Duration>,
     peak_kib: u64,
+    memory: Memory,
     /// CPU of the provider processes, and of terraform itself (everything else it ran).
     cpu_provider: Vec<Duration>,
     cpu_terraform: Vec<Duration>,
@@ -82,6 +83,7 @@ impl Series {
     fn add(&mut self, t: Timed) {
         self.walls.push(t.wall);
         self.peak_kib = self.peak_kib.max(t.provider_peak_kib);
+        self.memory = self.memory.max(t.memory);
         self.cpu_provider.push(t.cpu_provider);
         self.cpu_terraform
             .push(t.cpu_total.saturating_sub(t.cpu_provider));
@@ -94,10 +96,11 @@ impl Series {
     }
 }
 
-/// provider, Terraform floor, libvirt floor for each operation.
+/// provider, plugin floor, Terraform floor, libvirt floor for each operation.
 #[derive(Default)]
 struct Row {
     ours: Series,
+    plugin: Series,
     terraform: Series,
     libvirt: Series,
 }
@@ -110,24 +113,58 @@ fn print_bed_a_header(runs: usize) {
     println!(
         "\n### Bed A: libvirt test driver via libvirtd (test+unix), medians of {runs}, -parallelism=10\n"
     );
-    println!("| N | operation | provider | Terraform floor | libvirt floor | provider / (Terraform + libvirt) | provider peak RSS | CPU: provider processes | CPU: terraform with provider / with terraform_data |");
-    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| N | operation | provider | plugin floor | Terraform floor | libvirt floor | provider / (plugin + libvirt) | provider / plugin | plugin / Terraform | CPU: provider processes | CPU: plugin floor processes | CPU: terraform with provider / plugin floor / terraform_data |");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64()
 }
 
 fn print_bed_a_rows(n: usize, rows: &BTreeMap<&'static str, Row>) {
     for op in ["apply", "plan", "destroy"] {
         let Some(r) = rows.get(op) else { continue };
-        let (o, t, l) = (r.ours.median(), r.terraform.median(), r.libvirt.median());
+        let (o, p, t, l) = (
+            r.ours.median(),
+            r.plugin.median(),
+            r.terraform.median(),
+            r.libvirt.median(),
+        );
         println!(
-            "| {n} | {op} | {} | {} | {} | {:.2} | {} | {} | {} / {} |",
+            "| {n} | {op} | {} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {} | {} | {} / {} / {} |",
             ms(o),
+            ms(p),
             ms(t),
             ms(l),
-            o.as_secs_f64() / (t + l).as_secs_f64(),
-            mib(r.ours.peak_kib),
+            ratio(o, p + l),
+            ratio(o, p),
+            ratio(p, t),
             ms(median(r.ours.cpu_provider.clone())),
+            ms(median(r.plugin.cpu_provider.clone())),
             ms(median(r.ours.cpu_terraform.clone())),
+            ms(median(r.plugin.cpu_terraform.clone())),
             ms(median(r.terraform.cpu_terraform.clone())),
+        );
+    }
+}
+
+/// Memory of the provider's and the plugin floor's processes, per row: the peak, and how it
+/// divides at its largest (see [`Memory`]).
+fn print_memory(memory: &[(usize, &'static str, u64, Memory, u64, Memory)]) {
+    println!("\n#### Memory (largest over the runs): provider / plugin floor\n");
+    println!("| N | operation | peak RSS | private (written by the process: heap, stacks, relocated data) | clean pages of the binary | clean pages of shared libraries (libvirt, its libraries, libc) |");
+    println!("|---:|---|---:|---:|---:|---:|");
+    for (n, op, peak, m, floor_peak, f) in memory {
+        println!(
+            "| {n} | {op} | {} / {} | {} / {} | {} / {} | {} / {} |",
+            mib(*peak),
+            mib(*floor_peak),
+            mib(m.private_kib),
+            mib(f.private_kib),
+            mib(m.binary_kib),
+            mib(f.binary_kib),
+            mib(m.libraries_kib),
+            mib(f.libraries_kib),
         );
     }
 }
@@ -153,55 +190,82 @@ pub fn bed_a(runs: usize, sizes: &[usize], plan_sizes: &[usize]) {
     let uri = env("BENCH_LIBVIRT_URI");
     // The floor's connection also keeps the test driver's state alive between terraform runs.
     let floor = Floor::open(&uri);
+    // The plugin floor answers to the provider's name and reads the same configuration.
+    let plugin_bin = InstalledAs::provider(&plugin_floor_bin());
+    let mut memory = Vec::new();
+    let mut remember = |n: usize, rows: &BTreeMap<&'static str, Row>| {
+        for (op, r) in rows {
+            memory.push((
+                n,
+                *op,
+                r.ours.peak_kib,
+                r.ours.memory,
+                r.plugin.peak_kib,
+                r.plugin.memory,
+            ));
+        }
+    };
     print_bed_a_header(runs);
     for &n in sizes {
         let (ours_l, floor_l) = bed_a_layouts(n);
-        let ours = Workdir::new(&provider_config(&uri, &ours_l, "1MiB"));
+        let config = provider_config(&uri, &ours_l, "1MiB");
+        let ours = Workdir::new(&config);
+        let plugin = Workdir::with_provider(&config, &plugin_bin.bin());
         let tfd = Workdir::new(&terraform_data_config(n));
         tfd.init();
         let mut rows: BTreeMap<&'static str, Row> = BTreeMap::new();
         for _ in 0..runs {
-            // Interleaved, so that machine noise hits all three alike.
+            // Interleaved, so that machine noise hits all four alike.
             let r = rows.entry("apply").or_default();
             r.ours.add(ours.apply(10));
+            r.plugin.add(plugin.apply(10));
             r.terraform.add(tfd.apply(10));
             r.libvirt.add_wall(floor.apply(&floor_l));
             let r = rows.entry("plan").or_default();
             r.ours.add(ours.plan(10));
+            r.plugin.add(plugin.plan(10));
             r.terraform.add(tfd.plan(10));
             r.libvirt.add_wall(floor.refresh(&floor_l));
             let r = rows.entry("destroy").or_default();
             r.ours.add(ours.destroy(10));
+            r.plugin.add(plugin.destroy(10));
             r.terraform.add(tfd.destroy(10));
             r.libvirt.add_wall(floor.destroy(&floor_l));
         }
         print_bed_a_rows(n, &rows);
+        remember(n, &rows);
     }
     for &n in plan_sizes {
         let (ours_l, floor_l) = bed_a_layouts(n);
-        let ours = Workdir::new(&provider_config(&uri, &ours_l, "1MiB"));
+        let config = provider_config(&uri, &ours_l, "1MiB");
+        let ours = Workdir::new(&config);
+        let plugin = Workdir::with_provider(&config, &plugin_bin.bin());
         let tfd = Workdir::new(&terraform_data_config(n));
         tfd.init();
-        let setup = [ours.apply(32), tfd.apply(32)];
+        let setup = [ours.apply(32), plugin.apply(32), tfd.apply(32)];
         floor.apply(&floor_l);
         let mut rows: BTreeMap<&'static str, Row> = BTreeMap::new();
         for _ in 0..runs {
             let r = rows.entry("plan").or_default();
             r.ours.add(ours.plan(10));
+            r.plugin.add(plugin.plan(10));
             r.terraform.add(tfd.plan(10));
             r.libvirt.add_wall(floor.refresh(&floor_l));
         }
         print_bed_a_rows(n, &rows);
         println!(
-            "| {n} | (setup: apply at -parallelism=32) | {} | {} | | | {} |",
+            "| {n} | (setup: apply at -parallelism=32) | {} | {} | {} | | | | | | | |",
             ms(setup[0].wall),
             ms(setup[1].wall),
-            mib(setup[0].provider_peak_kib)
+            ms(setup[2].wall),
         );
+        remember(n, &rows);
         ours.destroy(32);
+        plugin.destroy(32);
         tfd.destroy(32);
         floor.destroy(&floor_l);
     }
+    print_memory(&memory);
 }
 
 pub fn bed_b(runs: usize, sizes: &[usize]) {

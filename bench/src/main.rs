@@ -16,6 +16,7 @@
 mod beds;
 mod floor;
 mod startup;
+mod taskstats;
 mod tf;
 
 use std::time::Duration;

@@ -18,6 +18,40 @@ pub fn provider_bin() -> PathBuf {
         })
 }
 
+/// The plugin floor binary (`PLUGIN_FLOOR_BIN`, else `plugin_floor` beside the provider).
+pub fn plugin_floor_bin() -> PathBuf {
+    std::env::var_os("PLUGIN_FLOOR_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| provider_bin().with_file_name("plugin_floor"))
+}
+
+/// A directory holding `bin` under the provider's name, for dev_overrides (Terraform finds a
+/// provider by its file name). Removed when dropped.
+pub struct InstalledAs {
+    dir: tempfile::TempDir,
+}
+
+impl InstalledAs {
+    pub fn provider(bin: &Path) -> InstalledAs {
+        let dir = tempfile::Builder::new()
+            .prefix("tfbench-plugin")
+            .tempdir()
+            .expect("temp dir");
+        let target = bin.canonicalize().unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (build it: cargo build --release -p bench)",
+                bin.display()
+            )
+        });
+        std::os::unix::fs::symlink(target, dir.path().join("terraform-provider-libvirt")).expect("symlink");
+        InstalledAs { dir }
+    }
+
+    pub fn bin(&self) -> PathBuf {
+        self.dir.path().join("terraform-provider-libvirt")
+    }
+}
+
 /// `TF_BIN` or terraform on PATH.
 fn terraform() -> String {
     std::env::var("TF_BIN").unwrap_or_else(|_| "terraform".into())
@@ -28,6 +62,8 @@ fn terraform() -> String {
 pub struct Workdir {
     dir: tempfile::TempDir,
     cli: PathBuf,
+    /// The binary Terraform runs as the provider (its processes are the ones sampled).
+    bin: PathBuf,
 }
 
 /// What one terraform command cost.
@@ -36,20 +72,56 @@ pub struct Timed {
     pub wall: Duration,
     /// The largest peak RSS (VmHWM) of any provider process it started, KiB (0 for the floor).
     pub provider_peak_kib: u64,
+    /// How that memory divides, at its largest (see [`Memory`]).
+    pub memory: Memory,
     /// CPU time (user + system) of terraform and every process it started.
     pub cpu_total: Duration,
-    /// CPU time of the provider processes alone (sampled; a process's last few ms may be missed).
+    /// CPU time of the provider processes alone: exact from the kernel's exit records
+    /// ([`crate::taskstats`]), else sampled from `/proc` (10 ms ticks, short processes missed).
     pub cpu_provider: Duration,
+}
+
+/// The memory of a provider process, KiB, from `/proc/<pid>/smaps`: the largest values sampled.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Memory {
+    /// Pages only this process has written (Private_Dirty, plus any Shared_Dirty): heap, stacks,
+    /// and the relocated data of the binary and of every library it loaded. What the process
+    /// costs the machine on its own.
+    pub private_kib: u64,
+    /// Clean file pages (code, read-only data), split when they were sampled at their largest:
+    /// the provider binary's own, and every shared library's (libvirt and the libraries it loads,
+    /// libc). These are the page cache's, shared with every other process that maps the same
+    /// files (the kernel's fault-around maps up to 64 KiB around each page touched).
+    pub clean_kib: u64,
+    pub binary_kib: u64,
+    pub libraries_kib: u64,
+}
+
+impl Memory {
+    pub fn max(self, o: Memory) -> Memory {
+        let clean = if o.clean_kib > self.clean_kib { o } else { self };
+        Memory {
+            private_kib: self.private_kib.max(o.private_kib),
+            clean_kib: clean.clean_kib,
+            binary_kib: clean.binary_kib,
+            libraries_kib: clean.libraries_kib,
+        }
+    }
 }
 
 impl Workdir {
     pub fn new(main_tf: &str) -> Workdir {
+        Workdir::with_provider(main_tf, &provider_bin())
+    }
+
+    /// A configuration whose provider is `bin` (the plugin floor: see [`InstalledAs`]).
+    pub fn with_provider(main_tf: &str, bin: &Path) -> Workdir {
         let dir = tempfile::Builder::new()
             .prefix("tfbench")
             .tempdir()
             .expect("temp dir");
         let cli = dir.path().join("cli.tfrc");
-        let bin_dir = provider_bin().parent().map(Path::to_path_buf).unwrap_or_default();
+        let bin_dir = bin.parent().map(Path::to_path_buf).unwrap_or_default();
         std::fs::write(
             &cli,
             format!(
@@ -59,7 +131,11 @@ impl Workdir {
         )
         .expect("cli config");
         std::fs::write(dir.path().join("main.tf"), main_tf).expect("main.tf");
-        Workdir { dir, cli }
+        Workdir {
+            dir,
+            cli,
+            bin: bin.to_path_buf(),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -85,14 +161,21 @@ impl Workdir {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        let exits = crate::taskstats::ExitCpu::get();
         let cpu_before = children_cpu();
         let start = Instant::now();
         let child = cmd.spawn().expect("terraform starts");
-        let sampler = PeakSampler::start(child.id());
+        let pid = child.id();
+        if let Some(e) = exits {
+            e.watch(pid);
+        }
+        let sampler = PeakSampler::start(pid, &self.bin);
         let out = child.wait_with_output().expect("terraform runs");
         let wall = start.elapsed();
         let cpu_total = children_cpu().saturating_sub(cpu_before);
-        let (provider_peak_kib, cpu_provider) = sampler.stop();
+        let (provider_peak_kib, memory, sampled_cpu) = sampler.stop();
+        // Exact when the kernel reports exits (taskstats), else sampled.
+        let cpu_provider = exits.and_then(|e| e.children_of(pid)).unwrap_or(sampled_cpu);
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -102,6 +185,7 @@ impl Workdir {
             Timed {
                 wall,
                 provider_peak_kib,
+                memory,
                 cpu_total,
                 cpu_provider,
             },
@@ -144,29 +228,44 @@ impl Workdir {
 }
 
 /// Samples, every few milliseconds, the peak RSS of the provider processes a terraform process
-/// starts (its children running the provider binary).
+/// starts (its children running the provider binary), how it divides, and their CPU time.
 struct PeakSampler {
     stop: Arc<AtomicBool>,
-    thread: std::thread::JoinHandle<(u64, Duration)>,
+    thread: std::thread::JoinHandle<(u64, Memory, Duration)>,
 }
 
 impl PeakSampler {
-    fn start(terraform_pid: u32) -> PeakSampler {
+    fn start(terraform_pid: u32, bin: &Path) -> PeakSampler {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        let bin = provider_bin().canonicalize().unwrap_or_else(|_| provider_bin());
+        let bin = bin.canonicalize().unwrap_or_else(|_| bin.to_path_buf());
         let thread = std::thread::spawn(move || {
             let mut peak = 0;
+            let mut memory = Memory::default();
             // The last CPU time seen of each provider process.
             let mut cpu: std::collections::HashMap<u32, u64> = std::collections::HashMap::new();
             while !flag.load(Ordering::Relaxed) {
                 for pid in children(terraform_pid) {
                     let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
-                    if exe.as_deref() == Some(bin.as_path()) {
-                        peak = peak.max(status_kib(pid, "VmHWM:"));
-                        if let Some(ticks) = cpu_ticks(pid) {
-                            cpu.insert(pid, ticks);
+                    if exe.as_deref() != Some(bin.as_path()) {
+                        continue;
+                    }
+                    peak = peak.max(status_kib(pid, "VmHWM:"));
+                    let Some(rollup) = Smaps::read(pid, "smaps_rollup", &bin) else {
+                        continue;
+                    };
+                    memory.private_kib = memory.private_kib.max(rollup.dirty_kib);
+                    // Splitting the clean pages between the binary and the libraries reads the
+                    // whole smaps: only when they grew noticeably past the last split.
+                    if rollup.clean_kib > memory.clean_kib + 64 {
+                        if let Some(full) = Smaps::read(pid, "smaps", &bin) {
+                            memory.clean_kib = full.clean_kib;
+                            memory.binary_kib = full.binary_clean_kib;
+                            memory.libraries_kib = full.clean_kib.saturating_sub(full.binary_clean_kib);
                         }
+                    }
+                    if let Some(ticks) = cpu_ticks(pid) {
+                        cpu.insert(pid, ticks);
                     }
                 }
                 std::thread::sleep(Duration::from_millis(10));
@@ -174,14 +273,63 @@ impl PeakSampler {
             // SAFETY: sysconf has no preconditions.
             let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
             let ticks: u64 = cpu.values().sum();
-            (peak, Duration::from_micros(ticks * 1_000_000 / hz))
+            (peak, memory, Duration::from_micros(ticks * 1_000_000 / hz))
         });
         PeakSampler { stop, thread }
     }
 
-    fn stop(self) -> (u64, Duration) {
+    fn stop(self) -> (u64, Memory, Duration) {
         self.stop.store(true, Ordering::Relaxed);
         self.thread.join().unwrap_or_default()
+    }
+}
+
+/// Sums over a process's mappings (`/proc/<pid>/smaps` or `smaps_rollup`), KiB.
+struct Smaps {
+    /// Private_Dirty + Shared_Dirty.
+    dirty_kib: u64,
+    /// Rss minus the dirty pages.
+    clean_kib: u64,
+    /// The clean pages of mappings of `bin` (0 from smaps_rollup, which has no mappings).
+    binary_clean_kib: u64,
+}
+
+impl Smaps {
+    fn read(pid: u32, file: &str, bin: &Path) -> Option<Smaps> {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok()?;
+        let bin = bin.to_str()?;
+        let (mut rss, mut dirty, mut binary_rss, mut binary_dirty) = (0, 0, 0, 0);
+        let mut in_binary = false;
+        for line in text.lines() {
+            let mut fields = line.split_whitespace();
+            let first = fields.next().unwrap_or_default();
+            if !first.ends_with(':') {
+                // A mapping's header: "start-end perms offset dev inode [path]".
+                in_binary = line.split_whitespace().nth(5) == Some(bin);
+                continue;
+            }
+            let kib: u64 = fields.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+            match first {
+                "Rss:" => {
+                    rss += kib;
+                    if in_binary {
+                        binary_rss += kib;
+                    }
+                }
+                "Private_Dirty:" | "Shared_Dirty:" => {
+                    dirty += kib;
+                    if in_binary {
+                        binary_dirty += kib;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Some(Smaps {
+            dirty_kib: dirty,
+            clean_kib: rss.saturating_sub(dirty),
+            binary_clean_kib: binary_rss.saturating_sub(binary_dirty),
+        })
     }
 }
 

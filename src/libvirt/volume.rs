@@ -197,6 +197,28 @@ fn refresh_active(c: &Connect, name: &str, op: &'static str) -> Result<Option<St
     Ok(Some(p))
 }
 
+/// The volume `id` records, looked up by its key: found when it still answers in its pool under its
+/// name and path (a volume whose path lies in `pool_dir`, when given, is in the recorded pool).
+fn by_key(c: &Connect, id: &VolumeIdentity, pool_dir: Option<&str>) -> Result<Lookup> {
+    let object = id.object();
+    let found = c
+        .lookup_storage_vol_by_key(&id.key)
+        .map_err(during("look up storage volume", object.clone()));
+    let Some(v) = not_found_to_none(found)? else {
+        return Ok(Lookup::Gone);
+    };
+    let mut info = vol_info(&v, &id.pool, &object)?;
+    let in_dir = pool_dir.is_some_and(|dir| info.path().starts_with(dir));
+    if !in_dir {
+        info.pool = pool_of(&v, &object)?;
+    }
+    Ok(if id.matches(&info) {
+        Lookup::Found(info)
+    } else {
+        Lookup::Elsewhere(info)
+    })
+}
+
 impl Connection {
     /// The volume `name` in `pool` (what a user names: import, data sources, plan warnings).
     pub async fn find_volume(&self, pool: &str, name: &str) -> Result<Option<VolInfo>> {
@@ -248,25 +270,45 @@ impl Connection {
         let id = id.clone();
         let pool_dir = pool_dir.map(|d| format!("{}/", d.trim_end_matches('/')));
         self.read("look up storage volume", &id.object(), move |c| {
+            by_key(c, &id, pool_dir.as_deref())
+        })
+        .await
+    }
+
+    /// What a resource's read finds of the volume it recorded, or `None` when its pool is stopped
+    /// (the volumes of a stopped pool cannot be listed; they still exist). One piece of work of
+    /// three libvirt calls on the usual path: the pool by name, the volume of the recorded name in
+    /// that pool, its XML; it is this resource's volume only when it reports the recorded key and
+    /// path too. Anything else (no such name there, another key under the name, no such pool) is
+    /// decided by the key alone, as [`Connection::volume`] decides it: the name only ever finds
+    /// the volume sooner, it never stands in for the key.
+    ///
+    /// A plan reads every volume once; this is the call it makes for each.
+    pub async fn read_volume(&self, id: &VolumeIdentity) -> Result<Option<Lookup>> {
+        let id = id.clone();
+        self.read("look up storage volume", &id.object(), move |c| {
             let object = id.object();
-            let found = c
-                .lookup_storage_vol_by_key(&id.key)
-                .map_err(during("look up storage volume", object.clone()));
-            let Some(v) = not_found_to_none(found)? else {
-                return Ok(Lookup::Gone);
-            };
-            let mut info = vol_info(&v, &id.pool, &object)?;
-            let in_dir = pool_dir
-                .as_deref()
-                .is_some_and(|dir| info.path().starts_with(dir));
-            if !in_dir {
-                info.pool = pool_of(&v, &object)?;
+            if let Some(p) = not_found_to_none(lookup_pool(c, &id.pool))? {
+                match p.lookup_storage_vol_by_name(&id.name) {
+                    Ok(v) => {
+                        let info = vol_info(&v, &id.pool, &object)?;
+                        if id.matches(&info) {
+                            return Ok(Some(Lookup::Found(info)));
+                        }
+                    }
+                    Err(e) => {
+                        let e = Error::libvirt("look up storage volume", object.clone(), e);
+                        if !e.is_not_found() {
+                            // libvirt refuses lookups in a stopped pool: tell that from a failure.
+                            let active = p
+                                .is_active()
+                                .map_err(during("read storage pool", quoted(&id.pool)))?;
+                            return if active { Err(e) } else { Ok(None) };
+                        }
+                    }
+                }
             }
-            Ok(if id.matches(&info) {
-                Lookup::Found(info)
-            } else {
-                Lookup::Elsewhere(info)
-            })
+            by_key(c, &id, None).map(Some)
         })
         .await
     }
@@ -502,6 +544,54 @@ mod tests {
             c.volume(&renamed, None).await.expect("read"),
             Lookup::Elsewhere(_)
         ));
+    }
+
+    /// A read finds the volume by its recorded name in one piece of work, and takes it for the
+    /// resource's only when the key and path agree; otherwise the key decides.
+    #[tokio::test]
+    async fn a_read_takes_the_named_volume_only_when_its_key_agrees() {
+        let driver = TestDriver::new("");
+        let c = driver.connect().await;
+        let v = make(&c, "a").await;
+        let id = identity(&v);
+        let runs = c.runs();
+        match c.read_volume(&id).await.expect("read") {
+            Some(Lookup::Found(found)) => assert_eq!(identity(&found), id),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(c.runs(), runs + 1, "one piece of blocking work per read");
+        // Another key recorded under the name: the volume of that name is not this one.
+        let mut other = id.clone();
+        other.key = "/default-pool/not-there".into();
+        assert!(matches!(
+            c.read_volume(&other).await.expect("read"),
+            Some(Lookup::Gone)
+        ));
+        // The key, recorded under a name another volume now has: elsewhere, not that volume.
+        let b = make(&c, "b").await;
+        let mut renamed = id.clone();
+        renamed.name = "b".into();
+        match c.read_volume(&renamed).await.expect("read") {
+            Some(Lookup::Elsewhere(found)) => assert_eq!(found.key(), id.key),
+            other => panic!("{other:?}"),
+        }
+        assert_ne!(b.key(), id.key);
+        // Recorded in a pool that no longer exists: the key finds where it is.
+        let mut moved = id.clone();
+        moved.pool = "gone-pool".into();
+        match c.read_volume(&moved).await.expect("read") {
+            Some(Lookup::Elsewhere(found)) => assert_eq!(found.pool, "default-pool"),
+            other => panic!("{other:?}"),
+        }
+        // A stopped pool: nothing can be said of its volumes.
+        c.change("stop storage pool", "'default-pool'", |c, gate| {
+            let p = lookup_pool(c, "default-pool")?;
+            gate.send()?;
+            p.destroy().map_err(during("stop storage pool", "'default-pool'"))
+        })
+        .await
+        .expect("stop");
+        assert!(c.read_volume(&id).await.expect("read").is_none());
     }
 
     #[tokio::test]

@@ -78,8 +78,27 @@ pub fn negotiate(offered: Option<&str>) -> Result<u32, PluginError> {
     }
 }
 
+/// The async runtime to serve on: one thread. Terraform sends at most `-parallelism` requests at
+/// a time, each needing a fraction of a millisecond of CPU here, and libvirt's blocking calls run
+/// on tokio's blocking pool, off this thread. A multi-thread runtime spent a third more CPU per
+/// request, in wakeups and work stealing between its threads, on the same two cores Terraform
+/// needs (plan of 1000 on the benchmarks' plugin floor: 400 ms against 280 ms, twice the context
+/// switches), and starting its worker threads cost start-up time.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()
+}
+
 /// Serves until Terraform calls GRPCController.Shutdown (or, in debug mode, Ctrl-C).
 pub async fn serve(mode: Mode) -> Result<(), PluginError> {
+    serve_resources(mode, crate::resources::all()).await
+}
+
+/// [`serve`], with `resources` in place of the provider's own resource types (see
+/// [`server::ProviderService::with_resources`]): the benchmarks' plugin floor.
+pub async fn serve_resources(
+    mode: Mode,
+    resources: Vec<Box<dyn crate::framework::resource::AnyResource<crate::provider::Ctx>>>,
+) -> Result<(), PluginError> {
     let version = match mode {
         Mode::Terraform => negotiate(std::env::var("PLUGIN_PROTOCOL_VERSIONS").ok().as_deref())?,
         Mode::Debug { .. } => PROTOCOL_VERSION,
@@ -111,7 +130,7 @@ pub async fn serve(mode: Mode) -> Result<(), PluginError> {
         .unwrap_or_default();
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let provider = server::ProviderService::new();
+    let provider = server::ProviderService::with_resources(resources);
     let incoming = accept_loop(listener, tls.map(|t| tokio_rustls::TlsAcceptor::from(t.config)));
 
     match &mode {

@@ -11,22 +11,57 @@ use tonic::{Request, Response, Status};
 use super::convert::{self, decode, diags, encode};
 use crate::framework::resource::{AnyDataSource, AnyResource};
 use crate::framework::Function;
-use crate::framework::{json, Diagnostic, Diagnostics, Value};
+use crate::framework::{json, Diagnostic, Diagnostics, Type, Value};
 use crate::proto::tfplugin6 as pb;
 use crate::provider::{self, Ctx};
 
 /// The provider service.
 pub struct ProviderService {
-    resources: HashMap<&'static str, Box<dyn AnyResource<Ctx>>>,
-    data_sources: HashMap<&'static str, Box<dyn AnyDataSource<Ctx>>>,
+    resources: HashMap<&'static str, Served>,
+    data_sources: HashMap<&'static str, ServedData>,
     functions: Vec<Function>,
     provider_schema: crate::framework::Schema,
+    provider_ty: Type,
     ctx: RwLock<Option<Arc<Ctx>>>,
     stopping: Arc<AtomicBool>,
     schema_response: OnceLock<pb::get_provider_schema::Response>,
 }
 
 type Rpc<T> = Result<Response<T>, Status>;
+
+/// A resource type with the cty types every one of its RPCs needs, built once: building a type
+/// from the schema allocates every attribute's name, which cost more than some RPCs' own work.
+struct Served {
+    resource: Box<dyn AnyResource<Ctx>>,
+    /// The type of its values.
+    ty: Type,
+    /// The type of its identity, when it has one.
+    identity_ty: Option<Type>,
+}
+
+impl Served {
+    fn new(resource: Box<dyn AnyResource<Ctx>>) -> Self {
+        Served {
+            ty: resource.schema().ty(),
+            identity_ty: resource.identity_schema().map(|s| convert::identity_type(&s)),
+            resource,
+        }
+    }
+
+    /// The identity of an object as protobuf, when the type has one.
+    fn identity_data(&self, v: Option<Value>) -> Option<pb::ResourceIdentityData> {
+        let dv = encode(&v?, self.identity_ty.as_ref()?).ok()?;
+        Some(pb::ResourceIdentityData {
+            identity_data: Some(dv),
+        })
+    }
+}
+
+/// A data source with the type of its values, built once.
+struct ServedData {
+    source: Box<dyn AnyDataSource<Ctx>>,
+    ty: Type,
+}
 
 impl Default for ProviderService {
     fn default() -> Self {
@@ -37,17 +72,29 @@ impl Default for ProviderService {
 impl ProviderService {
     /// The service with every type this provider serves.
     pub fn new() -> Self {
+        Self::with_resources(crate::resources::all())
+    }
+
+    /// The service with `resources` in place of the provider's own (its provider block, data
+    /// sources and functions stay). The benchmarks' plugin floor serves resources that do no
+    /// work through it, so that they cost exactly what this protocol stack costs.
+    pub fn with_resources(resources: Vec<Box<dyn AnyResource<Ctx>>>) -> Self {
+        let provider_schema = provider::schema();
         ProviderService {
-            resources: crate::resources::all()
+            resources: resources
                 .into_iter()
-                .map(|r| (r.type_name(), r))
+                .map(|r| (r.type_name(), Served::new(r)))
                 .collect(),
             data_sources: crate::data_sources::all()
                 .into_iter()
-                .map(|d| (d.type_name(), d))
+                .map(|d| {
+                    let ty = d.schema().ty();
+                    (d.type_name(), ServedData { source: d, ty })
+                })
                 .collect(),
             functions: crate::functions::functions(),
-            provider_schema: provider::schema(),
+            provider_ty: provider_schema.ty(),
+            provider_schema,
             ctx: RwLock::new(None),
             stopping: Arc::new(AtomicBool::new(false)),
             schema_response: OnceLock::new(),
@@ -59,8 +106,8 @@ impl ProviderService {
         self.stopping.clone()
     }
 
-    fn resource(&self, name: &str) -> Result<&dyn AnyResource<Ctx>, Diagnostics> {
-        self.resources.get(name).map(|r| r.as_ref()).ok_or_else(|| {
+    fn resource(&self, name: &str) -> Result<&Served, Diagnostics> {
+        self.resources.get(name).ok_or_else(|| {
             Diagnostic::error(
                 "Unknown Resource Type",
                 format!("This provider has no resource type {name:?}."),
@@ -69,8 +116,8 @@ impl ProviderService {
         })
     }
 
-    fn data_source(&self, name: &str) -> Result<&dyn AnyDataSource<Ctx>, Diagnostics> {
-        self.data_sources.get(name).map(|r| r.as_ref()).ok_or_else(|| {
+    fn data_source(&self, name: &str) -> Result<&ServedData, Diagnostics> {
+        self.data_sources.get(name).ok_or_else(|| {
             Diagnostic::error(
                 "Unknown Data Source",
                 format!("This provider has no data source {name:?}."),
@@ -96,12 +143,12 @@ impl ProviderService {
             resource_schemas: self
                 .resources
                 .iter()
-                .map(|(n, r)| (n.to_string(), convert::schema(r.schema())))
+                .map(|(n, r)| (n.to_string(), convert::schema(r.resource.schema())))
                 .collect(),
             data_source_schemas: self
                 .data_sources
                 .iter()
-                .map(|(n, d)| (n.to_string(), convert::schema(d.schema())))
+                .map(|(n, d)| (n.to_string(), convert::schema(d.source.schema())))
                 .collect(),
             diagnostics: Vec::new(),
             provider_meta: None,
@@ -126,15 +173,6 @@ fn capabilities() -> pb::ServerCapabilities {
         get_provider_schema_optional: true,
         move_resource_state: false,
     }
-}
-
-fn identity_data(v: Option<Value>, r: &dyn AnyResource<Ctx>) -> Option<pb::ResourceIdentityData> {
-    let schema = r.identity_schema()?;
-    let v = v?;
-    let dv = encode(&v, &convert::identity_type(&schema)).ok()?;
-    Some(pb::ResourceIdentityData {
-        identity_data: Some(dv),
-    })
 }
 
 /// Turns `Result<T, Diagnostics>` into (Option<T>, diagnostics) for responses.
@@ -196,7 +234,8 @@ impl pb::provider_server::Provider for ProviderService {
                 .resources
                 .iter()
                 .filter_map(|(n, r)| {
-                    r.identity_schema()
+                    r.resource
+                        .identity_schema()
                         .map(|s| (n.to_string(), convert::identity_schema(&s)))
                 })
                 .collect(),
@@ -209,7 +248,7 @@ impl pb::provider_server::Provider for ProviderService {
         req: Request<pb::validate_provider_config::Request>,
     ) -> Rpc<pb::validate_provider_config::Response> {
         let req = req.into_inner();
-        let d = decode(req.config.as_ref(), &self.provider_schema.ty()).map(|config| {
+        let d = decode(req.config.as_ref(), &self.provider_ty).map(|config| {
             let mut d = Diagnostics::new();
             self.provider_schema.validate(&config, &mut d);
             d
@@ -229,7 +268,7 @@ impl pb::provider_server::Provider for ProviderService {
         let req = req.into_inner();
         let d = self
             .resource(&req.type_name)
-            .and_then(|r| Ok(r.validate(&decode(req.config.as_ref(), &r.schema().ty())?)));
+            .and_then(|r| Ok(r.resource.validate(&decode(req.config.as_ref(), &r.ty)?)));
         let d = match d {
             Ok(d) | Err(d) => d,
         };
@@ -245,7 +284,7 @@ impl pb::provider_server::Provider for ProviderService {
         let req = req.into_inner();
         let d = self
             .data_source(&req.type_name)
-            .and_then(|r| Ok(r.validate(&decode(req.config.as_ref(), &r.schema().ty())?)));
+            .and_then(|d| Ok(d.source.validate(&decode(req.config.as_ref(), &d.ty)?)));
         let d = match d {
             Ok(d) | Err(d) => d,
         };
@@ -260,8 +299,8 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Rpc<pb::upgrade_resource_state::Response> {
         let req = req.into_inner();
         let result = (|| {
-            let r = self.resource(&req.type_name)?;
-            let ty = r.schema().ty();
+            let served = self.resource(&req.type_name)?;
+            let (r, ty) = (served.resource.as_ref(), &served.ty);
             let raw = req.raw_state.unwrap_or_default();
             if raw.json.is_empty() {
                 if !raw.flatmap.is_empty() {
@@ -271,7 +310,22 @@ impl pb::provider_server::Provider for ProviderService {
                     )
                     .into());
                 }
-                return encode(&Value::Null, &ty);
+                return encode(&Value::Null, ty);
+            }
+            let invalid = |e: &dyn std::fmt::Display| {
+                Diagnostics::from(Diagnostic::error(
+                    "Invalid Stored State",
+                    format!(
+                        "The stored state of {} does not fit its schema: {e}",
+                        req.type_name
+                    ),
+                ))
+            };
+            if req.version == r.schema().version {
+                // Already in the current layout (what every state of a plan is): read straight
+                // into the schema's type, without a round trip through the upgrader's JSON tree.
+                let v = json::decode_lenient(&raw.json, ty).map_err(|e| invalid(&e))?;
+                return encode(&v, ty);
             }
             let parsed: serde_json::Value = serde_json::from_slice(&raw.json).map_err(|e| {
                 Diagnostics::from(Diagnostic::error(
@@ -283,16 +337,8 @@ impl pb::provider_server::Provider for ProviderService {
             let bytes = serde_json::to_vec(&upgraded).map_err(|e| {
                 Diagnostics::from(Diagnostic::error("Provider Internal Error", e.to_string()))
             })?;
-            let v = json::decode_lenient(&bytes, &ty).map_err(|e| {
-                Diagnostics::from(Diagnostic::error(
-                    "Invalid Stored State",
-                    format!(
-                        "The stored state of {} does not fit its schema: {e}",
-                        req.type_name
-                    ),
-                ))
-            })?;
-            encode(&v, &ty)
+            let v = json::decode_lenient(&bytes, ty).map_err(|e| invalid(&e))?;
+            encode(&v, ty)
         })();
         let (upgraded_state, diagnostics) = split(result);
         Ok(Response::new(pb::upgrade_resource_state::Response {
@@ -308,19 +354,18 @@ impl pb::provider_server::Provider for ProviderService {
         let req = req.into_inner();
         let result = (|| {
             let r = self.resource(&req.type_name)?;
-            let schema = r.identity_schema().ok_or_else(|| {
+            let ty = r.identity_ty.as_ref().ok_or_else(|| {
                 Diagnostics::from(Diagnostic::error(
                     "No Identity",
                     format!("{} has no identity.", req.type_name),
                 ))
             })?;
-            let ty = convert::identity_type(&schema);
             let raw = req.raw_identity.unwrap_or_default();
-            let v = json::decode_lenient(&raw.json, &ty).map_err(|e| {
+            let v = json::decode_lenient(&raw.json, ty).map_err(|e| {
                 Diagnostics::from(Diagnostic::error("Invalid Stored Identity", e.to_string()))
             })?;
             Ok(pb::ResourceIdentityData {
-                identity_data: Some(encode(&v, &ty)?),
+                identity_data: Some(encode(&v, ty)?),
             })
         })();
         let (upgraded_identity, diagnostics) = split(result);
@@ -335,7 +380,7 @@ impl pb::provider_server::Provider for ProviderService {
         req: Request<pb::configure_provider::Request>,
     ) -> Rpc<pb::configure_provider::Response> {
         let req = req.into_inner();
-        let result = decode(req.config.as_ref(), &self.provider_schema.ty())
+        let result = decode(req.config.as_ref(), &self.provider_ty)
             .and_then(|config| Ctx::configure(&config, self.stopping.clone()));
         let diagnostics = match result {
             Ok(ctx) => {
@@ -364,16 +409,15 @@ impl pb::provider_server::Provider for ProviderService {
         let mut warnings = Diagnostics::new();
         let result = async {
             let r = self.resource(&req.type_name)?;
-            let ty = r.schema().ty();
-            let state = decode(req.current_state.as_ref(), &ty)?;
+            let state = decode(req.current_state.as_ref(), &r.ty)?;
             if state.is_null() {
-                return encode(&Value::Null, &ty);
+                return encode(&Value::Null, &r.ty);
             }
             let ctx = self.ctx()?;
-            let read = r.read(&ctx, state).await?;
-            identity = identity_data(read.identity, r);
+            let read = r.resource.read(&ctx, state).await?;
+            identity = r.identity_data(read.identity);
             warnings = read.warnings;
-            encode(&read.state, &ty)
+            encode(&read.state, &r.ty)
         }
         .await;
         let (new_state, mut diagnostics) = split(result);
@@ -397,23 +441,23 @@ impl pb::provider_server::Provider for ProviderService {
         let mut identity = None;
         let result = async {
             let r = self.resource(&req.type_name)?;
-            let ty = r.schema().ty();
-            let prior = decode(req.prior_state.as_ref(), &ty)?;
-            let proposed = decode(req.proposed_new_state.as_ref(), &ty)?;
-            let config = decode(req.config.as_ref(), &ty)?;
+            let ty = &r.ty;
+            let prior = decode(req.prior_state.as_ref(), ty)?;
+            let proposed = decode(req.proposed_new_state.as_ref(), ty)?;
+            let config = decode(req.config.as_ref(), ty)?;
             if proposed.is_null() {
                 // Destroy: nothing to plan.
-                return encode(&Value::Null, &ty);
+                return encode(&Value::Null, ty);
             }
             let ctx = self.ctx()?;
             let prior = (!prior.is_null()).then_some(prior);
-            let plan = r.plan(&ctx, prior, proposed, config).await?;
+            let plan = r.resource.plan(&ctx, prior, proposed, config).await?;
             requires_replace = plan.requires_replace.iter().map(convert::path).collect();
             warnings = plan.warnings;
-            if plan.planned.is_wholly_known() {
-                identity = identity_data(r.identity_of(&plan.planned), r);
+            if plan.planned.is_wholly_known() && r.identity_ty.is_some() {
+                identity = r.identity_data(r.resource.identity_of(&plan.planned));
             }
-            encode(&plan.planned, &ty)
+            encode(&plan.planned, ty)
         }
         .await;
         let (planned_state, mut diagnostics) = split(result);
@@ -437,19 +481,20 @@ impl pb::provider_server::Provider for ProviderService {
         let mut identity = None;
         let result = async {
             let r = self.resource(&req.type_name)?;
-            let ty = r.schema().ty();
-            let prior = decode(req.prior_state.as_ref(), &ty)?;
-            let planned = decode(req.planned_state.as_ref(), &ty)?;
+            let ty = &r.ty;
+            let prior = decode(req.prior_state.as_ref(), ty)?;
+            let planned = decode(req.planned_state.as_ref(), ty)?;
             let ctx = self.ctx()?;
             let out = r
+                .resource
                 .apply(
                     &ctx,
                     (!prior.is_null()).then_some(prior),
                     (!planned.is_null()).then_some(planned),
                 )
                 .await;
-            identity = identity_data(out.identity, r);
-            Ok::<_, Diagnostics>((encode(&out.state, &ty)?, out.diags))
+            identity = r.identity_data(out.identity);
+            Ok::<_, Diagnostics>((encode(&out.state, ty)?, out.diags))
         }
         .await;
         let (new_state, diagnostics) = match result {
@@ -475,24 +520,24 @@ impl pb::provider_server::Provider for ProviderService {
             let r = self.resource(&req.type_name)?;
             let id = match req.identity.as_ref().and_then(|i| i.identity_data.as_ref()) {
                 Some(dv) if req.id.is_empty() => {
-                    let schema = r.identity_schema().ok_or_else(|| {
+                    let ty = r.identity_ty.as_ref().ok_or_else(|| {
                         Diagnostics::from(Diagnostic::error(
                             "Import By Identity Not Supported",
                             format!("{} can only be imported by id.", req.type_name),
                         ))
                     })?;
-                    let identity = decode(Some(dv), &convert::identity_type(&schema))?;
-                    r.import_id_from_identity(&identity)?
+                    let identity = decode(Some(dv), ty)?;
+                    r.resource.import_id_from_identity(&identity)?
                 }
                 _ => req.id.clone(),
             };
             let ctx = self.ctx()?;
-            let (state, identity) = r.import(&ctx, &id).await?;
+            let (state, identity) = r.resource.import(&ctx, &id).await?;
             Ok(pb::import_resource_state::ImportedResource {
                 type_name: req.type_name.clone(),
-                state: Some(encode(&state, &r.schema().ty())?),
+                state: Some(encode(&state, &r.ty)?),
                 private: Vec::new(),
-                identity: identity_data(identity, r),
+                identity: r.identity_data(identity),
             })
         }
         .await;
@@ -529,10 +574,9 @@ impl pb::provider_server::Provider for ProviderService {
         let req = req.into_inner();
         let result = async {
             let d = self.data_source(&req.type_name)?;
-            let ty = d.schema().ty();
-            let config = decode(req.config.as_ref(), &ty)?;
+            let config = decode(req.config.as_ref(), &d.ty)?;
             let ctx = self.ctx()?;
-            encode(&d.read(&ctx, config).await?, &ty)
+            encode(&d.source.read(&ctx, config).await?, &d.ty)
         }
         .await;
         let (state, diagnostics) = split(result);

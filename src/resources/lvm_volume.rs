@@ -429,16 +429,13 @@ impl Resource for LvmVolume {
             return Ok(None);
         };
         let conn = ctx.conn().await?;
-        let pool = conn.find_pool(&s.pool).await?;
-        if let Some(p) = &pool {
-            if !p.active {
-                // The volumes of a stopped pool cannot be listed; they still exist.
-                return Ok(Some(s));
-            }
-            conn.refresh_pool(&s.pool).await?;
-        }
-        let dir = pool.as_ref().and_then(|p| p.xml.target_path.as_deref());
-        match conn.volume(&id, dir).await? {
+        // Once per walk (see refresh_pool); a stopped or missing pool is not refreshed.
+        conn.refresh_pool(&s.pool).await?;
+        let Some(found) = conn.read_volume(&id).await? else {
+            // The volumes of a stopped pool cannot be listed; they still exist.
+            return Ok(Some(s));
+        };
+        match found {
             Lookup::Found(v) => {
                 s.fill(v);
                 Ok(Some(s))
