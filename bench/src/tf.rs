@@ -1,7 +1,7 @@
 //! Running terraform against a work directory, timing it, and sampling the provider's memory.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -52,16 +52,10 @@ impl InstalledAs {
     }
 }
 
-/// `TF_BIN` or terraform on PATH.
-fn terraform() -> String {
-    std::env::var("TF_BIN").unwrap_or_else(|_| "terraform".into())
-}
-
 /// One Terraform configuration in its own directory, with a CLI config that installs the provider
-/// from its build directory (dev_overrides: nothing from the network).
+/// from its build directory (the shared runner's `dev_overrides`: nothing from the network).
 pub struct Workdir {
-    dir: tempfile::TempDir,
-    cli: PathBuf,
+    dir: tfrun::TfDir,
     /// The binary Terraform runs as the provider (its processes are the ones sampled).
     bin: PathBuf,
 }
@@ -116,30 +110,13 @@ impl Workdir {
 
     /// A configuration whose provider is `bin` (the plugin floor: see [`InstalledAs`]).
     pub fn with_provider(main_tf: &str, bin: &Path) -> Workdir {
-        let dir = tempfile::Builder::new()
-            .prefix("tfbench")
-            .tempdir()
-            .expect("temp dir");
-        let cli = dir.path().join("cli.tfrc");
         let bin_dir = bin.parent().map(Path::to_path_buf).unwrap_or_default();
-        std::fs::write(
-            &cli,
-            format!(
-                "provider_installation {{\n  dev_overrides {{\n    \"libvirt-lvm/libvirt\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
-                bin_dir.display()
-            ),
-        )
-        .expect("cli config");
-        std::fs::write(dir.path().join("main.tf"), main_tf).expect("main.tf");
+        let dir = tfrun::TfDir::new("tfbench", &bin_dir).expect("temp dir");
+        dir.write_main(main_tf).expect("main.tf");
         Workdir {
             dir,
-            cli,
             bin: bin.to_path_buf(),
         }
-    }
-
-    pub fn path(&self) -> &Path {
-        self.dir.path()
     }
 
     /// Runs `terraform <args>`, panicking with its output when it fails (a benchmark of a failing
@@ -152,13 +129,8 @@ impl Workdir {
 
     /// Runs `terraform <args>`; returns the cost, success, and the combined output.
     pub fn try_run(&self, args: &[&str]) -> (Timed, bool, String) {
-        let mut cmd = Command::new(terraform());
-        cmd.args(args)
-            .current_dir(self.path())
-            .env("TF_CLI_CONFIG_FILE", &self.cli)
-            .env("TF_IN_AUTOMATION", "1")
-            .env("CHECKPOINT_DISABLE", "1")
-            .stdin(Stdio::null())
+        let mut cmd = self.dir.command(args);
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let exits = crate::taskstats::ExitCpu::get();
