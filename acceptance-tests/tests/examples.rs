@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use acceptance_tests::images::{expected_volume_sha256, path_str, run_ok};
 use acceptance_tests::{DomainOpts, Scenario};
 
 fn example(name: &str) -> String {
@@ -31,24 +32,50 @@ fn example_lvm_vm_seed_flow() {
     let before = dom.runtime();
     let pool = s.name("vmdata");
     let wd = s.workdir_raw(&example("lvm-vm"));
+    // A small qcow2 image with a pattern at the start and at 5 MiB (a hole between).
+    let images = tempfile::tempdir().expect("tempdir");
+    let raw = images.path().join("system.raw");
+    let mut bytes = vec![0u8; 6 << 20];
+    for (i, b) in bytes[..1 << 20].iter_mut().enumerate() {
+        *b = (i % 251) as u8 | 1;
+    }
+    bytes[5 << 20..].fill(0x5a);
+    std::fs::write(&raw, &bytes).expect("raw image");
+    let image = images.path().join("system.qcow2");
+    run_ok(
+        "qemu-img",
+        &["convert", "-O", "qcow2", path_str(&raw), path_str(&image)],
+    );
     std::fs::write(
         wd.path().join("terraform.tfvars"),
         tfvars(&[
             ("uri", q(&lab.uri)),
             ("devices", s.devices_hcl(2)),
             ("domain", q(&dom.name)),
+            ("image", q(path_str(&image))),
             ("pool_name", q(&pool)),
         ]),
     )
     .expect("tfvars");
     wd.apply();
     let lvs = lab.lvs_in(&pool);
-    assert_eq!(lvs.len(), 2, "{lvs:?}");
-    assert!(lab.domain_xml(&dom.name, false).contains("sdb"), "attached live");
-    assert!(
-        lab.domain_xml(&dom.name, true).contains("sdb"),
-        "attached persistently"
+    assert_eq!(lvs.len(), 3, "{lvs:?}");
+    let got = lab.ssh_ok(&format!("sha256sum /dev/{pool}/system"));
+    assert_eq!(
+        got.split_whitespace().next(),
+        Some(expected_volume_sha256(&image, 128 << 20).as_str()),
+        "the system volume reads as the image's raw form, then zeros"
     );
+    for target in ["sdb", "sdc"] {
+        assert!(
+            lab.domain_xml(&dom.name, false).contains(&format!("dev='{target}'")),
+            "{target} attached live"
+        );
+        assert!(
+            lab.domain_xml(&dom.name, true).contains(&format!("dev='{target}'")),
+            "{target} attached persistently"
+        );
+    }
     dom.assert_not_restarted(&before);
     wd.expect_plan(0);
     wd.destroy();
@@ -56,7 +83,11 @@ fn example_lvm_vm_seed_flow() {
         lab.vg(&pool).is_none(),
         "on_destroy = delete removed the volume group"
     );
-    assert!(!lab.domain_xml(&dom.name, false).contains("sdb"), "detached");
+    let live = lab.domain_xml(&dom.name, false);
+    assert!(
+        !live.contains("dev='sdb'") && !live.contains("dev='sdc'"),
+        "detached"
+    );
 }
 
 #[test]

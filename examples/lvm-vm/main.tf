@@ -1,7 +1,9 @@
-# A new LVM volume group on two disks of a hypervisor, two logical volumes,
-# and one of them attached to a running VM without restarting it.
+# A new LVM volume group on two disks of a hypervisor, three logical volumes (one
+# filled from a disk image on this machine), and two of them attached to a running
+# VM without restarting it.
 #
-#   terraform apply -var uri=qemu+ssh://root@hypervisor/system -var domain=web
+#   terraform apply -var uri=qemu+ssh://root@hypervisor/system -var domain=web \
+#     -var image=debian-12-genericcloud-amd64.qcow2
 
 terraform {
   required_version = ">= 1.0"
@@ -26,6 +28,11 @@ variable "devices" {
 
 variable "domain" {
   description = "Name of a running domain to attach the data volume to."
+  type        = string
+}
+
+variable "image" {
+  description = "A disk image on this machine (raw or qcow2, plain or .gz/.xz/.zst) for the system volume."
   type        = string
 }
 
@@ -58,11 +65,29 @@ resource "libvirt_lvm_volume" "scratch" {
   capacity = "128MiB"
 }
 
+# Filled from the image at creation: qcow2 is converted to raw on the way, holes stay holes, and
+# the rest of the volume reads as zeros.
+resource "libvirt_lvm_volume" "system" {
+  pool     = libvirt_lvm_pool.data.name
+  name     = "system"
+  capacity = "128MiB"
+  source {
+    path = var.image
+  }
+}
+
 resource "libvirt_disk_attachment" "data" {
   domain    = var.domain
   volume_id = libvirt_lvm_volume.data.id
   target    = "sdb"
   serial    = "data"
+}
+
+resource "libvirt_disk_attachment" "system" {
+  domain    = var.domain
+  volume_id = libvirt_lvm_volume.system.id
+  target    = "sdc"
+  serial    = "system"
 }
 
 output "volume_group" {
@@ -71,7 +96,7 @@ output "volume_group" {
 
 output "volumes" {
   value = {
-    for v in [libvirt_lvm_volume.data, libvirt_lvm_volume.scratch] : v.name => {
+    for v in [libvirt_lvm_volume.data, libvirt_lvm_volume.scratch, libvirt_lvm_volume.system] : v.name => {
       path     = v.path
       capacity = v.capacity_bytes
     }

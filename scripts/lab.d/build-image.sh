@@ -26,6 +26,8 @@ pkgs=(
     systemd-sysv systemd udev dbus kmod e2fsprogs procps iproute2 netcat-openbsd openssh-server
     linux-image-cloud-amd64 initramfs-tools lvm2
     libvirt-daemon-system libvirt-daemon libvirt-clients qemu-system-x86
+    # qemu-img: libvirt converts a non-raw clone source with it (clone_from a dir pool's qcow2).
+    qemu-utils
 )
 case $suite in
     bookworm) ;;  # the logical/disk/fs/... storage backends are inside libvirt-daemon on bookworm
