@@ -335,3 +335,111 @@ resource "libvirt_lvm_volume" "v" {
     assert!(lab.vg(&pool).is_none(), "VG left: {:?}", lab.lvs_in(&pool));
     assert!(!lab.pool_names().contains(&pool));
 }
+
+/// The physical extents of `vg/lv` as (device, first extent, last extent), from `lvs -o
+/// seg_pe_ranges` (`/dev/vdb:0-3`, one range per segment).
+#[track_caller]
+fn pe_ranges(lab: &Lab, vg: &str, lv: &str) -> Vec<(String, u64, u64)> {
+    let out = lab.ssh_ok(&format!("lvs --noheadings -o seg_pe_ranges {vg}/{lv}"));
+    let ranges: Vec<(String, u64, u64)> = out
+        .split_whitespace()
+        .map(|r| {
+            let parsed = r.rsplit_once(':').and_then(|(dev, span)| {
+                let (a, b) = span.split_once('-')?;
+                Some((dev.to_string(), a.parse().ok()?, b.parse().ok()?))
+            });
+            parsed.unwrap_or_else(|| panic!("cannot parse the PE range {r:?} of {vg}/{lv} in {out:?}"))
+        })
+        .collect();
+    assert!(!ranges.is_empty(), "no PE ranges for {vg}/{lv}: {out:?}");
+    ranges
+}
+
+/// A whole number printed by a guest command, or a failure quoting it.
+#[track_caller]
+fn guest_number(lab: &Lab, cmd: &str) -> u64 {
+    let out = lab.ssh_ok(cmd);
+    out.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("`{cmd}` printed {out:?}, not a whole number"))
+}
+
+/// How many bytes of `device` in [offset, offset + len) are not zero, read with O_DIRECT (no page
+/// cache between the wipe through the LV and this read through the PV).
+fn nonzero_bytes(lab: &Lab, device: &str, offset: u64, len: u64) -> u64 {
+    guest_number(
+        lab,
+        &format!(
+            "dd if={device} bs=1M iflag=direct,skip_bytes,count_bytes skip={offset} count={len} status=none \
+             | tr -d '\\000' | wc -c"
+        ),
+    )
+}
+
+#[test]
+fn volume_wipe_on_destroy_zeroes_the_extents() {
+    let Some(s) = Scenario::start("volume::wipe_on_destroy_zeroes_the_extents") else {
+        return;
+    };
+    let lab = s.lab();
+    let pool = s.name("pool");
+    let vols = [
+        volume("w", "w", "16MiB", "wipe_on_destroy = true"),
+        // The control: without wipe_on_destroy its extents keep the data, so the zeros read from
+        // w's extents are the wipe's doing, not LVM's or the disk's (discards, zeroing on remove).
+        volume("k", "k", "16MiB", ""),
+    ]
+    .concat();
+    let wd = s.workdir(&config(&pool, &s.devices_hcl(1), &vols));
+    wd.apply();
+    // Every byte of both LVs 0xff.
+    for lv in ["w", "k"] {
+        lab.ssh_ok(&format!(
+            "tr '\\000' '\\377' < /dev/zero | head -c {} | dd of=/dev/{pool}/{lv} bs=1M oflag=direct status=none",
+            16 * MIB
+        ));
+    }
+    let extent = guest_number(
+        lab,
+        &format!("vgs --noheadings --units b --nosuffix -o vg_extent_size {pool}"),
+    );
+    let regions = |lv: &str| -> Vec<(String, u64, u64)> {
+        pe_ranges(lab, &pool, lv)
+            .into_iter()
+            .map(|(dev, first, last)| {
+                let pe_start = guest_number(
+                    lab,
+                    &format!("pvs --noheadings --units b --nosuffix -o pe_start {dev}"),
+                );
+                (dev, pe_start + first * extent, (last - first + 1) * extent)
+            })
+            .collect()
+    };
+    let (w_regions, k_regions) = (regions("w"), regions("k"));
+    let total = |r: &[(String, u64, u64)]| r.iter().map(|(_, _, len)| len).sum::<u64>();
+    assert_eq!(total(&w_regions), 16 * MIB, "w's extents: {w_regions:?}");
+    assert_eq!(total(&k_regions), 16 * MIB, "k's extents: {k_regions:?}");
+    let nonzero = |r: &[(String, u64, u64)]| {
+        r.iter()
+            .map(|(dev, off, len)| nonzero_bytes(lab, dev, *off, *len))
+            .sum::<u64>()
+    };
+    assert_eq!(nonzero(&w_regions), 16 * MIB, "the pattern is not on w's extents");
+    assert_eq!(nonzero(&k_regions), 16 * MIB, "the pattern is not on k's extents");
+    s.step("apply, both LVs filled with 0xff, extents located on the PV");
+
+    wd.try_destroy(&["-target=libvirt_lvm_volume.w", "-target=libvirt_lvm_volume.k"])
+        .expect_ok();
+    assert!(lab.lv(&pool, "w").is_none() && lab.lv(&pool, "k").is_none());
+    s.step("destroy both volumes");
+    assert_eq!(
+        nonzero(&w_regions),
+        0,
+        "wipe_on_destroy = true: w's former extents {w_regions:?} still hold data"
+    );
+    assert_eq!(
+        nonzero(&k_regions),
+        16 * MIB,
+        "the control k (no wipe) lost its data on destroy, so the zeros of w prove nothing"
+    );
+}
