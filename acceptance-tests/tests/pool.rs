@@ -560,3 +560,89 @@ data "libvirt_lvm_volume" "by_path" {{
     );
     lab.virsh_ok(&["pool-start", &pool]);
 }
+
+/// The partition table type blkid finds on `dev` (`dos`, `gpt`), empty when none.
+fn pttype(lab: &Lab, dev: &str) -> String {
+    lab.ssh_ok(&format!("blkid -p -o value -s PTTYPE {dev} || true"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn pool_overwrite_over_another_vgs_pv_and_a_partition_table() {
+    let Some(s) = Scenario::start("pool::overwrite_over_another_vgs_pv_and_a_partition_table") else {
+        return;
+    };
+    let lab = s.lab();
+    let pool = s.name("pool");
+    let other = s.name("other");
+    let (pv, pt) = (lab.pv_devices[0].clone(), lab.pv_devices[1].clone());
+    // pv: a PV of another volume group; pt: an MBR partition table with one Linux partition
+    // (entry at byte 446, signature 55 AA at 510; the kernel is not told, so no vdc1 appears).
+    lab.ssh_ok(&format!("vgcreate -q -y {other} {pv}"));
+    lab.ssh_ok(&format!(
+        "printf '\\000\\000\\002\\000\\203\\377\\377\\377\\000\\010\\000\\000\\000\\020\\000\\000' \
+         | dd of={pt} bs=1 seek=446 conv=notrunc status=none && \
+         printf '\\125\\252' | dd of={pt} bs=1 seek=510 conv=notrunc,fsync status=none"
+    ));
+    assert_eq!(pttype(lab, &pt), "dos", "the partition table was not written");
+    let pools_before = lab.pool_names();
+    let pool_body = |devices: &str, extra: &str| {
+        format!(
+            "\nresource \"libvirt_lvm_pool\" \"p\" {{\n  name           = \"{pool}\"\n  source_devices = {devices}\n  \
+             on_destroy     = \"delete\"\n{extra}}}\n"
+        )
+    };
+    s.step("another VG on one disk, a partition table on the other");
+
+    // Another VG's PV: found by the scan at plan (a warning) and refused at apply.
+    let wd = s.workdir(&pool_body(&format!("[\"{pv}\"]"), ""));
+    let plan = wd.plan_detailed();
+    assert_eq!(plan.code, Some(2), "{plan}");
+    plan.expect_mentions(&["Warning: Device Already In Use", &other]);
+    let r = wd.try_apply(&[]).expect_failure();
+    r.expect_diagnostic("Device Already In Use", "source_devices");
+    assert!(
+        lab.pvs().iter().any(|p| p.device == pv && p.vg == other),
+        "the other VG's PV was touched: {:?}",
+        lab.pvs()
+    );
+    assert_eq!(lab.pool_names(), pools_before, "a pool was left defined");
+    s.step("other VG's PV: warned at plan, refused at apply, untouched");
+
+    // A partition table: libvirt's build refuses it without overwrite; nothing is left.
+    wd.write(&pool_body(&format!("[\"{pt}\"]"), ""));
+    let r = wd.try_apply(&[]).expect_failure();
+    r.expect_diagnostic("Cannot Build Volume Group", "source_devices");
+    r.expect_mentions(&[&pt]);
+    assert_eq!(pttype(lab, &pt), "dos", "the partition table was touched");
+    assert_eq!(lab.pool_names(), pools_before, "a pool was left defined");
+    assert!(lab.vg(&pool).is_none(), "a VG was built");
+    s.step("partition table: build refused, untouched, nothing left");
+
+    // overwrite = true over both: one VG over the two disks; the other VG and the table are gone.
+    wd.write(&pool_body(
+        &format!("[\"{pv}\", \"{pt}\"]"),
+        "  overwrite      = true\n  force_destroy  = true\n",
+    ));
+    let plan = wd.plan_detailed();
+    assert_eq!(plan.code, Some(2), "{plan}");
+    plan.expect_mentions(&["Warning: Devices Will Be Overwritten", &other]);
+    wd.apply();
+    let pvs = lab.pvs();
+    for dev in [&pv, &pt] {
+        assert!(
+            pvs.iter().any(|p| &p.device == dev && p.vg == pool),
+            "{dev} is not a PV of {pool}: {pvs:?}"
+        );
+    }
+    assert!(
+        lab.vg(&other).is_none(),
+        "the other VG survived overwrite: {:?}",
+        lab.vgs()
+    );
+    assert_eq!(pttype(lab, &pt), "", "the partition table survived overwrite");
+    assert_eq!(lab.pool_info(&pool)["State"], "running");
+    wd.expect_plan(0);
+    s.step("overwrite = true: built over both");
+}
