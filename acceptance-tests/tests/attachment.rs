@@ -573,3 +573,61 @@ resource "libvirt_disk_attachment" "bypath" {{
     wd.destroy();
     assert_disk(&vm, "vdb", false, false);
 }
+
+#[test]
+fn attachment_buses_hot_plugged_into_a_running_pc_domain() {
+    let Some(s) = Scenario::start("attachment::buses_hot_plugged_into_a_running_pc_domain") else {
+        return;
+    };
+    let pool = s.name("pool");
+    let vm = s.domain("vm", DomainOpts::running());
+    let before = vm.runtime();
+    let vol = |i: u32| format!("libvirt_lvm_volume.v{i}.id");
+    let wd = s.workdir(
+        &[
+            storage(&pool, &s.devices_hcl(1), 3),
+            attachment("usb", &vm.name, &vol(1), "sdb", "bus = \"usb\""),
+            attachment("sata", &vm.name, &vol(2), "sdc", "bus = \"sata\""),
+            attachment("ide", &vm.name, &vol(3), "hda", ""),
+        ]
+        .concat(),
+    );
+    // On QEMU's `pc` machine a USB disk hot-plugs; the domain has no SATA controller (libvirt
+    // adds none to a running domain) and an IDE bus never hot-plugs: both refused, the
+    // IDE one without blaming ACPI (the domain has it).
+    let r = wd.try_apply(&[]).expect_failure();
+    // Terraform wraps diagnostics: compare with the whitespace folded.
+    let text = r.text().split_whitespace().collect::<Vec<_>>().join(" ");
+    for needle in [
+        "Could not find sata controller",
+        "Error: Disk Bus Cannot Be Hot-Plugged",
+        "Bus 'ide.0' does not support hotplugging",
+    ] {
+        assert!(text.contains(needle), "no {needle:?} in:\n{r}");
+    }
+    r.expect_diagnostic("Disk Bus Cannot Be Hot-Plugged", "target");
+    assert!(
+        !text.contains("has no ACPI"),
+        "the IDE refusal blames ACPI on a domain that has it:\n{r}"
+    );
+    s.step("apply: usb hot-plugged, sata and ide refused");
+    assert_disk(&vm, "sdb", true, true);
+    let usb = vm.disk("sdb", false).expect("live sdb");
+    assert!(usb.contains("bus='usb'"), "{usb}");
+    assert_disk(&vm, "sdc", false, false);
+    assert_disk(&vm, "hda", false, false);
+    let addrs = wd.state_addresses();
+    assert!(
+        addrs.contains(&"libvirt_disk_attachment.usb".to_string()),
+        "{addrs:?}"
+    );
+    assert!(
+        !addrs.iter().any(|a| a.ends_with(".sata") || a.ends_with(".ide")),
+        "a refused attachment entered the state: {addrs:?}"
+    );
+    vm.assert_not_restarted(&before);
+    wd.try_destroy(&["-target=libvirt_disk_attachment.usb"])
+        .expect_ok();
+    assert_disk(&vm, "sdb", false, false);
+    vm.assert_not_restarted(&before);
+}
