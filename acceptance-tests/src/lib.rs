@@ -14,7 +14,8 @@
 //!
 //! Scenario files: `tests/smoke.rs` (the seed flow, also run on the test matrix), `pool.rs`,
 //! `volume.rs`, `attachment.rs`, `validation.rs`, `faults.rs` (daemon restarts and kills, a frozen
-//! lab, an unreachable hypervisor, failing pool steps). Each `#[test]` is one scenario, named after what it
+//! lab, an unreachable hypervisor, failing pool steps), `provider.rs` (the provider block: the default URI
+//! chain, validate never connecting, keepalive off). Each `#[test]` is one scenario, named after what it
 //! proves. `--no-fail-fast` runs every file even when one fails; `--nocapture` shows each step and
 //! each terraform command with its duration, and each scenario's total. The whole suite takes about
 //! 10 minutes on the TCG lab. Assertions marked `PROVIDER BUG` document a provider defect: they fail

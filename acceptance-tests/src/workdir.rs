@@ -62,6 +62,28 @@ impl<'s> Workdir<'s> {
         run
     }
 
+    /// [`Workdir::tf`] with extra environment variables for terraform and the provider it starts
+    /// (set after the runner's own, so they win: the runner removes `LIBVIRT_DEFAULT_URI`, and
+    /// `("LIBVIRT_DEFAULT_URI", uri)` puts it back for one command).
+    pub fn tf_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = self.tf_command(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let run = run_command(cmd, TF_TIMEOUT);
+        log(format!(
+            "    {} terraform {} -> {} ({:.1} s)",
+            env.iter()
+                .map(|(k, _)| format!("{k}=…"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            args.join(" "),
+            run.code.map_or("killed".into(), |c| c.to_string()),
+            run.elapsed.as_secs_f64()
+        ));
+        run
+    }
+
     /// Starts `terraform ARGS` here in the background (for faults injected while it runs); wait
     /// for it with [`Background::wait`].
     pub fn spawn_tf(&self, args: &[&str]) -> Background {

@@ -68,11 +68,13 @@ fn example_lvm_vm_seed_flow() {
     );
     for target in ["sdb", "sdc"] {
         assert!(
-            lab.domain_xml(&dom.name, false).contains(&format!("dev='{target}'")),
+            lab.domain_xml(&dom.name, false)
+                .contains(&format!("dev='{target}'")),
             "{target} attached live"
         );
         assert!(
-            lab.domain_xml(&dom.name, true).contains(&format!("dev='{target}'")),
+            lab.domain_xml(&dom.name, true)
+                .contains(&format!("dev='{target}'")),
             "{target} attached persistently"
         );
     }

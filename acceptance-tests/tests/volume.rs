@@ -335,3 +335,297 @@ resource "libvirt_lvm_volume" "v" {
     assert!(lab.vg(&pool).is_none(), "VG left: {:?}", lab.lvs_in(&pool));
     assert!(!lab.pool_names().contains(&pool));
 }
+
+/// The physical extents of `vg/lv` as (device, first extent, last extent), from `lvs -o
+/// seg_pe_ranges` (`/dev/vdb:0-3`, one range per segment).
+#[track_caller]
+fn pe_ranges(lab: &Lab, vg: &str, lv: &str) -> Vec<(String, u64, u64)> {
+    let out = lab.ssh_ok(&format!("lvs --noheadings -o seg_pe_ranges {vg}/{lv}"));
+    let ranges: Vec<(String, u64, u64)> = out
+        .split_whitespace()
+        .map(|r| {
+            let parsed = r.rsplit_once(':').and_then(|(dev, span)| {
+                let (a, b) = span.split_once('-')?;
+                Some((dev.to_string(), a.parse().ok()?, b.parse().ok()?))
+            });
+            parsed.unwrap_or_else(|| panic!("cannot parse the PE range {r:?} of {vg}/{lv} in {out:?}"))
+        })
+        .collect();
+    assert!(!ranges.is_empty(), "no PE ranges for {vg}/{lv}: {out:?}");
+    ranges
+}
+
+/// A whole number printed by a guest command, or a failure quoting it.
+#[track_caller]
+fn guest_number(lab: &Lab, cmd: &str) -> u64 {
+    let out = lab.ssh_ok(cmd);
+    out.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("`{cmd}` printed {out:?}, not a whole number"))
+}
+
+/// How many bytes of `device` in [offset, offset + len) are not zero, read with O_DIRECT (no page
+/// cache between the wipe through the LV and this read through the PV).
+fn nonzero_bytes(lab: &Lab, device: &str, offset: u64, len: u64) -> u64 {
+    guest_number(
+        lab,
+        &format!(
+            "dd if={device} bs=1M iflag=direct,skip_bytes,count_bytes skip={offset} count={len} status=none \
+             | tr -d '\\000' | wc -c"
+        ),
+    )
+}
+
+#[test]
+fn volume_wipe_on_destroy_zeroes_the_extents() {
+    let Some(s) = Scenario::start("volume::wipe_on_destroy_zeroes_the_extents") else {
+        return;
+    };
+    let lab = s.lab();
+    let pool = s.name("pool");
+    let vols = [
+        volume("w", "w", "16MiB", "wipe_on_destroy = true"),
+        // The control: without wipe_on_destroy its extents keep the data, so the zeros read from
+        // w's extents are the wipe's doing, not LVM's or the disk's (discards, zeroing on remove).
+        volume("k", "k", "16MiB", ""),
+    ]
+    .concat();
+    let wd = s.workdir(&config(&pool, &s.devices_hcl(1), &vols));
+    wd.apply();
+    // Every byte of both LVs 0xff.
+    for lv in ["w", "k"] {
+        lab.ssh_ok(&format!(
+            "tr '\\000' '\\377' < /dev/zero | head -c {} | dd of=/dev/{pool}/{lv} bs=1M oflag=direct status=none",
+            16 * MIB
+        ));
+    }
+    let extent = guest_number(
+        lab,
+        &format!("vgs --noheadings --units b --nosuffix -o vg_extent_size {pool}"),
+    );
+    let regions = |lv: &str| -> Vec<(String, u64, u64)> {
+        pe_ranges(lab, &pool, lv)
+            .into_iter()
+            .map(|(dev, first, last)| {
+                let pe_start = guest_number(
+                    lab,
+                    &format!("pvs --noheadings --units b --nosuffix -o pe_start {dev}"),
+                );
+                (dev, pe_start + first * extent, (last - first + 1) * extent)
+            })
+            .collect()
+    };
+    let (w_regions, k_regions) = (regions("w"), regions("k"));
+    let total = |r: &[(String, u64, u64)]| r.iter().map(|(_, _, len)| len).sum::<u64>();
+    assert_eq!(total(&w_regions), 16 * MIB, "w's extents: {w_regions:?}");
+    assert_eq!(total(&k_regions), 16 * MIB, "k's extents: {k_regions:?}");
+    let nonzero = |r: &[(String, u64, u64)]| {
+        r.iter()
+            .map(|(dev, off, len)| nonzero_bytes(lab, dev, *off, *len))
+            .sum::<u64>()
+    };
+    assert_eq!(nonzero(&w_regions), 16 * MIB, "the pattern is not on w's extents");
+    assert_eq!(nonzero(&k_regions), 16 * MIB, "the pattern is not on k's extents");
+    s.step("apply, both LVs filled with 0xff, extents located on the PV");
+
+    wd.try_destroy(&["-target=libvirt_lvm_volume.w", "-target=libvirt_lvm_volume.k"])
+        .expect_ok();
+    assert!(lab.lv(&pool, "w").is_none() && lab.lv(&pool, "k").is_none());
+    s.step("destroy both volumes");
+    assert_eq!(
+        nonzero(&w_regions),
+        0,
+        "wipe_on_destroy = true: w's former extents {w_regions:?} still hold data"
+    );
+    assert_eq!(
+        nonzero(&k_regions),
+        16 * MIB,
+        "the control k (no wipe) lost its data on destroy, so the zeros of w prove nothing"
+    );
+}
+
+#[test]
+fn volume_sparse_shrink_rename_and_move() {
+    let Some(s) = Scenario::start("volume::sparse_shrink_rename_and_move") else {
+        return;
+    };
+    let lab = s.lab();
+    let (p, q) = (s.name("p"), s.name("q"));
+    let pools = format!(
+        r#"
+resource "libvirt_lvm_pool" "p" {{
+  name           = "{p}"
+  source_devices = ["{dev_p}"]
+  on_destroy     = "delete"
+  force_destroy  = true
+}}
+
+resource "libvirt_lvm_pool" "q" {{
+  name           = "{q}"
+  source_devices = ["{dev_q}"]
+  on_destroy     = "delete"
+  force_destroy  = true
+}}
+"#,
+        dev_p = lab.pv_devices[0],
+        dev_q = lab.pv_devices[1]
+    );
+    let body = |n_name: &str, m_pool: &str, k: &str| {
+        format!(
+            r#"{pools}
+resource "libvirt_lvm_volume" "s" {{
+  pool     = libvirt_lvm_pool.p.name
+  name     = "s"
+  capacity = "64MiB"
+  sparse   = true
+}}
+
+resource "libvirt_lvm_volume" "k" {{
+  pool     = libvirt_lvm_pool.p.name
+  name     = "k"
+  {k}
+}}
+
+resource "libvirt_lvm_volume" "n" {{
+  pool     = libvirt_lvm_pool.p.name
+  name     = "{n_name}"
+  capacity = "16MiB"
+}}
+
+resource "libvirt_lvm_volume" "m" {{
+  pool     = libvirt_lvm_pool.{m_pool}.name
+  name     = "m"
+  capacity = "16MiB"
+}}
+"#
+        )
+    };
+    let wd = s.workdir(&body("n", "p", r#"capacity = "32MiB""#));
+    wd.apply();
+    s.step("apply: two pools, a sparse volume and three plain ones");
+
+    // sparse = true: libvirt's logical backend makes a snapshot LV over a virtual origin
+    // (`lvcreate --type snapshot --virtualsize`) whose COW space starts at one extent.
+    let sparse = lab
+        .lv(&p, "s")
+        .unwrap_or_else(|| panic!("no LV s: {:?}", lab.lvs()));
+    assert!(
+        sparse.attr.starts_with('s'),
+        "sparse = true: expected a snapshot (sparse) LV, lv_attr is {}",
+        sparse.attr
+    );
+    // lv_size is the COW space; the size the guest sees is the virtual origin's.
+    assert!(
+        sparse.size < 64 * MIB,
+        "the sparse LV's COW space is {} bytes",
+        sparse.size
+    );
+    assert_eq!(
+        guest_number(
+            lab,
+            &format!("lvs --noheadings --units b --nosuffix -o origin_size {p}/s")
+        ),
+        64 * MIB,
+        "the sparse LV's virtual size (origin_size)"
+    );
+    assert_eq!(
+        wd.state_attr("libvirt_lvm_volume.s", "capacity_bytes").as_u64(),
+        Some(64 * MIB)
+    );
+    let (cap, alloc) = vol_sizes(lab, &p, "s");
+    assert_eq!(cap, 64 * MIB, "libvirt capacity of the sparse volume");
+    assert!(
+        alloc < cap,
+        "libvirt allocation {alloc} of the sparse volume is not below its capacity {cap}"
+    );
+    assert_eq!(
+        wd.state_attr("libvirt_lvm_volume.s", "allocation").as_u64(),
+        Some(alloc),
+        "state allocation of the sparse volume"
+    );
+    assert_eq!(
+        wd.state_attr("libvirt_lvm_volume.s", "sparse").as_bool(),
+        Some(true)
+    );
+    // The VG gave the sparse LV its COW space only: 1 GiB PV minus 32 + 16 + 16 MiB plain LVs
+    // leaves far more than 64 MiB more than the full 64 MiB would.
+    let vg = lab.vg(&p).expect("VG p");
+    let plain = (32 + 16 + 16) * MIB;
+    assert!(
+        vg.size - vg.free < plain + 64 * MIB,
+        "VG {p} uses {} bytes: the sparse LV took its whole 64 MiB (plain LVs use {plain})",
+        vg.size - vg.free
+    );
+    for lv in ["k", "n", "m"] {
+        let plain = lab.lv(&p, lv).expect("plain LV");
+        assert!(plain.attr.starts_with("-wi-"), "{lv}: {}", plain.attr);
+    }
+    wd.expect_plan(0);
+    s.step("sparse LV checked in lvs, vol-dumpxml and vgs");
+
+    // A new name and a new pool each replace the volume: the old LV goes, a new one is made.
+    let (n_old, m_old) = (lab.lv(&p, "n").expect("LV n"), lab.lv(&p, "m").expect("LV m"));
+    wd.write(&body("n2", "q", r#"capacity = "32MiB""#));
+    let r = wd.expect_plan(2);
+    r.expect_mentions(&[
+        "libvirt_lvm_volume.n must be replaced",
+        "libvirt_lvm_volume.m must be replaced",
+        "2 to add, 0 to change, 2 to destroy",
+    ]);
+    wd.apply();
+    assert!(
+        lab.lv(&p, "n").is_none(),
+        "the renamed volume's old LV p/n is left"
+    );
+    let n_new = lab
+        .lv(&p, "n2")
+        .unwrap_or_else(|| panic!("no LV p/n2: {:?}", lab.lvs()));
+    assert_ne!(n_new.uuid, n_old.uuid, "n2 is not a new LV");
+    assert!(lab.lv(&p, "m").is_none(), "the moved volume's old LV p/m is left");
+    let m_new = lab
+        .lv(&q, "m")
+        .unwrap_or_else(|| panic!("no LV q/m: {:?}", lab.lvs()));
+    assert_ne!(m_new.uuid, m_old.uuid);
+    assert_eq!((n_new.size, m_new.size), (16 * MIB, 16 * MIB));
+    assert_eq!(wd.state_str("libvirt_lvm_volume.n", "key"), n_new.uuid);
+    assert_eq!(wd.state_str("libvirt_lvm_volume.m", "key"), m_new.uuid);
+    assert_eq!(
+        wd.state_str("libvirt_lvm_volume.m", "path"),
+        format!("/dev/{q}/m")
+    );
+    wd.expect_plan(0);
+    s.step("name and pool changes replaced the volumes");
+
+    // allow_shrink = true lifts the provider's own refusal: the plan no longer warns that
+    // shrinking is refused, and the apply asks libvirt to shrink. libvirt's storage driver never
+    // shrinks below the allocation, which for a plain LV is its whole size: refused by libvirt
+    // (its message kept, the way forward explained), the LV untouched.
+    let k_before = lab.lv(&p, "k").expect("LV k");
+    wd.write(&body("n2", "q", "capacity = \"16MiB\"\n  allow_shrink = true"));
+    let r = wd.expect_plan(2);
+    assert!(
+        !r.text().contains("Shrinking Would Destroy Data"),
+        "allow_shrink = true still warns that shrinking is refused:\n{r}"
+    );
+    r.expect_mentions(&[
+        "Volume Resize Is Attempted In Place",
+        "1 to change",
+        "0 to destroy",
+    ]);
+    let r = wd.try_apply(&[]).expect_failure();
+    r.expect_diagnostic("libvirt Cannot Shrink LVM Volumes", "capacity");
+    // libvirt's message, as terraform wraps it, and the way forward in bytes.
+    r.expect_mentions(&[
+        "can't shrink",
+        "below existing allocation",
+        "lvreduce -L 16777216b",
+    ]);
+    let k_after = lab.lv(&p, "k").expect("LV k still there");
+    assert_eq!((k_after.size, &k_after.uuid), (32 * MIB, &k_before.uuid));
+    s.step("allow_shrink: shrink sent to libvirt, refused below the allocation, LV unchanged");
+
+    // Without allow_shrink the provider itself refuses, before libvirt is asked.
+    wd.write(&body("n2", "q", r#"capacity = "16MiB""#));
+    let r = wd.try_apply(&[]).expect_failure();
+    r.expect_diagnostic("Shrinking Would Destroy Data", "capacity");
+}

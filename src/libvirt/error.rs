@@ -173,6 +173,13 @@ impl Error {
         self.code() == Some(Code::Unsupported) || self.says(&["does not support changing of volume capacity"])
     }
 
+    /// libvirt's storage driver refuses a capacity below the volume's allocation ("can't shrink
+    /// capacity below existing allocation"), before its backend is asked: a fully allocated
+    /// (plain) LV can never be shrunk through libvirt.
+    pub fn is_shrink_below_allocation(&self) -> bool {
+        self.says(&["can't shrink capacity below existing allocation"])
+    }
+
     /// The driver does not know the flags it was given (the test driver's pool build); it refuses
     /// before doing anything.
     pub(super) fn is_unsupported_flags(&self) -> bool {
@@ -283,6 +290,12 @@ mod tests {
             assert_eq!(e.is_hotplug_unsupported(), *hotplug, "{e}");
             assert_eq!(e.is_resize_unsupported(), *resize, "{e}");
         }
+        let shrink = libvirt(
+            Code::Other,
+            "invalid argument: can't shrink capacity below existing allocation",
+        );
+        assert!(shrink.is_shrink_below_allocation() && !shrink.is_resize_unsupported());
+        assert!(!libvirt(Code::Other, "anything else").is_shrink_below_allocation());
         let own = Error::Stopped {
             op: "delete storage volume",
             object: "'v'".into(),

@@ -714,13 +714,28 @@ fn spec(s: &State, source: &DiskSpecSource) -> Result<String, Diagnostic> {
 }
 
 fn hotplug_error(e: Error, domain: &str) -> Diagnostic {
-    if e.is_hotplug_unsupported() {
+    if !e.is_hotplug_unsupported() {
+        return Diagnostic::from(e);
+    }
+    // QEMU names the bus that refused: only the PCI bus (virtio-blk) depends on the domain's
+    // ACPI; an IDE bus never hot-plugs, whatever the domain has ("Bus 'ide.0' does not support
+    // hotplugging"), so blaming ACPI there would send the user after the wrong fix.
+    let message = e.to_string();
+    if message.contains("Bus 'pci") {
         let mut d = acpi_diagnostic(domain);
         d.detail = format!("{}\n\nlibvirt: {e}", d.detail);
-        d
-    } else {
-        Diagnostic::from(e)
+        return d;
     }
+    Diagnostic::error(
+        "Disk Bus Cannot Be Hot-Plugged",
+        format!(
+            "QEMU cannot hot-plug a disk on this bus into the running domain {domain:?}. Set live = false to \
+             change only its saved definition (the disk appears at the next boot), or use a bus that hot-plugs: \
+             scsi (sdX, with a virtio-scsi controller), virtio (vdX) or usb.\n\nlibvirt: {message}"
+        ),
+    )
+    // The target is always in the configuration; bus may be a default taken from it.
+    .at_attr("target")
 }
 
 /// A warning naming both: the disk the state recorded and what now sits at its target.
@@ -846,6 +861,28 @@ mod tests {
     use crate::libvirt::testing::{domain, TestDriver};
 
     const UUID: &str = "6695eb01-f6a4-8304-79aa-97f2502e193f";
+
+    #[test]
+    fn only_a_pci_hotplug_refusal_blames_acpi() {
+        let refusal = |bus: &str| {
+            Error::Libvirt {
+            op: "attach disk",
+            object: "'vm'".into(),
+            code: crate::libvirt::error::Code::Other,
+            message: format!("internal error: unable to execute QEMU command 'device_add': Bus '{bus}' does not support hotplugging"),
+        }
+        };
+        let d = hotplug_error(refusal("pci.0"), "vm");
+        assert_eq!(d.summary, "Domain Cannot Hotplug Disks");
+        let d = hotplug_error(refusal("ide.0"), "vm");
+        assert_eq!(d.summary, "Disk Bus Cannot Be Hot-Plugged");
+        assert!(!d.detail.contains("ACPI"), "{}", d.detail);
+        assert!(
+            d.detail.contains("live = false") && d.detail.contains("'ide.0'"),
+            "{}",
+            d.detail
+        );
+    }
 
     fn driver() -> TestDriver {
         let disks = "<disk type='block' device='disk'><source dev='/dev/vg0/theirs'/>\

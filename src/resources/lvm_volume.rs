@@ -1187,26 +1187,35 @@ async fn remove_failed(conn: &Connection, s: State, mut d: Diagnostic) -> Failed
 
 fn resize_error(e: Error, prior: &State, wanted: u64) -> Diagnostic {
     let unsupported = e.is_resize_unsupported();
+    let below_allocation = e.is_shrink_below_allocation();
     let mut d = Diagnostic::from(e).at_attr("capacity");
-    if unsupported {
-        let path = prior
-            .path
-            .clone()
-            .unwrap_or_else(|| format!("/dev/<vg>/{}", prior.name));
+    let path = prior
+        .path
+        .clone()
+        .unwrap_or_else(|| format!("/dev/<vg>/{}", prior.name));
+    let size = format_size(prior.capacity_bytes.unwrap_or(0));
+    // `lvextend -L`/`lvreduce -L` read a bare number as MiB: the `b` suffix makes it bytes.
+    if below_allocation {
+        // libvirt's storage driver refuses any capacity below the allocation before the backend
+        // is asked, and a plain LV is fully allocated: libvirt can never shrink it.
+        d.summary = "libvirt Cannot Shrink LVM Volumes".into();
+        d.detail = format!(
+            "{}\n\nlibvirt never shrinks a volume below its allocation, and a plain LVM volume is fully allocated, \
+             so libvirt cannot shrink volume {}/{}: it stays at {size} and nothing was changed. Safe ways \
+             forward:\n  1. Shrink it on the hypervisor, losing the data beyond the new size: `lvreduce -L {wanted}b \
+             {path}`, then run `terraform apply -refresh-only` (the provider then sees the new size).\n  2. Or set \
+             capacity back to \"{}\".",
+            d.detail, prior.pool, prior.name, prior.capacity
+        );
+    } else if unsupported {
         d.summary = "libvirt Cannot Resize LVM Volumes".into();
         d.detail = format!(
             "{}\n\nlibvirt's logical (LVM) storage backend does not implement volume resize, so volume \
-             {}/{} stays at {} and nothing was changed. It was not replaced, because that would destroy its \
-             data. Safe ways forward:\n  1. Grow it on the hypervisor: `lvextend -L {} {}`, then run \
+             {}/{} stays at {size} and nothing was changed. It was not replaced, because that would destroy its \
+             data. Safe ways forward:\n  1. Grow it on the hypervisor: `lvextend -L {wanted}b {path}`, then run \
              `terraform apply -refresh-only` (the provider then sees the new size).\n  2. Or create a new \
              libvirt_lvm_volume of the new size and copy the data.\n  3. Or set capacity back to \"{}\".",
-            d.detail,
-            prior.pool,
-            prior.name,
-            format_size(prior.capacity_bytes.unwrap_or(0)),
-            wanted,
-            path,
-            prior.capacity
+            d.detail, prior.pool, prior.name, prior.capacity
         );
     }
     d
@@ -1234,6 +1243,58 @@ mod tests {
             self.clone_from = Some(key.into());
             self
         }
+    }
+
+    #[test]
+    fn resize_refusals_explain_the_way_forward_in_bytes() {
+        let prior = State {
+            pool: "vg0".into(),
+            name: "data".into(),
+            capacity: "32MiB".into(),
+            capacity_bytes: Some(32 << 20),
+            path: Some("/dev/vg0/data".into()),
+            ..planned("data")
+        };
+        let libvirt = |message: &str| Error::Libvirt {
+            op: "resize storage volume",
+            object: "'vg0/data'".into(),
+            code: crate::libvirt::error::Code::Other,
+            message: message.into(),
+        };
+        // A shrink: libvirt's storage driver refuses below the allocation (libvirt 9.0 on a plain LV).
+        let d = resize_error(
+            libvirt("invalid argument: can't shrink capacity below existing allocation"),
+            &prior,
+            16 << 20,
+        );
+        assert_eq!(d.summary, "libvirt Cannot Shrink LVM Volumes");
+        assert!(
+            d.detail
+                .contains("can't shrink capacity below existing allocation"),
+            "{}",
+            d.detail
+        );
+        assert!(
+            d.detail.contains("`lvreduce -L 16777216b /dev/vg0/data`"),
+            "{}",
+            d.detail
+        );
+        assert!(d.detail.contains("capacity back to \"32MiB\""), "{}", d.detail);
+        // A grow: the backend has no resize. The size is given in bytes (a bare -L number is MiB).
+        let d = resize_error(
+            libvirt("storage pool does not support changing of volume capacity"),
+            &prior,
+            64 << 20,
+        );
+        assert_eq!(d.summary, "libvirt Cannot Resize LVM Volumes");
+        assert!(
+            d.detail.contains("`lvextend -L 67108864b /dev/vg0/data`"),
+            "{}",
+            d.detail
+        );
+        // Anything else is libvirt's own error.
+        let d = resize_error(libvirt("anything else"), &prior, 64 << 20);
+        assert!(!d.summary.contains("Cannot"), "{}", d.summary);
     }
 
     async fn created(ctx: &Ctx, name: &str) -> State {

@@ -1,0 +1,219 @@
+//! The provider block on the lab: the default URI chain (`LIBVIRT_DEFAULT_URI`, then
+//! `qemu:///system`) and `terraform validate` never connecting.
+
+use std::net::TcpListener;
+
+use acceptance_tests::{hcl_string, provider_block, Scenario};
+
+/// A lookup of a pool that does not exist: only a hypervisor that was reached answers "Storage
+/// Pool Not Found", so the error tells which URI the provider used.
+fn lookup(pool: &str) -> String {
+    format!(
+        "\ndata \"libvirt_lvm_pool\" \"d\" {{\n  name = {}\n}}\n",
+        hcl_string(pool)
+    )
+}
+
+#[test]
+fn provider_default_uri_chain_and_validate_never_connects() {
+    let Some(s) = Scenario::start("provider::default_uri_chain_and_validate_never_connects") else {
+        return;
+    };
+    let lab = s.lab();
+    let missing = s.name("missing");
+    let plan = ["plan", "-input=false"];
+
+    // No uri: LIBVIRT_DEFAULT_URI is used. The lab answers the lookup.
+    let wd = s.workdir_raw(&format!("{}{}", provider_block(""), lookup(&missing)));
+    let r = wd
+        .tf_env(&plan, &[("LIBVIRT_DEFAULT_URI", &lab.uri)])
+        .expect_failure();
+    r.expect_mentions(&["Storage Pool Not Found", &missing]);
+    s.step("no uri, LIBVIRT_DEFAULT_URI = the lab: the lab answered");
+
+    // Neither uri nor LIBVIRT_DEFAULT_URI (unset, then empty): qemu:///system, where nothing
+    // listens on this host, and the error names it.
+    let host_socket = std::path::Path::new("/var/run/libvirt/libvirt-sock").exists();
+    for env in [&[][..], &[("LIBVIRT_DEFAULT_URI", "")][..]] {
+        let r = wd.tf_env(&plan, env).expect_failure();
+        r.expect_mentions(&["qemu:///system"]);
+        if !host_socket {
+            assert!(
+                !r.text().contains("Storage Pool Not Found"),
+                "with no libvirtd on this host, nothing could have answered the lookup:\n{r}"
+            );
+        }
+    }
+    s.step("no uri, no LIBVIRT_DEFAULT_URI (unset, empty): qemu:///system named in the error");
+
+    // uri wins over LIBVIRT_DEFAULT_URI.
+    let silent = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    silent.set_nonblocking(true).expect("non-blocking listener");
+    let silent_uri = format!(
+        "qemu+tcp://127.0.0.1:{}/system",
+        silent.local_addr().expect("port").port()
+    );
+    let wd = s.workdir(&lookup(&missing));
+    let r = wd
+        .tf_env(&plan, &[("LIBVIRT_DEFAULT_URI", &silent_uri)])
+        .expect_failure();
+    r.expect_mentions(&["Storage Pool Not Found", &missing]);
+    assert!(
+        silent.accept().is_err(),
+        "the provider connected to LIBVIRT_DEFAULT_URI although uri is set"
+    );
+    s.step("uri set: LIBVIRT_DEFAULT_URI ignored");
+
+    // validate never connects: a listener that records connections, as the provider's uri and as
+    // LIBVIRT_DEFAULT_URI; validate passes and nothing connected. The plan that follows connects
+    // (the listener never answers, so connect_timeout ends it): the check can see a connection.
+    let wd = s.workdir_raw(&format!(
+        "{}{}\nresource \"libvirt_lvm_volume\" \"v\" {{\n  pool     = \"p\"\n  name     = \"v\"\n  capacity = \"1GiB\"\n}}\n",
+        provider_block(&format!(
+            "uri = {}\n  connect_timeout = \"2s\"",
+            hcl_string(&silent_uri)
+        )),
+        lookup(&missing)
+    ));
+    let r = wd.tf_env(&["validate"], &[("LIBVIRT_DEFAULT_URI", &silent_uri)]);
+    r.expect_ok().expect_mentions(&["The configuration is valid"]);
+    assert!(
+        silent.accept().is_err(),
+        "terraform validate connected to the hypervisor"
+    );
+    s.step("validate: valid, no connection");
+    let r = wd.tf(&plan).expect_failure();
+    assert!(
+        silent.accept().is_ok(),
+        "the plan did not connect either, so the validate check proves nothing:\n{r}"
+    );
+    s.step("plan: connected (and timed out), as the control");
+}
+
+/// libvirt's keepalive program (`"keep"`) and its PING procedure, in the RPC header.
+const KEEPALIVE_PROGRAM: u32 = 0x6b65_6570;
+const KEEPALIVE_PING: u32 = 1;
+
+/// Counts the client's keepalive PINGs in its byte stream to libvirtd: each RPC message starts
+/// with its length (4 bytes, big-endian, the length itself included), then program, version and
+/// procedure.
+#[derive(Default)]
+struct PingCounter {
+    buf: Vec<u8>,
+    pings: usize,
+}
+
+impl PingCounter {
+    fn feed(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+        let word = |b: &[u8], at: usize| u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+        while self.buf.len() >= 16 {
+            let len = word(&self.buf, 0) as usize;
+            if len < 16 {
+                // Not libvirt's framing: stop counting rather than count garbage.
+                self.buf.clear();
+                return;
+            }
+            if self.buf.len() < len {
+                return;
+            }
+            if word(&self.buf, 4) == KEEPALIVE_PROGRAM && word(&self.buf, 12) == KEEPALIVE_PING {
+                self.pings += 1;
+            }
+            self.buf.drain(..len);
+        }
+    }
+}
+
+/// A loopback proxy to `upstream` that forwards the client's bytes at once and holds each chunk
+/// of the daemon's replies back for `delay`: the client waits that long in silence for every
+/// reply, which a keepalive interval shorter than `delay` fills with PINGs. Returns the port and
+/// the client's PING count so far.
+fn delaying_proxy(
+    upstream: String,
+    delay: std::time::Duration,
+) -> (u16, std::sync::Arc<std::sync::Mutex<PingCounter>>) {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::sync::{Arc, Mutex};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+    let port = listener.local_addr().expect("proxy port").port();
+    let counter = Arc::new(Mutex::new(PingCounter::default()));
+    let c = counter.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(&upstream) else {
+                continue;
+            };
+            let (mut c_in, mut c_out) = (client.try_clone().expect("clone"), client);
+            let (mut s_in, mut s_out) = (server.try_clone().expect("clone"), server);
+            let count = c.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 65536];
+                while let Ok(n) = c_in.read(&mut buf) {
+                    if n == 0 || s_out.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    count.lock().unwrap_or_else(|p| p.into_inner()).feed(&buf[..n]);
+                }
+                let _ = s_out.shutdown(std::net::Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 65536];
+                while let Ok(n) = s_in.read(&mut buf) {
+                    std::thread::sleep(delay);
+                    if n == 0 || c_out.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = c_out.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    (port, counter)
+}
+
+#[test]
+fn provider_keepalive_interval_zero_sends_no_pings() {
+    let Some(s) = Scenario::start("provider::keepalive_interval_zero_sends_no_pings") else {
+        return;
+    };
+    let lab = s.lab();
+    let missing = s.name("missing");
+    // qemu+tcp://HOST:PORT/system: the proxy forwards to HOST:PORT.
+    let upstream = lab
+        .uri
+        .strip_prefix("qemu+tcp://")
+        .and_then(|rest| rest.split_once('/'))
+        .map(|(hostport, _)| hostport.to_string())
+        .unwrap_or_else(|| panic!("the lab's URI is not qemu+tcp://HOST:PORT/…: {}", lab.uri));
+    let (port, pings) = delaying_proxy(upstream, std::time::Duration::from_millis(2500));
+    let run = |interval: u32| {
+        pings.lock().unwrap_or_else(|p| p.into_inner()).pings = 0;
+        let wd = s.workdir_raw(&format!(
+            "{}{}",
+            provider_block(&format!(
+                "uri = \"qemu+tcp://127.0.0.1:{port}/system\"\n  keepalive_interval = {interval}\n  \
+                 keepalive_count = 10\n  connect_timeout = \"120s\""
+            )),
+            lookup(&missing)
+        ));
+        // Every reply comes 2.5 s late, but it comes: the lookup is answered.
+        wd.tf(&["plan", "-input=false"])
+            .expect_failure()
+            .expect_mentions(&["Storage Pool Not Found", &missing]);
+        let n = pings.lock().unwrap_or_else(|p| p.into_inner()).pings;
+        s.step(&format!(
+            "keepalive_interval = {interval}: {n} PINGs from the provider"
+        ));
+        n
+    };
+    // The control: with keepalive every second, the 2.5 s silences are filled with PINGs.
+    let with = run(1);
+    assert!(
+        with > 0,
+        "keepalive_interval = 1 sent no PING through 2.5 s silences: the proxy cannot see them"
+    );
+    let without = run(0);
+    assert_eq!(without, 0, "keepalive_interval = 0 still sent keepalive PINGs");
+}
