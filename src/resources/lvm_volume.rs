@@ -233,7 +233,9 @@ impl Resource for LvmVolume {
                      `false` unless you know you want it. Only used at creation.",
                 ),
                 Attribute::bool("allow_shrink").default(false).describe(
-                    "Allow a smaller `capacity` than the current size. Shrinking destroys the data beyond the new size.",
+                    "Allow a smaller `capacity` than the current size: the shrink is then asked of libvirt instead of refused at plan. \
+                     Where it happens, the data beyond the new size is lost; libvirt's logical backend refuses it for a plain, fully \
+                     allocated LV (\"can't shrink capacity below existing allocation\"), and the error gives the `lvreduce` command.",
                 ),
                 Attribute::bool("wipe_on_destroy")
                     .default(false)
