@@ -296,8 +296,11 @@ impl Resource for LvmPool {
         let uuid = new_uuid().map_err(|e| Diagnostic::error("Cannot Make A Pool UUID", e.to_string()))?;
         let define_xml = xml::logical_pool_xml(&planned.name, &uuid, planned.vg(), planned.devices())
             .map_err(|e| Diagnostic::error("Invalid Pool Definition", e.to_string()))?;
-        if let Some(existing) = conn.find_pool(&planned.name).await? {
-            return Err(name_taken(&planned.name, &existing).into());
+        // The refusals the plan showed as warnings, asked again now: nothing has changed yet.
+        // (The build checks the devices once more in its own unit of work, right before vgcreate.)
+        let refusals = create_checks(conn, &planned).await?.refusals;
+        if !refusals.is_empty() {
+            return Err(Diagnostics(refusals).into());
         }
         // From here on the pool is the one with this UUID, which no other pool can have.
         let mut partial = planned.clone();
@@ -584,25 +587,28 @@ fn new_uuid() -> std::io::Result<String> {
     ))
 }
 
-/// Before anything is created, warnings for what the apply will refuse: the pool name taken, a
-/// volume group to adopt that does not exist, devices that hold another volume group.
-async fn plan_create(ctx: &Ctx, planned: &State, plan: &mut Plan) -> Result<(), Diagnostics> {
-    let conn = ctx.conn().await?;
+/// What a create of `planned` would run into on the hypervisor as it is now: `refusals` stop the
+/// apply before anything changes (the plan shows them as warnings), `notes` are warnings only.
+/// The plan and the create both ask, so the apply refuses with the same message the plan showed,
+/// instead of whatever libvirt says when the define or the build meets the same fact.
+#[derive(Default)]
+struct CreateChecks {
+    refusals: Vec<Diagnostic>,
+    notes: Vec<Diagnostic>,
+}
+
+async fn create_checks(conn: &Connection, planned: &State) -> Result<CreateChecks, Diagnostics> {
+    let mut out = CreateChecks::default();
     if let Some(existing) = conn.find_pool(&planned.name).await? {
-        let mut d = name_taken(&planned.name, &existing);
-        d.detail.push_str(
-            " If this plan replaces a pool this configuration manages (-replace, a tainted pool, a change that \
-             forces replacement), this is expected: the old pool is removed first, as its on_destroy says.",
-        );
-        plan.warn_refusal(d);
-        return Ok(());
+        out.refusals.push(name_taken(&planned.name, &existing));
+        return Ok(out);
     }
     let sources = conn.logical_sources().await?;
     if planned.build != Some(true) {
         // Adoption: the volume group must already exist.
         if !sources.iter().any(|(vg, _)| vg == planned.vg()) {
             let existing: Vec<&str> = sources.iter().map(|(vg, _)| vg.as_str()).collect();
-            plan.warn_refusal(
+            out.refusals.push(
                 Diagnostic::error(
                     "Volume Group Not Found",
                     format!(
@@ -620,10 +626,10 @@ async fn plan_create(ctx: &Ctx, planned: &State, plan: &mut Plan) -> Result<(), 
                 .at_attr("volume_group"),
             );
         }
-        return Ok(());
+        return Ok(out);
     }
     match build_plan(&sources, planned.vg(), planned.devices()) {
-        BuildPlan::Adopt => plan.warn(Diagnostic::warning(
+        BuildPlan::Adopt => out.notes.push(Diagnostic::warning(
             "Existing Volume Group Will Be Adopted",
             format!(
                 "Volume group {:?} already exists on {}. It will be adopted with its logical volumes intact \
@@ -634,12 +640,30 @@ async fn plan_create(ctx: &Ctx, planned: &State, plan: &mut Plan) -> Result<(), 
         )),
         BuildPlan::Build => {}
         BuildPlan::Conflict(detail) if planned.overwrite != Some(true) => {
-            plan.warn_refusal(device_conflict(detail))
+            out.refusals.push(device_conflict(detail))
         }
-        BuildPlan::Conflict(detail) => plan.warn(Diagnostic::warning(
+        BuildPlan::Conflict(detail) => out.notes.push(Diagnostic::warning(
             "Devices Will Be Overwritten",
             format!("{detail} overwrite = true: building will destroy it."),
         )),
+    }
+    Ok(out)
+}
+
+/// Before anything is created, warnings for what the apply will refuse (see [`create_checks`]).
+async fn plan_create(ctx: &Ctx, planned: &State, plan: &mut Plan) -> Result<(), Diagnostics> {
+    let checks = create_checks(ctx.conn().await?, planned).await?;
+    for mut d in checks.refusals {
+        if d.summary == "Storage Pool Already Exists" {
+            d.detail.push_str(
+                " If this plan replaces a pool this configuration manages (-replace, a tainted pool, a change that \
+                 forces replacement), this is expected: the old pool is removed first, as its on_destroy says.",
+            );
+        }
+        plan.warn_refusal(d);
+    }
+    for d in checks.notes {
+        plan.warn(d);
     }
     Ok(())
 }
