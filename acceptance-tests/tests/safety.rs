@@ -744,7 +744,7 @@ fn safety_stop_start_readopt_reattach() {
     let r = wd
         .try_destroy(&["-target=libvirt_lvm_volume.v2"])
         .expect_failure();
-    r.expect_mentions(&["not active"]);
+    r.expect_mentions(&["Storage Pool Not Active", "nothing was changed"]);
     led.guard("volume destroy refused in a stopped pool");
     led.verify_with(&[], true);
     assert!(addresses(&wd).contains(&"libvirt_lvm_volume.v2".to_string()));
