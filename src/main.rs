@@ -49,7 +49,12 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(plugin::serve(mode)) {
+    let served = runtime.block_on(plugin::serve(mode));
+    // Every RPC has answered by now. A libvirt call still running on a blocking thread is one
+    // the provider gave up on (a dead or silent hypervisor: see Connection::work); dropping the
+    // runtime would wait for it, and go-plugin kills a plugin 2 s after Shutdown anyway.
+    runtime.shutdown_background();
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");

@@ -451,9 +451,8 @@ fn safety_replace_each_resource() {
     expect_diff(&wd, 0, 0, 0);
     s.step("-replace attachment: detached and re-attached, data intact");
 
-    // The pool holds v1, v2 (v1 attached): replacing it would delete the VG. The plan warns that the
-    // name is taken (by the pool being replaced); the destroy half refuses, before anything changed,
-    // because a domain uses a volume of the VG.
+    // The pool holds v1, v2 (v1 attached): replacing it would delete the VG. The destroy half
+    // refuses, before anything changed, because a domain uses a volume of the VG.
     led.op("apply -replace pool");
     let r = wd.try_apply(&["-replace=libvirt_lvm_pool.p"]).expect_failure();
     r.expect_mentions(&["Volume Group Has Volumes In Use"]);
@@ -487,7 +486,14 @@ fn safety_replace_each_resource() {
             Some(2),
             "the plan shows the replacement ({what}):\n{plan}"
         );
-        plan.expect_mentions(&["must be replaced", "Warning: Storage Pool Already Exists"]);
+        // Terraform keeps only the errors of a replacement's create half, so the warning comes
+        // from the plan of the change: what the destroy half does and what refuses it.
+        plan.expect_mentions(&[
+            "must be replaced",
+            "Warning: Storage Pool Will Be Replaced",
+            &format!("Changing {what} cannot be done in place"),
+            "refuses, before changing anything, while a domain uses any of its volumes",
+        ]);
         let r = wd.try_apply(&[]).expect_failure();
         r.expect_mentions(&["Volume Group Has Volumes In Use"]);
         led.guard(&format!("{what} change refused by the delete's fresh check"));

@@ -100,6 +100,19 @@ impl Plan {
         })
     }
 
+    /// The prior state as the resource's typed struct (None when creating).
+    pub fn prior_as<T: DeserializeOwned>(&self) -> Result<Option<T>, Diagnostics> {
+        self.prior
+            .as_ref()
+            .map(|p| {
+                typed::from_value(p).map_err(|e| {
+                    Diagnostic::error("Provider Internal Error", format!("reading the prior state: {e}"))
+                        .into()
+                })
+            })
+            .transpose()
+    }
+
     /// Adds a warning shown with the plan.
     pub fn warn(&mut self, d: Diagnostic) {
         self.warnings.push(d);

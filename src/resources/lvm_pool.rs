@@ -254,6 +254,12 @@ impl Resource for LvmPool {
                 }
             }
         }
+        if let Some(d) = replacement_warning(plan)? {
+            // Terraform drops the warnings of the create half of a replacement (it plans it in a
+            // second call and keeps only its errors), so what the replacement will do, and what
+            // would stop it, is said here, in the plan of the change that forces it.
+            plan.warn(d);
+        }
         if plan.config("build").is_null() {
             if plan.is_create() {
                 let build = match plan.config("source_devices") {
@@ -650,6 +656,52 @@ async fn create_checks(conn: &Connection, planned: &State) -> Result<CreateCheck
     Ok(out)
 }
 
+/// The arguments whose change replaces the pool.
+const REPLACING: [&str; 3] = ["name", "volume_group", "source_devices"];
+
+/// For a plan that changes an argument in [`REPLACING`] (all known): what destroying the old
+/// pool will do, as its prior `on_destroy` says, and what will refuse it.
+fn replacement_warning(plan: &Plan) -> Result<Option<Diagnostic>, Diagnostics> {
+    let changed: Vec<&str> = REPLACING
+        .into_iter()
+        .filter(|a| plan.changes(a) && plan.planned(a).is_wholly_known())
+        .collect();
+    if changed.is_empty() {
+        return Ok(None);
+    }
+    Ok(plan
+        .prior_as::<State>()?
+        .map(|prior| replacement_detail(&prior, &changed)))
+}
+
+fn replacement_detail(prior: &State, changed: &[&str]) -> Diagnostic {
+    let destroy = match prior.on_destroy() {
+        OnDestroy::Keep => format!(
+            "on_destroy = \"keep\": the pool is stopped and undefined, and volume group {:?} stays with its logical \
+             volumes.",
+            prior.vg()
+        ),
+        OnDestroy::Delete { force } => format!(
+            "on_destroy = \"delete\": volume group {:?} is removed{}. The destroy refuses, before changing anything, \
+             while a domain uses any of its volumes{}.",
+            prior.vg(),
+            if force { " with every logical volume in it" } else { "" },
+            if force { "" } else { ", or while it holds any logical volume" }
+        ),
+    };
+    Diagnostic::warning(
+        "Storage Pool Will Be Replaced",
+        format!(
+            "Changing {} cannot be done in place: pool {:?} is destroyed first, then created again. {destroy} \
+             The new pool is then created with the checks of any create (a name, volume group or device in use \
+             refuses it).",
+            changed.join(", "),
+            prior.name
+        ),
+    )
+    .at_attr(changed[0])
+}
+
 /// Before anything is created, warnings for what the apply will refuse (see [`create_checks`]).
 async fn plan_create(ctx: &Ctx, planned: &State, plan: &mut Plan) -> Result<(), Diagnostics> {
     let checks = create_checks(ctx.conn().await?, planned).await?;
@@ -980,6 +1032,7 @@ mod tests {
             prior.attr("source_devices").unwrap_or(&Value::Null)
         );
         assert!(p.requires_replace.is_empty(), "{:?}", p.requires_replace);
+        assert!(p.warnings.0.is_empty(), "{:?}", p.warnings);
         // Another device is a replacement.
         if let Some(slot) = prior.attr_mut("source_devices") {
             *slot = strings(&["/dev/vdb"]);
@@ -988,5 +1041,45 @@ mod tests {
         LvmPool.plan(&ctx, &mut p).await.expect("plan");
         crate::framework::plan::finish(&schema, &mut p);
         assert_eq!(p.requires_replace.len(), 1, "{:?}", p.requires_replace);
+        // Said in this plan: Terraform drops the warnings of the create half.
+        let w = &p.warnings.0;
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(w[0].summary, "Storage Pool Will Be Replaced");
+        assert!(w[0].detail.contains("Changing source_devices"), "{}", w[0].detail);
+        assert!(w[0].detail.contains("on_destroy = \"keep\""), "{}", w[0].detail);
+    }
+
+    #[test]
+    fn a_replacement_says_what_the_destroy_half_does_and_what_refuses_it() {
+        let mut prior = planned("p");
+        prior.on_destroy = Some("delete".into());
+        let d = replacement_detail(&prior, &["volume_group"]);
+        assert!(
+            d.detail.contains("volume group \"p-vg\" is removed."),
+            "{}",
+            d.detail
+        );
+        assert!(
+            d.detail.contains("while it holds any logical volume"),
+            "{}",
+            d.detail
+        );
+        prior.force_destroy = Some(true);
+        let d = replacement_detail(&prior, &["volume_group", "source_devices"]);
+        assert!(
+            d.detail.contains("Changing volume_group, source_devices"),
+            "{}",
+            d.detail
+        );
+        assert!(
+            d.detail.contains("with every logical volume in it"),
+            "{}",
+            d.detail
+        );
+        assert!(
+            d.detail.contains("while a domain uses any of its volumes."),
+            "{}",
+            d.detail
+        );
     }
 }

@@ -426,11 +426,12 @@ impl Resource for LvmVolume {
         mut s: State,
         notes: &mut Diagnostics,
     ) -> Result<Option<State>, Diagnostics> {
-        let Some(id) = s.identity() else {
-            // A create whose reply was lost and that found nothing: nothing to read.
-            return Ok(None);
-        };
         let conn = ctx.conn().await?;
+        let Some(id) = s.identity() else {
+            // Only a create whose reply was lost, and whose LV could not be looked for then,
+            // leaves a state without an LV UUID.
+            return find_lost_create(conn, s, notes).await;
+        };
         // Once per walk (see refresh_pool); a stopped or missing pool is not refreshed.
         conn.refresh_pool(&s.pool).await?;
         let Some(found) = conn.read_volume(&id).await? else {
@@ -787,13 +788,14 @@ fn elsewhere(summary: &str, id: &VolumeIdentity, found: &VolInfo, what_now: &str
 /// left that Terraform does not know about. One of another size is not claimed.
 async fn lost_create(conn: &Connection, planned: State, capacity: u64, e: Error) -> Failed<State> {
     let mut s = planned;
+    let mut unchecked = false;
     let found = async {
         conn.refresh_pool(&s.pool).await?;
         conn.find_volume(&s.pool, &s.name).await
     }
     .await;
     let detail = match found {
-        Ok(Some(v)) if v.xml.capacity >= capacity && v.xml.capacity - capacity < EXTENT_ROUNDING => {
+        Ok(Some(v)) if made_by_this_create(&v, capacity) => {
             s.fill(v);
             format!(
                 "The volume {}/{} was created ({}) but the reply was lost, so it may be incomplete. It is \
@@ -812,18 +814,85 @@ async fn lost_create(conn: &Connection, planned: State, capacity: u64, e: Error)
             "The volume {}/{} does not exist now. The next plan reads it again and creates it.",
             s.pool, s.name
         ),
-        Err(again) => format!(
-            "Whether the volume {}/{} exists could not be checked ({again}). If it does, import it.",
-            s.pool, s.name
-        ),
+        Err(again) => {
+            // The hypervisor cannot be asked now (it is restarting, or frozen). Dropping the
+            // resource would leave an LV Terraform does not know if the create took effect, so
+            // it is recorded without an LV UUID, as tainted: the next read looks for it.
+            unchecked = true;
+            format!(
+                "Whether the volume {}/{} exists could not be checked ({again}). It is recorded as tainted \
+                 without an LV UUID: the next plan looks for it, takes an LV of this name and size as this \
+                 create's (and replaces it), and otherwise plans the create again.",
+                s.pool, s.name
+            )
+        }
     };
     let mut d = Diagnostic::from(e);
     d.summary = "Volume Creation Interrupted".into();
     d.detail.push_str(&format!("\n\n{detail}"));
-    if s.key.is_some() {
+    if s.key.is_some() || unchecked {
         Failed::with_partial(d, s)
     } else {
         d.into()
+    }
+}
+
+/// The lost-reply rule: LVM had no LV of this name when the create went out (it refreshed the
+/// pool and looked in the same piece of work), so an LV of this name and of the size asked for
+/// (LVM rounds up to whole extents) is taken as the create's. One of another size is not.
+fn made_by_this_create(v: &VolInfo, capacity: u64) -> bool {
+    v.xml.capacity >= capacity && v.xml.capacity - capacity < EXTENT_ROUNDING
+}
+
+/// Reads a volume whose create lost its reply and could not be checked then (see
+/// [`lost_create`]): the state has its name but no LV UUID. An LV found by the lost-reply rule is
+/// filled in (the resource stays tainted, so the plan replaces it, and says so); none, or one of
+/// another size, and the resource is gone from the state. In a stopped pool nothing can be
+/// looked for: the state stays as it is.
+async fn find_lost_create(
+    conn: &Connection,
+    mut s: State,
+    notes: &mut Diagnostics,
+) -> Result<Option<State>, Diagnostics> {
+    let Ok(capacity) = s.capacity_bytes_wanted() else {
+        return Ok(None);
+    };
+    conn.refresh_pool(&s.pool).await?;
+    match conn.find_pool(&s.pool).await? {
+        Some(p) if p.active => {}
+        Some(_) => return Ok(Some(s)),
+        None => return Ok(None),
+    }
+    match conn.find_volume(&s.pool, &s.name).await? {
+        Some(v) if made_by_this_create(&v, capacity) => {
+            notes.push(Diagnostic::warning(
+                "Volume Found After A Lost Reply",
+                format!(
+                    "The create of volume {}/{} lost its reply and could not be checked then. {} has its name and \
+                     the size asked for, so it is taken as that create's: it is in the state as tainted, and the \
+                     next apply replaces it (deletes it and creates it again).",
+                    s.pool,
+                    s.name,
+                    v.describe()
+                ),
+            ));
+            s.fill(v);
+            Ok(Some(s))
+        }
+        Some(v) => {
+            notes.push(Diagnostic::warning(
+                "Volume Not Claimed After A Lost Reply",
+                format!(
+                    "The create of volume {}/{} lost its reply. {} has its name but not the size asked for, so it \
+                     is not this create's; it is left alone and the resource is removed from the state.",
+                    s.pool,
+                    s.name,
+                    v.describe()
+                ),
+            ));
+            Ok(None)
+        }
+        None => Ok(None),
     }
 }
 
@@ -1312,6 +1381,66 @@ mod tests {
         let mut notes = Diagnostics::new();
         assert!(LvmVolume.read(&ctx, s, &mut notes).await.expect("read").is_none());
         assert!(notes.0.is_empty(), "{notes:?}");
+    }
+
+    /// A create that lost its reply and could not look then left a state without an LV UUID: the
+    /// read takes an LV of that name and size, leaves one of another size alone, and forgets the
+    /// resource when there is none. The delete of such a state deletes nothing.
+    #[tokio::test]
+    async fn a_lost_create_is_found_by_name_and_size_on_the_next_read() {
+        let driver = TestDriver::new("");
+        let ctx = Ctx::for_tests(&driver.uri);
+        let made = created(&ctx, "lost").await;
+        let unchecked = State {
+            path: made.path.clone(),
+            ..planned("lost")
+        };
+
+        let mut notes = Diagnostics::new();
+        LvmVolume
+            .delete(&ctx, unchecked.clone(), &mut notes)
+            .await
+            .expect("delete deletes nothing");
+        assert_eq!(notes.0[0].summary, "Nothing To Delete");
+
+        let mut notes = Diagnostics::new();
+        let found = LvmVolume
+            .read(&ctx, unchecked.clone(), &mut notes)
+            .await
+            .expect("read")
+            .expect("the LV of that name and size is the create's");
+        assert_eq!(found.key, made.key);
+        assert_eq!(notes.0[0].summary, "Volume Found After A Lost Reply");
+
+        let other_size = State {
+            capacity: "8MiB".into(),
+            ..unchecked.clone()
+        };
+        let mut notes = Diagnostics::new();
+        assert!(LvmVolume
+            .read(&ctx, other_size, &mut notes)
+            .await
+            .expect("read")
+            .is_none());
+        assert_eq!(notes.0[0].summary, "Volume Not Claimed After A Lost Reply");
+
+        let none = State {
+            path: Some("/default-pool/never-made".into()),
+            ..planned("never-made")
+        };
+        let mut notes = Diagnostics::new();
+        assert!(LvmVolume
+            .read(&ctx, none, &mut notes)
+            .await
+            .expect("read")
+            .is_none());
+        assert!(notes.0.is_empty(), "{notes:?}");
+        let conn = ctx.conn().await.expect("conn");
+        assert!(conn
+            .find_volume("default-pool", "lost")
+            .await
+            .expect("read")
+            .is_some());
     }
 
     /// The key answers under another name: never adopted, the warning names both.
