@@ -57,10 +57,7 @@ impl Images {
         );
         let convert = |args: &[&str], name: &'static str, files: &mut BTreeMap<_, _>| {
             let out = p(name);
-            let mut all = vec!["convert"];
-            all.extend_from_slice(args);
-            all.extend([path_str(&base), path_str(&out)]);
-            run_ok("qemu-img", &all);
+            convert_from(&base, args, &out);
             files.insert(name, out);
         };
         convert(&["-O", "raw"], "disk.raw", &mut files);
@@ -109,6 +106,34 @@ impl Images {
             ],
         );
         files.insert("overlay.qcow2", overlay);
+        // A realistic image: a real ext4 filesystem holding real files (this repository's sources
+        // and docs, and the qemu-img executable), as compressed qcow2 (clusters of every
+        // compressibility, metadata, free space).
+        let tree = p("tree");
+        std::fs::create_dir(&tree).expect("mkdir");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for d in ["src", "docs", "proto", "examples"] {
+            run_ok("cp", &["-R", path_str(&root.join(d)), path_str(&tree)]);
+        }
+        run_ok("cp", &[REALISTIC_FILE, path_str(&tree.join("qemu-img"))]);
+        let fs = p("realfs.raw");
+        run_ok(
+            "mke2fs",
+            &[
+                "-q",
+                "-F",
+                "-t",
+                "ext4",
+                "-L",
+                "realfs",
+                "-d",
+                path_str(&tree),
+                path_str(&fs),
+                "48M",
+            ],
+        );
+        convert_from(&fs, &["-c", "-O", "qcow2"], &p("realistic.qcow2"));
+        files.insert("realistic.qcow2", p("realistic.qcow2"));
         Images { _dir: dir, files }
     }
 
@@ -129,6 +154,19 @@ impl Images {
         )
     }
 }
+
+/// `qemu-img convert ARGS FROM TO`.
+fn convert_from(from: &Path, args: &[&str], to: &Path) {
+    let mut all = vec!["convert"];
+    all.extend_from_slice(args);
+    all.extend([path_str(from), path_str(to)]);
+    run_ok("qemu-img", &all);
+}
+
+/// A real executable copied into the realistic image, read back in the guest.
+const REALISTIC_FILE: &str = "/usr/bin/qemu-img";
+/// The realistic image's filesystem is 48 MiB; its volume is larger.
+const REALISTIC_MIB: u64 = 64;
 
 fn volume(label: &str, pool: &str, capacity_mib: u64, body: &str) -> String {
     format!(
@@ -348,6 +386,12 @@ fn content_images_fill_volumes() {
         for (label, cap, body, _) in &bad {
             c.push_str(&volume(label, &pool, *cap, body));
         }
+        c.push_str(&volume(
+            "real",
+            &pool,
+            REALISTIC_MIB,
+            &source("path", &file("realistic.qcow2"), ""),
+        ));
         c
     };
     let wd = sc.workdir(&config(&good[0].2));
@@ -369,6 +413,7 @@ fn content_images_fill_volumes() {
     ]);
 
     let mut want: Vec<String> = good.iter().map(|(l, _, _)| l.to_string()).collect();
+    want.push("real".into());
     want.sort();
     assert_eq!(
         state_volumes(&wd),
@@ -392,6 +437,27 @@ fn content_images_fill_volumes() {
         );
     }
     sc.step("every good LV's sha256 checked in the guest");
+
+    // The realistic image: byte for byte, and a filesystem the guest reads.
+    let real = format!("/dev/{pool}/real");
+    assert_eq!(
+        lv_sha256(lab, &pool, &["real"]).get("real"),
+        Some(&expected_volume_sha256(
+            img.path("realistic.qcow2"),
+            REALISTIC_MIB * MIB
+        )),
+        "real: the LV reads as the compressed qcow2's raw disk, then zeros"
+    );
+    lab.ssh_ok(&format!("e2fsck -fn {real}"));
+    let in_guest = lab.ssh_ok(&format!(
+        "debugfs -R 'cat /qemu-img' {real} 2>/dev/null | sha256sum"
+    ));
+    assert_eq!(
+        in_guest.split_whitespace().next(),
+        Some(sha256_of_file(Path::new(REALISTIC_FILE)).as_str()),
+        "the executable read from the filesystem on the LV differs from {REALISTIC_FILE}"
+    );
+    sc.step("realistic image: a compressed qcow2 of a real ext4 filesystem; e2fsck clean, a file read back");
 
     // A changed source: an update that writes nothing, with the warning.
     wd.write(&config(&source("path", &file("v2.qcow2"), "")));
