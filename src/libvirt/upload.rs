@@ -33,14 +33,31 @@ pub const UPLOAD_SPARSE_STREAM: u32 = 1;
 /// one message (`VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX`).
 const SEND_CHUNK: usize = 256 * 1024;
 
-/// Zeros sent as holes before the sender waits for libvirtd to catch up. libvirtd writes a hole
-/// into a block device as zeros and reads the connection in order: a hole message is a few bytes,
-/// so without a limit the client queues gigabytes of zero-writing ahead of its keepalive pings,
-/// which then go unanswered for minutes (seen on the loaded lab: "connection closed due to
-/// keepalive timeout" in a 1 GiB upload, even with 16 MiB hole messages). After this many bytes of
-/// holes, one round trip (virConnectGetLibVersion) returns only when libvirtd has read, and so
-/// written, what came before it. Data needs no such limit: socket buffers bound it.
-const HOLES_BEFORE_SYNC: u64 = 16 << 20;
+/// Zeros sent as holes before the sender first waits for libvirtd to catch up. libvirtd writes a
+/// hole into a block device as zeros and reads the connection in order: a hole message is a few
+/// bytes, so without a limit the client queues gigabytes of zero-writing ahead of its keepalive
+/// pings, which then go unanswered for minutes (seen on the loaded lab: "connection closed due to
+/// keepalive timeout" in a 1 GiB upload, even with 16 MiB hole messages). After a window of holes,
+/// one round trip (virConnectGetLibVersion) returns only when libvirtd has read, and so written,
+/// what came before it. Data needs no such limit: socket buffers bound it.
+const HOLES_FIRST_WINDOW: u64 = 16 << 20;
+
+/// The largest window of holes between two waits.
+const HOLES_MAX_WINDOW: u64 = 256 << 20;
+
+/// How much of libvirtd's zero-writing one window may queue, at the rate it wrote the last one:
+/// a tenth of keepalive's default patience (no reply for 5 s × 3 declares the connection dead), so
+/// a hypervisor that suddenly writes ten times slower still answers in time; and long enough that
+/// the wait (a round trip during which libvirtd runs dry) costs little. Measured with
+/// `scripts/bench content` (a qcow2 of 1 GiB with 64 MiB of data, against `virsh vol-upload
+/// --sparse`): a fixed 16 MiB window 1.38, one second's worth 1.09, two seconds' 0.92.
+const HOLE_WINDOW_TIME: Duration = Duration::from_secs(2);
+
+/// The next window of holes, from how long libvirtd took to write the last `bytes`.
+fn next_window(bytes: u64, took: Duration) -> u64 {
+    let rate = bytes as f64 / took.as_secs_f64().max(1e-3);
+    ((rate * HOLE_WINDOW_TIME.as_secs_f64()) as u64).clamp(HOLES_FIRST_WINDOW, HOLES_MAX_WINDOW)
+}
 
 /// Segments (each at most one read chunk, 1-2 MiB) queued between the reader and the sender.
 const QUEUE: usize = 4;
@@ -150,13 +167,17 @@ fn send_data(stream: &Stream, buf: &[u8], object: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Sends data and holes on an open upload stream, pacing holes (see [`HOLES_BEFORE_SYNC`]).
+/// Sends data and holes on an open upload stream, pacing holes (see [`HOLES_FIRST_WINDOW`]).
 struct Sender<'a> {
     stream: &'a Stream,
     conn: &'a Connect,
     object: &'a str,
     /// Hole bytes sent since libvirtd was last seen to have caught up.
     unconfirmed: u64,
+    /// How many hole bytes may be unconfirmed (see [`next_window`]).
+    window: u64,
+    /// When the first unconfirmed hole was sent.
+    since: Option<Instant>,
 }
 
 impl Sender<'_> {
@@ -167,11 +188,15 @@ impl Sender<'_> {
     fn hole(&mut self, len: u64) -> Result<(), Error> {
         let mut left = len;
         while left > 0 {
-            if self.unconfirmed >= HOLES_BEFORE_SYNC {
+            if self.unconfirmed >= self.window {
                 self.conn.lib_version().map_err(lv(OP, self.object))?;
+                if let Some(since) = self.since.take() {
+                    self.window = next_window(self.unconfirmed, since.elapsed());
+                }
                 self.unconfirmed = 0;
             }
-            let n = left.min(HOLES_BEFORE_SYNC - self.unconfirmed);
+            self.since.get_or_insert_with(Instant::now);
+            let n = left.min(self.window - self.unconfirmed);
             // SAFETY: a live stream we own, opened for a sparse upload; no flags.
             let rc = unsafe { virt_sys::virStreamSendHole(self.stream.as_ptr(), n as c_longlong, 0) };
             if rc < 0 {
@@ -250,6 +275,8 @@ fn transfer(
         conn,
         object,
         unconfirmed: 0,
+        window: HOLES_FIRST_WINDOW,
+        since: None,
     };
     // Sends what the reader queues until it is done; the first failure stops it.
     let sent: Result<Result<(), UploadErrorKind>, Error> = (|| {
@@ -465,11 +492,13 @@ impl Connection {
                     conn: c,
                     object: &object,
                     unconfirmed: 0,
+                    window: HOLES_FIRST_WINDOW,
+                    since: None,
                 };
                 let mut progress = Progress::new("zeroing", &format!("{object} from byte {from}"), Some(len));
                 let mut left = len;
                 while left > 0 {
-                    let step = left.min(HOLES_BEFORE_SYNC);
+                    let step = left.min(HOLES_FIRST_WINDOW);
                     let sent = match cancel.check() {
                         Err(e) => Ok(Err(e.into())),
                         Ok(()) => sender.hole(step).map(Ok),
@@ -521,6 +550,21 @@ mod tests {
         };
         let img = image::open(&spec, &Cancel::never()).expect("open");
         (dir, img)
+    }
+
+    /// The window of holes follows libvirtd's zero-writing rate, two seconds' worth, within
+    /// [16 MiB, 256 MiB].
+    #[test]
+    fn hole_windows_hold_about_a_second_of_libvirtds_writing() {
+        const MIB: u64 = 1 << 20;
+        let ms = Duration::from_millis;
+        assert_eq!(next_window(16 * MIB, ms(250)), 128 * MIB);
+        assert_eq!(next_window(16 * MIB, ms(2000)), 16 * MIB);
+        // Slow (a loaded lab): never below the first window.
+        assert_eq!(next_window(16 * MIB, ms(8000)), HOLES_FIRST_WINDOW);
+        // Fast, or a wait too short to measure: never above the largest.
+        assert_eq!(next_window(64 * MIB, ms(10)), HOLES_MAX_WINDOW);
+        assert_eq!(next_window(64 * MIB, Duration::ZERO), HOLES_MAX_WINDOW);
     }
 
     /// The checks made before a stream is opened: the key must still name the volume, and the
