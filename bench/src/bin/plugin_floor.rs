@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use terraform_provider_libvirt::framework::resource::{
     AnyResource, Erased, IdentitySchema, Outcome, Resource,
 };
+use terraform_provider_libvirt::framework::schema::Block;
 use terraform_provider_libvirt::framework::{Attribute, Diagnostic, Diagnostics, Schema, Type, Value};
 use terraform_provider_libvirt::plugin::{self, Mode};
 use terraform_provider_libvirt::provider::Ctx;
@@ -142,6 +143,22 @@ struct VolumeState {
     key: Option<String>,
     allocation: Option<u64>,
     capacity_bytes: Option<u64>,
+    source: Option<VolumeSource>,
+    clone_from: Option<String>,
+    timeouts: Option<VolumeTimeouts>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct VolumeSource {
+    path: Option<String>,
+    url: Option<String>,
+    format: Option<String>,
+    checksum: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct VolumeTimeouts {
+    create: Option<String>,
 }
 
 impl VolumeState {
@@ -183,8 +200,21 @@ impl Resource for Volume {
                 Attribute::string("key").computed().stable(),
                 Attribute::number("allocation").computed(),
                 Attribute::number("capacity_bytes").computed(),
+                Attribute::string("clone_from").optional(),
             ],
         )
+        // The volume's nested blocks: Terraform walks them for every resource.
+        .with_block(Block {
+            name: "source",
+            description: String::new(),
+            attributes: vec![
+                Attribute::string("path").optional(),
+                Attribute::string("url").optional(),
+                Attribute::string("format").optional(),
+                Attribute::string("checksum").optional(),
+            ],
+        })
+        .with_block(Block::timeouts(&[("create", "1h")]))
     }
 
     async fn create(&self, _: &Ctx, planned: VolumeState) -> Outcome<VolumeState> {
