@@ -1051,35 +1051,28 @@ mod tests {
 
     #[test]
     fn a_replacement_says_what_the_destroy_half_does_and_what_refuses_it() {
+        let says = |d: &Diagnostic, parts: &[&str]| {
+            for p in parts {
+                assert!(d.detail.contains(p), "no {p:?} in {}", d.detail);
+            }
+        };
         let mut prior = planned("p");
         prior.on_destroy = Some("delete".into());
-        let d = replacement_detail(&prior, &["volume_group"]);
-        assert!(
-            d.detail.contains("volume group \"p-vg\" is removed."),
-            "{}",
-            d.detail
-        );
-        assert!(
-            d.detail.contains("while it holds any logical volume"),
-            "{}",
-            d.detail
+        says(
+            &replacement_detail(&prior, &["volume_group"]),
+            &[
+                "volume group \"p-vg\" is removed.",
+                "while it holds any logical volume",
+            ],
         );
         prior.force_destroy = Some(true);
-        let d = replacement_detail(&prior, &["volume_group", "source_devices"]);
-        assert!(
-            d.detail.contains("Changing volume_group, source_devices"),
-            "{}",
-            d.detail
-        );
-        assert!(
-            d.detail.contains("with every logical volume in it"),
-            "{}",
-            d.detail
-        );
-        assert!(
-            d.detail.contains("while a domain uses any of its volumes."),
-            "{}",
-            d.detail
+        says(
+            &replacement_detail(&prior, &["volume_group", "source_devices"]),
+            &[
+                "Changing volume_group, source_devices",
+                "with every logical volume in it",
+                "while a domain uses any of its volumes.",
+            ],
         );
     }
 }
