@@ -1,8 +1,9 @@
 //! The provider block on the lab: the default URI chain (`LIBVIRT_DEFAULT_URI`, then
-//! `qemu:///system`) and `terraform validate` never connecting.
+//! `qemu:///system`), `terraform validate` never connecting, a `qemu+ssh://` URI.
 
 use std::net::TcpListener;
 
+use acceptance_tests::images::make_logical_pool;
 use acceptance_tests::{hcl_string, provider_block, Scenario};
 
 /// A lookup of a pool that does not exist: only a hypervisor that was reached answers "Storage
@@ -88,6 +89,64 @@ fn provider_default_uri_chain_and_validate_never_connects() {
         "the plan did not connect either, so the validate check proves nothing:\n{r}"
     );
     s.step("plan: connected (and timed out), as the control");
+}
+
+/// `qemu+ssh://`, the transport the README and the index name first for remote hypervisors:
+/// libvirt's client runs the `ssh` command to the lab's sshd (the key `scripts/lab` made), which
+/// runs libvirt's helper on the guest. Nothing else in the configuration names the lab, so a
+/// volume made, read and destroyed is proof the ssh URI carried every call.
+#[test]
+fn provider_qemu_ssh_uri_creates_reads_and_destroys() {
+    let Some(s) = Scenario::start("provider::qemu_ssh_uri") else {
+        return;
+    };
+    let lab = s.lab();
+    let env = |k: &str| {
+        lab.env
+            .get(k)
+            .cloned()
+            .unwrap_or_else(|| panic!("`scripts/lab up` printed no {k}"))
+    };
+    let uri = format!(
+        "qemu+ssh://root@127.0.0.1:{}/system?keyfile={}&no_verify=1&no_tty=1",
+        env("LAB_SSH_PORT"),
+        env("LAB_SSH_KEY")
+    );
+    let pool = s.name("ssh");
+    make_logical_pool(lab, &pool, &lab.pv_devices[..1]);
+    let wd = s.workdir_raw(&format!(
+        "{}\nresource \"libvirt_lvm_volume\" \"v\" {{\n  pool     = {}\n  name     = \"v\"\n  capacity = \"12MiB\"\n}}\n",
+        provider_block(&format!("uri = {}", hcl_string(&uri))),
+        hcl_string(&pool)
+    ));
+    let r = wd
+        .tf_env(
+            &["apply", "-auto-approve", "-input=false"],
+            &[("LIBVIRT_DEFAULT_URI", "")],
+        )
+        .expect_ok();
+    let lvs = lab.lvs_in(&pool);
+    assert!(
+        lvs.iter().any(|l| l.name == "v" && l.size == 12 << 20),
+        "no 12 MiB LV v in {pool} after the apply over qemu+ssh: {lvs:?}\n{r}"
+    );
+    s.step("apply over qemu+ssh: the LV exists in the guest");
+    wd.tf_env(
+        &["plan", "-detailed-exitcode", "-input=false"],
+        &[("LIBVIRT_DEFAULT_URI", "")],
+    )
+    .expect_ok();
+    s.step("plan over qemu+ssh: no changes");
+    wd.tf_env(
+        &["destroy", "-auto-approve", "-input=false"],
+        &[("LIBVIRT_DEFAULT_URI", "")],
+    )
+    .expect_ok();
+    assert!(
+        lab.lvs_in(&pool).is_empty(),
+        "the LV outlived the destroy over qemu+ssh"
+    );
+    s.step("destroy over qemu+ssh: the LV is gone");
 }
 
 /// libvirt's keepalive program (`"keep"`) and its PING procedure, in the RPC header.
