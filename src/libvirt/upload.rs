@@ -180,7 +180,18 @@ struct Sender<'a> {
     since: Option<Instant>,
 }
 
-impl Sender<'_> {
+impl<'a> Sender<'a> {
+    fn new(stream: &'a Stream, conn: &'a Connect, object: &'a str) -> Self {
+        Sender {
+            stream,
+            conn,
+            object,
+            unconfirmed: 0,
+            window: HOLES_FIRST_WINDOW,
+            since: None,
+        }
+    }
+
     fn data(&mut self, buf: &[u8]) -> Result<(), Error> {
         send_data(self.stream, buf, self.object)
     }
@@ -270,14 +281,7 @@ fn transfer(
         }
     };
     let mut progress = Progress::new("upload", &format!("{what} to {object}"), Some(capacity));
-    let mut sender = Sender {
-        stream: &stream,
-        conn,
-        object,
-        unconfirmed: 0,
-        window: HOLES_FIRST_WINDOW,
-        since: None,
-    };
+    let mut sender = Sender::new(&stream, conn, object);
     // Sends what the reader queues until it is done; the first failure stops it.
     let sent: Result<Result<(), UploadErrorKind>, Error> = (|| {
         loop {
@@ -487,14 +491,7 @@ impl Connection {
                 vol.upload(&stream, from, len, UPLOAD_SPARSE_STREAM)
                     .map_err(lv(ZERO_OP, object.clone()))?;
                 w.store(true, Ordering::SeqCst);
-                let mut sender = Sender {
-                    stream: &stream,
-                    conn: c,
-                    object: &object,
-                    unconfirmed: 0,
-                    window: HOLES_FIRST_WINDOW,
-                    since: None,
-                };
+                let mut sender = Sender::new(&stream, c, &object);
                 let mut progress = Progress::new("zeroing", &format!("{object} from byte {from}"), Some(len));
                 let mut left = len;
                 while left > 0 {
@@ -555,7 +552,7 @@ mod tests {
     /// The window of holes follows libvirtd's zero-writing rate, two seconds' worth, within
     /// [16 MiB, 256 MiB].
     #[test]
-    fn hole_windows_hold_about_a_second_of_libvirtds_writing() {
+    fn hole_windows_hold_two_seconds_of_libvirtds_writing() {
         const MIB: u64 = 1 << 20;
         let ms = Duration::from_millis;
         assert_eq!(next_window(16 * MIB, ms(250)), 128 * MIB);

@@ -789,13 +789,8 @@ fn elsewhere(summary: &str, id: &VolumeIdentity, found: &VolInfo, what_now: &str
 async fn lost_create(conn: &Connection, planned: State, capacity: u64, e: Error) -> Failed<State> {
     let mut s = planned;
     let mut unchecked = false;
-    let found = async {
-        conn.refresh_pool(&s.pool).await?;
-        conn.find_volume(&s.pool, &s.name).await
-    }
-    .await;
-    let detail = match found {
-        Ok(Some(v)) if made_by_this_create(&v, capacity) => {
+    let detail = match look_for_lost_create(conn, &s, capacity).await {
+        Ok(LostLookup::Made(v)) => {
             s.fill(v);
             format!(
                 "The volume {}/{} was created ({}) but the reply was lost, so it may be incomplete. It is \
@@ -805,16 +800,20 @@ async fn lost_create(conn: &Connection, planned: State, capacity: u64, e: Error)
                 s.path.as_deref().unwrap_or_default()
             )
         }
-        Ok(Some(v)) => format!(
+        Ok(LostLookup::OtherSize(v)) => format!(
             "A volume {} exists, but not of the size this create asked for, so it is not claimed as this \
              resource's and is left alone.",
             v.describe()
         ),
-        Ok(None) => format!(
+        Ok(LostLookup::Absent) => format!(
             "The volume {}/{} does not exist now. The next plan reads it again and creates it.",
             s.pool, s.name
         ),
-        Err(again) => {
+        other => {
+            let again = match other {
+                Err(e) => e.to_string(),
+                _ => format!("pool {:?} is stopped", s.pool),
+            };
             // The hypervisor cannot be asked now (it is restarting, or frozen). Dropping the
             // resource would leave an LV Terraform does not know if the create took effect, so
             // it is recorded without an LV UUID, as tainted: the next read looks for it.
@@ -844,6 +843,35 @@ fn made_by_this_create(v: &VolInfo, capacity: u64) -> bool {
     v.xml.capacity >= capacity && v.xml.capacity - capacity < EXTENT_ROUNDING
 }
 
+/// What the lost-reply rule finds of a create in its pool.
+enum LostLookup {
+    /// An LV of the name and size: the create's.
+    Made(VolInfo),
+    /// An LV of the name but another size: not the create's.
+    OtherSize(VolInfo),
+    /// No LV of the name (or no pool).
+    Absent,
+    /// The pool is stopped: its volumes cannot be looked for.
+    PoolStopped,
+}
+
+/// Refreshes the pool and looks for the volume `s` names by the lost-reply rule; used right after
+/// the reply was lost ([`lost_create`]) and by the read of a create that could not look then
+/// ([`find_lost_create`]).
+async fn look_for_lost_create(conn: &Connection, s: &State, capacity: u64) -> Result<LostLookup, Error> {
+    conn.refresh_pool(&s.pool).await?;
+    match conn.find_pool(&s.pool).await? {
+        Some(p) if p.active => {}
+        Some(_) => return Ok(LostLookup::PoolStopped),
+        None => return Ok(LostLookup::Absent),
+    }
+    Ok(match conn.find_volume(&s.pool, &s.name).await? {
+        Some(v) if made_by_this_create(&v, capacity) => LostLookup::Made(v),
+        Some(v) => LostLookup::OtherSize(v),
+        None => LostLookup::Absent,
+    })
+}
+
 /// Reads a volume whose create lost its reply and could not be checked then (see
 /// [`lost_create`]): the state has its name but no LV UUID. An LV found by the lost-reply rule is
 /// filled in (the resource stays tainted, so the plan replaces it, and says so); none, or one of
@@ -857,14 +885,8 @@ async fn find_lost_create(
     let Ok(capacity) = s.capacity_bytes_wanted() else {
         return Ok(None);
     };
-    conn.refresh_pool(&s.pool).await?;
-    match conn.find_pool(&s.pool).await? {
-        Some(p) if p.active => {}
-        Some(_) => return Ok(Some(s)),
-        None => return Ok(None),
-    }
-    match conn.find_volume(&s.pool, &s.name).await? {
-        Some(v) if made_by_this_create(&v, capacity) => {
+    match look_for_lost_create(conn, &s, capacity).await? {
+        LostLookup::Made(v) => {
             notes.push(Diagnostic::warning(
                 "Volume Found After A Lost Reply",
                 format!(
@@ -879,7 +901,7 @@ async fn find_lost_create(
             s.fill(v);
             Ok(Some(s))
         }
-        Some(v) => {
+        LostLookup::OtherSize(v) => {
             notes.push(Diagnostic::warning(
                 "Volume Not Claimed After A Lost Reply",
                 format!(
@@ -892,7 +914,8 @@ async fn find_lost_create(
             ));
             Ok(None)
         }
-        None => Ok(None),
+        LostLookup::Absent => Ok(None),
+        LostLookup::PoolStopped => Ok(Some(s)),
     }
 }
 
