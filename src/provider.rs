@@ -232,6 +232,8 @@ impl Ctx {
 impl From<Error> for Diagnostic {
     fn from(e: Error) -> Self {
         let summary = match &e {
+            // "Failed To Connect To" alone reads as cut short; the URI is in the detail.
+            Error::Libvirt { op: "connect to", .. } => "Failed To Connect To The Hypervisor".to_string(),
             Error::Libvirt { op, .. } | Error::Stopped { op, .. } | Error::Internal { op, .. } => {
                 format!("Failed To {}", title_case(op))
             }
@@ -271,6 +273,24 @@ fn title_case(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_summaries_read_as_whole_phrases() {
+        let libvirt = |op| Error::Libvirt {
+            op,
+            object: "'x'".into(),
+            code: crate::libvirt::error::Code::Connection,
+            message: "m".into(),
+        };
+        assert_eq!(
+            Diagnostic::from(libvirt("connect to")).summary,
+            "Failed To Connect To The Hypervisor"
+        );
+        assert_eq!(
+            Diagnostic::from(libvirt("define storage pool")).summary,
+            "Failed To Define Storage Pool"
+        );
+    }
 
     #[test]
     fn uris() {

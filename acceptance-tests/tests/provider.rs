@@ -1,5 +1,5 @@
 //! The provider block on the lab: the default URI chain (`LIBVIRT_DEFAULT_URI`, then
-//! `qemu:///system`), `terraform validate` never connecting, a `qemu+ssh://` URI.
+//! `qemu:///system`), `terraform validate` never connecting, `qemu+ssh://` and `qemu+tls://` URIs.
 
 use std::net::TcpListener;
 
@@ -147,6 +147,189 @@ fn provider_qemu_ssh_uri_creates_reads_and_destroys() {
         "the LV outlived the destroy over qemu+ssh"
     );
     s.step("destroy over qemu+ssh: the LV is gone");
+}
+
+/// A `pkipath` of our own (openssl): a throw-away CA and a client certificate it signed, so that
+/// libvirt's check of its own certificate passes and only the server's certificate is left to fail.
+fn write_foreign_pki(dir: &std::path::Path) {
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("run openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=not the lab's CA",
+        "-keyout",
+        "foreign-cakey.pem",
+        "-out",
+        "cacert.pem",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=client",
+        "-keyout",
+        "clientkey.pem",
+        "-out",
+        "client.csr",
+    ]);
+    std::fs::write(
+        dir.join("client.ext"),
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n",
+    )
+    .expect("write client.ext");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "client.csr",
+        "-CA",
+        "cacert.pem",
+        "-CAkey",
+        "foreign-cakey.pem",
+        "-set_serial",
+        "7",
+        "-days",
+        "1",
+        "-extfile",
+        "client.ext",
+        "-out",
+        "clientcert.pem",
+    ]);
+}
+
+/// `qemu+tls://` with `pkipath` (README, index: "the directory given by `pkipath`, which holds
+/// `cacert.pem`, `clientcert.pem` and `clientkey.pem`. The host name in the URI must match the
+/// server's certificate."). The lab's libvirtd listens for TLS with a certificate for 127.0.0.1
+/// only, signed by the lab's test-only CA, and checks client certificates against it. The checks
+/// that fail come first, each against a lookup only a reached hypervisor could answer: `localhost`
+/// (the same port, another name) and a `pkipath` whose CA did not sign the server's certificate are
+/// both refused. Then a volume is created, planned and destroyed over TLS alone, and libvirtd's
+/// client list at the `lvcreate` shows a TLS client carrying the lab's client certificate.
+#[test]
+fn provider_qemu_tls_uri_verifies_the_server_and_carries_every_call() {
+    let Some(s) = Scenario::start("provider::qemu_tls_uri") else {
+        return;
+    };
+    let lab = s.lab();
+    let env = |k: &str| {
+        lab.env
+            .get(k)
+            .cloned()
+            .unwrap_or_else(|| panic!("`scripts/lab up` printed no {k}"))
+    };
+    let (uri, port, pki) = (env("LIBVIRT_TLS_URI"), env("LAB_TLS_PORT"), env("LAB_PKI_DIR"));
+    assert!(
+        uri.starts_with("qemu+tls://127.0.0.1:") && uri.contains("pkipath="),
+        "unexpected TLS URI from scripts/lab: {uri}"
+    );
+    let no_env = [("LIBVIRT_DEFAULT_URI", "")];
+    let missing = s.name("missing");
+    let refused = |what: &str, uri: &str, needle: &str| {
+        let wd = s.workdir_raw(&format!(
+            "{}{}",
+            provider_block(&format!("uri = {}", hcl_string(uri))),
+            lookup(&missing)
+        ));
+        let r = wd.tf_env(&["plan", "-input=false"], &no_env).expect_failure();
+        let text = r.text().to_lowercase();
+        assert!(
+            !text.contains("storage pool not found"),
+            "{what}: the hypervisor answered, so the connection was not refused:\n{r}"
+        );
+        assert!(
+            text.contains(needle),
+            "{what}: the error should name the certificate check ({needle}):\n{r}"
+        );
+        s.step(&format!("{what}: refused"));
+    };
+
+    // The server's certificate names 127.0.0.1; `localhost` reaches the same port with the same
+    // files, which work with 127.0.0.1 below: only the name differs.
+    refused(
+        "host name not in the server's certificate",
+        &format!("qemu+tls://localhost:{port}/system?pkipath={pki}"),
+        "failed to verify peer's certificate",
+    );
+    // A CA that did not sign the server's certificate (and a client certificate of its own).
+    let foreign = tempfile::tempdir().expect("temporary directory");
+    write_foreign_pki(foreign.path());
+    refused(
+        "server certificate not signed by the pkipath's CA",
+        &format!(
+            "qemu+tls://127.0.0.1:{port}/system?pkipath={}",
+            foreign.path().display()
+        ),
+        "failed to verify peer's certificate",
+    );
+
+    // The lab's own files: every call over TLS.
+    let pool = s.name("tls");
+    make_logical_pool(lab, &pool, &lab.pv_devices[..1]);
+    let wd = s.workdir_raw(&format!(
+        "{}\nresource \"libvirt_lvm_volume\" \"v\" {{\n  pool     = {}\n  name     = \"v\"\n  capacity = \"12MiB\"\n}}\n",
+        provider_block(&format!("uri = {}", hcl_string(&uri))),
+        hcl_string(&pool)
+    ));
+    let recorder = lab.record_clients_at_lvcreate();
+    let r = wd
+        .tf_env(&["apply", "-auto-approve", "-input=false"], &no_env)
+        .expect_ok();
+    let records = recorder.records();
+    recorder.undo();
+    let lvs = lab.lvs_in(&pool);
+    assert!(
+        lvs.iter().any(|l| l.name == "v" && l.size == 12 << 20),
+        "no 12 MiB LV v in {pool} after the apply over qemu+tls: {lvs:?}\n{r}"
+    );
+    let mine: Vec<_> = records
+        .iter()
+        .filter(|(args, _)| args.split_whitespace().any(|w| w == pool))
+        .collect();
+    assert_eq!(
+        mine.len(),
+        1,
+        "expected one lvcreate in {pool}, recorded: {records:#?}"
+    );
+    let tls: Vec<_> = mine[0].1 .0.iter().filter(|c| c.transport == "tls").collect();
+    eprintln!("[provider] TLS clients while the volume was created: {tls:#?}");
+    assert!(
+        tls.iter().any(|c| c
+            .info
+            .get("tls_x509_dname")
+            .is_some_and(|dn| dn.contains("CN=client") && dn.contains("TEST-ONLY"))),
+        "no TLS client with the lab's client certificate was connected while the volume was created: {:#?}",
+        mine[0].1
+    );
+    s.step("apply over qemu+tls: the LV exists, created while our TLS client was connected");
+    wd.tf_env(&["plan", "-detailed-exitcode", "-input=false"], &no_env)
+        .expect_ok();
+    s.step("plan over qemu+tls: no changes");
+    wd.tf_env(&["destroy", "-auto-approve", "-input=false"], &no_env)
+        .expect_ok();
+    assert!(
+        lab.lvs_in(&pool).is_empty(),
+        "the LV outlived the destroy over qemu+tls"
+    );
+    s.step("destroy over qemu+tls: the LV is gone");
 }
 
 /// libvirt's keepalive program (`"keep"`) and its PING procedure, in the RPC header.

@@ -2,7 +2,7 @@
 # Build the lab guest image (part of the image recipe: scripts/lab hashes every file in scripts/lab.d/
 # into the cache stamp, so editing this file makes the next `scripts/lab up` rebuild the image).
 #
-#   build-image.sh SUITE OUTDIR PUBKEY_FILE
+#   build-image.sh SUITE OUTDIR PUBKEY_FILE TLS_DIR
 #
 # Produces OUTDIR/root.img (2 GiB sparse ext4, label $LAB_ROOT_LABEL), OUTDIR/vmlinuz and
 # OUTDIR/initrd.img (Debian cloud kernel, direct kernel boot). OUTDIR must not exist yet.
@@ -13,6 +13,7 @@ set -euo pipefail
 suite=${1:?suite}
 out=${2:?outdir}
 pubkey=${3:?pubkey file}
+tls=${4:?tls dir (cacert.pem, servercert.pem, serverkey.pem)}
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 label=labroot
@@ -67,7 +68,7 @@ mmdebstrap --variant=minbase --mode=root --format=directory \
     --dpkgopt='path-exclude=/usr/share/info/*' \
     --dpkgopt='path-exclude=/usr/bin/qemu-system-i386' \
     --essential-hook="\"$here/essential-hook.sh\" \"\$1\"" \
-    --customize-hook="\"$here/customize.sh\" \"\$1\" \"$hostname\" \"$label\" \"$pubkey\"" \
+    --customize-hook="\"$here/customize.sh\" \"\$1\" \"$hostname\" \"$label\" \"$pubkey\" \"$tls\"" \
     "$suite" "$rootfs" \
     "deb $mirror $suite main" \
     "deb $mirror $suite-updates main" \

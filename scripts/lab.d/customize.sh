@@ -1,11 +1,12 @@
 #!/bin/bash
 # mmdebstrap --customize-hook for the lab guest (part of the image recipe, covered by the cache stamp).
 #
-#   customize.sh ROOTFS HOSTNAME ROOT_LABEL PUBKEY_FILE
+#   customize.sh ROOTFS HOSTNAME ROOT_LABEL PUBKEY_FILE TLS_DIR
 #
 # Runs on the host after all packages are installed into ROOTFS; configures a throw-away, test-only
 # hypervisor: passwordless root on the serial console, key-only root ssh, DHCP networking, libvirtd
-# reachable over unauthenticated TCP (the host forwards that port from 127.0.0.1 only), and a boot
+# reachable over unauthenticated TCP (the host forwards that port from 127.0.0.1 only) and over TLS
+# with the lab's test-only certificates (TLS_DIR: cacert.pem, servercert.pem, serverkey.pem), and a boot
 # with as few slow units as possible.
 set -euo pipefail
 
@@ -13,6 +14,7 @@ root=${1:?rootfs}
 hostname=${2:?hostname}
 label=${3:?root label}
 pubkey=${4:?pubkey file}
+tls=${5:?tls dir}
 
 in_root() { chroot "$root" "$@"; }
 
@@ -98,8 +100,13 @@ if grep -q '^LIBVIRTD_ARGS=' "$root/etc/default/libvirtd" 2>/dev/null; then
 else
     echo 'LIBVIRTD_ARGS=""' >>"$root/etc/default/libvirtd"
 fi
+# TLS, as on a real host: libvirt's default paths, client certificates checked against the CA
+# (auth_tls "none" means the certificate is the credential), the server's name checked by clients.
+install -D -m 0644 "$tls/cacert.pem" "$root/etc/pki/CA/cacert.pem"
+install -D -m 0644 "$tls/servercert.pem" "$root/etc/pki/libvirt/servercert.pem"
+install -D -m 0600 "$tls/serverkey.pem" "$root/etc/pki/libvirt/private/serverkey.pem"
 in_root systemctl enable libvirtd.socket libvirtd-ro.socket libvirtd-admin.socket \
-    libvirtd-tcp.socket libvirtd.service virtlogd.socket >&2
+    libvirtd-tcp.socket libvirtd-tls.socket libvirtd.service virtlogd.socket >&2
 # No default NAT network: it needs dnsmasq and is not used by the tests.
 rm -f "$root/etc/libvirt/qemu/networks/autostart/default.xml"
 
