@@ -539,7 +539,7 @@ impl Resource for DiskAttachment {
     }
 
     fn import_id_from_identity(identity: &Value) -> Result<String, Diagnostics> {
-        crate::framework::resource::import_id_from_pair(identity, "domain", "target")
+        super::import_id_from_identity(identity, &["domain", "target"])
     }
 }
 

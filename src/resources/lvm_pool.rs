@@ -523,8 +523,7 @@ impl Resource for LvmPool {
 
     async fn import(&self, ctx: &Ctx, id: &str) -> Result<State, Diagnostics> {
         let conn = ctx.conn().await?;
-        let is_uuid = id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
-        let found = if is_uuid {
+        let found = if looks_like_uuid(id) {
             conn.pool(id).await?
         } else {
             conn.find_pool(id).await?
@@ -568,12 +567,26 @@ impl Resource for LvmPool {
     }
 
     fn import_id_from_identity(identity: &Value) -> Result<String, Diagnostics> {
-        identity
-            .attr("name")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| Diagnostic::error("Invalid Identity", "The identity needs name.").into())
+        let name = super::import_id_from_identity(identity, &["name"])?;
+        // An import id of this form is looked up as a UUID: the identity would import the pool with
+        // that UUID, whatever its name, and Terraform would keep that pool's identity instead.
+        if looks_like_uuid(&name) {
+            return Err(Diagnostic::error(
+                "Invalid Identity",
+                format!(
+                    "The identity's name {name:?} has the form of a UUID: an identity names a pool by its \
+                     name. To import a pool by its UUID, use an import block with `id`."
+                ),
+            )
+            .into());
+        }
+        Ok(name)
     }
+}
+
+/// Whether an import id is a pool UUID rather than a name.
+fn looks_like_uuid(id: &str) -> bool {
+    id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
 }
 
 /// A new random (version 4) UUID for a pool definition.
@@ -891,6 +904,20 @@ mod tests {
         let d = &diags.0[0];
         assert_eq!(d.summary, "Duplicate Source Device");
         assert!(d.detail.contains("\"/dev/sdb\""), "{}", d.detail);
+    }
+
+    #[test]
+    fn identities_name_pools_by_name_only() {
+        let id = |v: Value| Value::object([("name", v)]);
+        assert_eq!(
+            LvmPool::import_id_from_identity(&id("p1".into())).ok(),
+            Some("p1".to_string())
+        );
+        let uuid = "0b7e4c9e-3c52-4f7e-9d0e-2a1b3c4d5e6f";
+        for bad in [Value::Null, "".into(), "a/b".into(), uuid.into()] {
+            let d = LvmPool::import_id_from_identity(&id(bad.clone())).expect_err("refused");
+            assert!(format!("{d:?}").contains("Invalid Identity"), "{bad:?}: {d:?}");
+        }
     }
 
     #[test]

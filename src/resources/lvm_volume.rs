@@ -605,7 +605,7 @@ impl Resource for LvmVolume {
     }
 
     fn import_id_from_identity(identity: &Value) -> Result<String, Diagnostics> {
-        crate::framework::resource::import_id_from_pair(identity, "pool", "name")
+        super::import_id_from_identity(identity, &["pool", "name"])
     }
 }
 

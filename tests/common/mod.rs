@@ -66,8 +66,15 @@ impl Drop for Plugin {
     }
 }
 
+/// The provider binary Cargo built for this crate's tests. Only the provider crate's own tests have
+/// one; other crates (acceptance-tests) start a binary they found with [`start_binary`].
 pub fn binary() -> &'static str {
-    env!("CARGO_BIN_EXE_terraform-provider-libvirt")
+    option_env!("CARGO_BIN_EXE_terraform-provider-libvirt").unwrap_or_else(|| {
+        panic!(
+            "no CARGO_BIN_EXE_terraform-provider-libvirt: only the provider crate's tests have it; \
+             start another binary with common::start_binary"
+        )
+    })
 }
 
 /// Starts the provider with Terraform's environment.
@@ -77,7 +84,17 @@ pub fn start(identity: &ClientIdentity) -> Plugin {
 
 /// Starts the provider with Terraform's environment plus `env`, its stderr going to `stderr`.
 pub fn start_with(identity: &ClientIdentity, env: &[(&str, &str)], stderr: Stdio) -> Plugin {
-    let mut child = Command::new(binary())
+    start_binary(binary(), identity, env, stderr)
+}
+
+/// Starts the provider binary at `path` with Terraform's environment plus `env`.
+pub fn start_binary(
+    path: impl AsRef<std::ffi::OsStr>,
+    identity: &ClientIdentity,
+    env: &[(&str, &str)],
+    stderr: Stdio,
+) -> Plugin {
+    let mut child = Command::new(path)
         .envs(env.iter().copied())
         .env(
             "TF_PLUGIN_MAGIC_COOKIE",
