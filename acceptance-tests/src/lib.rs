@@ -15,7 +15,10 @@
 //! Scenario files: `tests/smoke.rs` (the seed flow, also run on the test matrix), `pool.rs`,
 //! `volume.rs`, `attachment.rs`, `validation.rs`, `faults.rs` (daemon restarts and kills, a frozen
 //! lab, an unreachable hypervisor, failing pool steps), `provider.rs` (the provider block: the default URI
-//! chain, validate never connecting, keepalive off). Each `#[test]` is one scenario, named after what it
+//! chain, validate never connecting, `qemu+ssh` and `qemu+tls` URIs, keepalive off), `identity.rs`
+//! (import by resource identity, driven over the plugin protocol as Terraform 1.12 drives it),
+//! `safety.rs`, `adversarial.rs` and `sequence.rs` (data safety under orderings), `content.rs` and
+//! `upload_engine.rs` (volume content), `secrets.rs`, `examples.rs`. Each `#[test]` is one scenario, named after what it
 //! proves. `--no-fail-fast` runs every file even when one fails; `--nocapture` shows each step and
 //! each terraform command with its duration, and each scenario's total. The whole suite takes about
 //! 10 minutes on the TCG lab. Assertions marked `PROVIDER BUG` document a provider defect: they fail

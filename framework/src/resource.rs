@@ -62,18 +62,6 @@ pub struct IdentitySchema {
     pub attributes: Vec<(&'static str, Type, bool, &'static str)>,
 }
 
-/// The import id `"<a>/<b>"` for an identity with the string attributes `a`
-/// and `b` (volume: pool/name, attachment: domain/target).
-pub fn import_id_from_pair(identity: &Value, a: &str, b: &str) -> Result<String, Diagnostics> {
-    match (
-        identity.attr(a).and_then(Value::as_str),
-        identity.attr(b).and_then(Value::as_str),
-    ) {
-        (Some(x), Some(y)) => Ok(format!("{x}/{y}")),
-        _ => Err(Diagnostic::error("Invalid Identity", format!("The identity needs {a} and {b}.")).into()),
-    }
-}
-
 /// A managed resource type.
 #[async_trait]
 pub trait Resource: Send + Sync + 'static {
