@@ -268,6 +268,67 @@ pub fn bed_a(runs: usize, sizes: &[usize], plan_sizes: &[usize]) {
     print_memory(&memory);
 }
 
+/// What driving a plugin over the protocol costs Terraform, apart from any work behind it:
+/// `terraform_data` (no plugin), the plugin floor with a minimal schema (the attributes the
+/// configuration sets, as few as `terraform_data` has) and with the provider's schema, for apply,
+/// plan and destroy of a pool and N volumes. Terraform's own CPU per resource over
+/// `terraform_data` splits into the protocol's share (minimal) and the schema's (full - minimal).
+pub fn protocol(runs: usize, sizes: &[usize]) {
+    let plugin_bin = InstalledAs::provider(&plugin_floor_bin());
+    println!("\n### Protocol: terraform_data vs the plugin floor (minimal schema, provider's schema), medians of {runs}, -parallelism=10\n");
+    println!("| N | operation | wall: terraform_data / minimal / full | minimal / terraform_data | full / minimal | CPU of terraform: terraform_data / minimal / full | terraform's CPU per resource over terraform_data: minimal / full | CPU of the plugin: minimal / full |");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|");
+    for &n in sizes {
+        let (layout, _) = bed_a_layouts(n);
+        let config = provider_config("test:///default", &layout, "1MiB");
+        let full = Workdir::with_provider(&config, &plugin_bin.bin());
+        let mini =
+            Workdir::with_provider(&config, &plugin_bin.bin()).with_env("PLUGIN_FLOOR_SCHEMA", "minimal");
+        let tfd = Workdir::new(&terraform_data_config(n));
+        tfd.init();
+        let mut rows: BTreeMap<&'static str, [Series; 3]> = BTreeMap::new();
+        for _ in 0..runs {
+            // Interleaved, so that machine noise hits all three alike.
+            for (op, run) in [
+                (
+                    "apply",
+                    &(|w: &Workdir| w.apply(10)) as &dyn Fn(&Workdir) -> Timed,
+                ),
+                ("plan", &|w: &Workdir| w.plan(10)),
+                ("destroy", &|w: &Workdir| w.destroy(10)),
+            ] {
+                let r = rows.entry(op).or_default();
+                r[0].add(run(&tfd));
+                r[1].add(run(&mini));
+                r[2].add(run(&full));
+            }
+        }
+        for op in ["apply", "plan", "destroy"] {
+            let [t, m, f] = &rows[op];
+            let cpu = |s: &Series| median(s.cpu_terraform.clone());
+            let per = |s: &Series| {
+                let over = cpu(s).as_secs_f64() - cpu(t).as_secs_f64();
+                format!("{:.3} ms", over * 1000.0 / (n + 1) as f64)
+            };
+            println!(
+                "| {n} | {op} | {} / {} / {} | {:.2} | {:.2} | {} / {} / {} | {} / {} | {} / {} |",
+                ms(t.median()),
+                ms(m.median()),
+                ms(f.median()),
+                ratio(m.median(), t.median()),
+                ratio(f.median(), m.median()),
+                ms(cpu(t)),
+                ms(cpu(m)),
+                ms(cpu(f)),
+                per(m),
+                per(f),
+                ms(median(m.cpu_provider.clone())),
+                ms(median(f.cpu_provider.clone())),
+            );
+        }
+    }
+}
+
 pub fn bed_b(runs: usize, sizes: &[usize]) {
     let uri = env("LIBVIRT_URI");
     let devices: Vec<String> = env("LAB_PV_DEVICES")

@@ -10,6 +10,9 @@
 //!   bench bed-b [runs] [sizes]           provider vs libvirt's floor on real LVM (the lab:
 //!                                        LIBVIRT_URI, LAB_PV_DEVICES)
 //!   bench concurrency-a / concurrency-b  many volumes at -parallelism 10 and 32: errors, wall
+//!   bench protocol [runs] [n]            what driving a plugin costs Terraform: terraform_data vs
+//!                                        the plugin floor with a minimal schema and with the
+//!                                        provider's schema (no libvirt involved)
 //!
 //! The provider binary is target/release/terraform-provider-libvirt (or PROVIDER_BIN).
 
@@ -48,9 +51,10 @@ fn main() {
         Some("bed-b") => beds::bed_b(runs(3), &list(args.get(2), &[1, 10, 20])),
         Some("concurrency-a") => beds::concurrency_a(&list(args.get(1), &[10, 32])),
         Some("concurrency-b") => beds::concurrency_b(),
+        Some("protocol") => beds::protocol(runs(5), &list(args.get(2), &[200, 1000])),
         _ => {
             eprintln!(
-                "usage: bench startup|bed-a|bed-b|concurrency-a|concurrency-b [args] (see src/main.rs)"
+                "usage: bench startup|bed-a|bed-b|concurrency-a|concurrency-b|protocol [args] (see src/main.rs)"
             );
             std::process::exit(2);
         }

@@ -58,6 +58,8 @@ pub struct Workdir {
     dir: tfrun::TfDir,
     /// The binary Terraform runs as the provider (its processes are the ones sampled).
     bin: PathBuf,
+    /// Extra environment for terraform (and so for the provider it starts).
+    env: Vec<(String, String)>,
 }
 
 /// What one terraform command cost.
@@ -116,7 +118,14 @@ impl Workdir {
         Workdir {
             dir,
             bin: bin.to_path_buf(),
+            env: Vec::new(),
         }
+    }
+
+    /// The same, with `key=value` in terraform's environment (the provider inherits it).
+    pub fn with_env(mut self, key: &str, value: &str) -> Workdir {
+        self.env.push((key.to_string(), value.to_string()));
+        self
     }
 
     /// Runs `terraform <args>`, panicking with its output when it fails (a benchmark of a failing
@@ -130,6 +139,7 @@ impl Workdir {
     /// Runs `terraform <args>`; returns the cost, success, and the combined output.
     pub fn try_run(&self, args: &[&str]) -> (Timed, bool, String) {
         let mut cmd = self.dir.command(args);
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

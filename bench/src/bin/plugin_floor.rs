@@ -9,7 +9,9 @@
 //! through our protocol stack costs Terraform and us.
 //!
 //! The schemas copy the shape of the real ones (names, types, required/optional/computed,
-//! defaults, replacement, identities), not their validators, planning or documentation.
+//! defaults, replacement, identities), not their validators, planning or documentation. With
+//! `PLUGIN_FLOOR_SCHEMA=minimal` it serves only the attributes the benchmark's configuration sets
+//! instead (`bench protocol`).
 
 use std::process::ExitCode;
 
@@ -251,6 +253,122 @@ impl Resource for Volume {
     }
 }
 
+/// The minimal schema (`PLUGIN_FLOOR_SCHEMA=minimal`): only the attributes bed A's configuration
+/// sets, plus `id`, about as many as `terraform_data` has. Against `terraform_data` it shows what
+/// driving any plugin over the protocol costs Terraform per resource, apart from the schema's size
+/// (which a Go plugin with the provider's schema would cost Terraform just the same).
+struct MiniPool;
+
+#[derive(Serialize, Deserialize)]
+struct MiniPoolState {
+    id: Option<String>,
+    name: String,
+    source_devices: Option<Vec<String>>,
+}
+
+#[async_trait]
+impl Resource for MiniPool {
+    type Ctx = Ctx;
+    type State = MiniPoolState;
+    const TYPE_NAME: &'static str = "libvirt_lvm_pool";
+
+    fn schema() -> Schema {
+        Schema::new(
+            "Plugin floor, minimal schema: a pool that does no work.",
+            vec![
+                Attribute::string("id").computed().stable(),
+                Attribute::string("name").required().replace(),
+                Attribute::typed("source_devices", Type::list(Type::String))
+                    .optional()
+                    .replace(),
+            ],
+        )
+    }
+    async fn create(&self, _: &Ctx, mut planned: MiniPoolState) -> Outcome<MiniPoolState> {
+        planned.id = Some(planned.name.clone());
+        Ok(planned)
+    }
+    async fn read(
+        &self,
+        _: &Ctx,
+        state: MiniPoolState,
+        _: &mut Diagnostics,
+    ) -> Result<Option<MiniPoolState>, Diagnostics> {
+        Ok(Some(state))
+    }
+    async fn update(
+        &self,
+        _: &Ctx,
+        prior: MiniPoolState,
+        mut planned: MiniPoolState,
+    ) -> Outcome<MiniPoolState> {
+        planned.id = prior.id;
+        Ok(planned)
+    }
+    async fn delete(&self, _: &Ctx, _: MiniPoolState, _: &mut Diagnostics) -> Result<(), Diagnostics> {
+        Ok(())
+    }
+    async fn import(&self, _: &Ctx, _: &str) -> Result<MiniPoolState, Diagnostics> {
+        Err(no_import())
+    }
+}
+
+struct MiniVolume;
+
+#[derive(Serialize, Deserialize)]
+struct MiniVolumeState {
+    id: Option<String>,
+    pool: String,
+    name: String,
+    capacity: String,
+}
+
+#[async_trait]
+impl Resource for MiniVolume {
+    type Ctx = Ctx;
+    type State = MiniVolumeState;
+    const TYPE_NAME: &'static str = "libvirt_lvm_volume";
+
+    fn schema() -> Schema {
+        Schema::new(
+            "Plugin floor, minimal schema: a volume that does no work.",
+            vec![
+                Attribute::string("id").computed().stable(),
+                Attribute::string("pool").required().replace(),
+                Attribute::string("name").required().replace(),
+                Attribute::string("capacity").required(),
+            ],
+        )
+    }
+    async fn create(&self, _: &Ctx, mut planned: MiniVolumeState) -> Outcome<MiniVolumeState> {
+        planned.id = Some(format!("{}/{}", planned.pool, planned.name));
+        Ok(planned)
+    }
+    async fn read(
+        &self,
+        _: &Ctx,
+        state: MiniVolumeState,
+        _: &mut Diagnostics,
+    ) -> Result<Option<MiniVolumeState>, Diagnostics> {
+        Ok(Some(state))
+    }
+    async fn update(
+        &self,
+        _: &Ctx,
+        prior: MiniVolumeState,
+        mut planned: MiniVolumeState,
+    ) -> Outcome<MiniVolumeState> {
+        planned.id = prior.id;
+        Ok(planned)
+    }
+    async fn delete(&self, _: &Ctx, _: MiniVolumeState, _: &mut Diagnostics) -> Result<(), Diagnostics> {
+        Ok(())
+    }
+    async fn import(&self, _: &Ctx, _: &str) -> Result<MiniVolumeState, Diagnostics> {
+        Err(no_import())
+    }
+}
+
 fn no_import() -> Diagnostics {
     Diagnostic::error("Not Supported", "The plugin floor imports nothing.").into()
 }
@@ -270,7 +388,11 @@ fn main() -> ExitCode {
         }
     };
     let resources: Vec<Box<dyn AnyResource<Ctx>>> =
-        vec![Box::new(Erased::new(Pool)), Box::new(Erased::new(Volume))];
+        if std::env::var("PLUGIN_FLOOR_SCHEMA").as_deref() == Ok("minimal") {
+            vec![Box::new(Erased::new(MiniPool)), Box::new(Erased::new(MiniVolume))]
+        } else {
+            vec![Box::new(Erased::new(Pool)), Box::new(Erased::new(Volume))]
+        };
     match runtime.block_on(plugin::serve_resources(Mode::Terraform, resources)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
