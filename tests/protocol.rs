@@ -3,67 +3,16 @@
 
 mod common;
 
+use common::{dv, errors, obj, schema_type, undv};
+
 use std::sync::Arc;
 
 use std::os::unix::fs::PermissionsExt;
 
-use terraform_provider_libvirt::framework::{msgpack, Type, Value};
+use terraform_provider_libvirt::framework::{Type, Value};
 use terraform_provider_libvirt::proto::plugin::Empty;
 use terraform_provider_libvirt::proto::tfplugin6 as pb;
 use terraform_provider_libvirt::provider;
-
-fn dv(v: &Value, ty: &Type) -> Option<pb::DynamicValue> {
-    Some(pb::DynamicValue {
-        msgpack: msgpack::encode(v, ty).expect("encode"),
-        json: vec![],
-    })
-}
-
-fn undv(d: &Option<pb::DynamicValue>, ty: &Type) -> Value {
-    msgpack::decode(&d.as_ref().expect("value").msgpack, ty).expect("decode")
-}
-
-fn obj(ty: &Type, set: &[(&str, Value)]) -> Value {
-    let Type::Object(fields) = ty else {
-        panic!("object type")
-    };
-    Value::object(fields.keys().map(|k| {
-        let v = set
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or(Value::Null);
-        (k.clone(), v)
-    }))
-}
-
-fn errors(d: &[pb::Diagnostic]) -> Vec<String> {
-    d.iter()
-        .filter(|d| d.severity == pb::diagnostic::Severity::Error as i32)
-        .map(|d| format!("{}: {}", d.summary, d.detail))
-        .collect()
-}
-
-fn schema_type(resp: &pb::get_provider_schema::Response, name: &str) -> Type {
-    let schema = resp.resource_schemas.get(name).expect("schema");
-    let block = schema.block.as_ref().expect("block");
-    let mut fields: Vec<(String, Type)> = block
-        .attributes
-        .iter()
-        .map(|a| (a.name.clone(), Type::from_json_bytes(&a.r#type).expect("type")))
-        .collect();
-    for b in &block.block_types {
-        let inner = b.block.as_ref().expect("block");
-        let t = Type::object(
-            inner
-                .attributes
-                .iter()
-                .map(|a| (a.name.clone(), Type::from_json_bytes(&a.r#type).expect("type"))),
-        );
-        fields.push((b.type_name.clone(), t));
-    }
-    Type::object(fields)
-}
 
 #[tokio::test]
 async fn handshake_schema_and_lifecycle_on_the_test_driver() {
@@ -155,7 +104,7 @@ async fn handshake_schema_and_lifecycle_on_the_test_driver() {
         .expect("plan")
         .into_inner();
     assert!(errors(&r.diagnostics).is_empty(), "{:?}", errors(&r.diagnostics));
-    let planned = undv(&r.planned_state, &pool_ty);
+    let planned = undv(r.planned_state.as_ref(), &pool_ty);
     assert_eq!(planned.attr("volume_group"), Some(&"p1".into()));
     assert_eq!(planned.attr("autostart"), Some(&Value::Bool(true)));
     assert_eq!(planned.attr("on_destroy"), Some(&"keep".into()));
@@ -175,7 +124,7 @@ async fn handshake_schema_and_lifecycle_on_the_test_driver() {
         .expect("apply")
         .into_inner();
     assert!(errors(&r.diagnostics).is_empty(), "{:?}", errors(&r.diagnostics));
-    let state = undv(&r.new_state, &pool_ty);
+    let state = undv(r.new_state.as_ref(), &pool_ty);
     assert!(state.is_wholly_known());
     let uuid = state
         .attr("id")
@@ -197,7 +146,7 @@ async fn handshake_schema_and_lifecycle_on_the_test_driver() {
         .expect("read")
         .into_inner();
     assert!(errors(&r.diagnostics).is_empty(), "{:?}", errors(&r.diagnostics));
-    assert_eq!(undv(&r.new_state, &pool_ty).attr("id"), state.attr("id"));
+    assert_eq!(undv(r.new_state.as_ref(), &pool_ty).attr("id"), state.attr("id"));
     for import_id in ["p1", uuid.as_str()] {
         let r = client
             .import_resource_state(pb::import_resource_state::Request {
@@ -209,7 +158,7 @@ async fn handshake_schema_and_lifecycle_on_the_test_driver() {
             .expect("import")
             .into_inner();
         assert!(errors(&r.diagnostics).is_empty(), "{:?}", errors(&r.diagnostics));
-        let imported = undv(&r.imported_resources[0].state, &pool_ty);
+        let imported = undv(r.imported_resources[0].state.as_ref(), &pool_ty);
         assert_eq!(imported.attr("id"), state.attr("id"));
         assert_eq!(imported.attr("name"), Some(&"p1".into()));
     }
@@ -226,7 +175,7 @@ async fn handshake_schema_and_lifecycle_on_the_test_driver() {
         .await
         .expect("plan")
         .into_inner();
-    assert_eq!(undv(&r.planned_state, &pool_ty), state);
+    assert_eq!(undv(r.planned_state.as_ref(), &pool_ty), state);
     assert!(r.requires_replace.is_empty());
 
     // Delete, then read says it is gone.
@@ -242,7 +191,7 @@ async fn handshake_schema_and_lifecycle_on_the_test_driver() {
         .expect("delete")
         .into_inner();
     assert!(errors(&r.diagnostics).is_empty(), "{:?}", errors(&r.diagnostics));
-    assert!(undv(&r.new_state, &pool_ty).is_null());
+    assert!(undv(r.new_state.as_ref(), &pool_ty).is_null());
     let r = client
         .read_resource(pb::read_resource::Request {
             type_name: "libvirt_lvm_pool".into(),
@@ -252,7 +201,10 @@ async fn handshake_schema_and_lifecycle_on_the_test_driver() {
         .await
         .expect("read")
         .into_inner();
-    assert!(undv(&r.new_state, &pool_ty).is_null(), "gone after delete");
+    assert!(
+        undv(r.new_state.as_ref(), &pool_ty).is_null(),
+        "gone after delete"
+    );
 
     // StopProvider refuses new libvirt work but keeps serving.
     client
@@ -363,7 +315,7 @@ async fn stored_state_is_read_at_the_current_version_and_refused_otherwise() {
         "allocation":1048576,"capacity_bytes":1048576,"attribute_removed_since":"x"}"#;
     let r = upgrade(version, stored).await;
     assert!(errors(&r.diagnostics).is_empty(), "{:?}", errors(&r.diagnostics));
-    let v = undv(&r.upgraded_state, &vol_ty);
+    let v = undv(r.upgraded_state.as_ref(), &vol_ty);
     assert_eq!(v.attr("name").and_then(Value::as_str), Some("v0"));
     assert_eq!(v.attr("capacity_bytes").and_then(Value::as_u64), Some(1 << 20));
     assert_eq!(v.attr("path").and_then(Value::as_str), Some("/dev/p/v0"));
@@ -498,13 +450,7 @@ async fn libvirt_debug_output_never_shows_uri_secrets() {
 }
 
 fn schema_type_data(resp: &pb::get_provider_schema::Response, name: &str) -> Type {
-    let block = resp.data_source_schemas[name].block.as_ref().expect("block");
-    Type::object(
-        block
-            .attributes
-            .iter()
-            .map(|a| (a.name.clone(), Type::from_json_bytes(&a.r#type).expect("type"))),
-    )
+    common::block_type(resp.data_source_schemas[name].block.as_ref().expect("block"))
 }
 
 #[test]

@@ -420,6 +420,15 @@ impl Lab {
         Snapshot::parse(&self.ssh_ok(SNAPSHOT_SCRIPT))
     }
 
+    /// The value of a line `scripts/lab up` printed (`LAB_SSH_PORT`, `LIBVIRT_TLS_URI` …).
+    #[track_caller]
+    pub fn env_var(&self, key: &str) -> String {
+        self.env
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| panic!("`scripts/lab up` printed no {key}"))
+    }
+
     /// The clients connected to the guest's libvirtd right now (`virt-admin client-list` and
     /// `client-info`, through libvirtd-admin.socket), with the process behind each Unix-socket
     /// client.

@@ -25,48 +25,17 @@
 #[path = "../../tests/common/mod.rs"]
 mod common;
 
+use common::{dv, errors, obj, undv};
+
 use std::process::Stdio;
 
 use acceptance_tests::images::{make_logical_pool, make_lv};
 use acceptance_tests::{attr_value, disk_block, provider_dir, DomainOpts, Lab, Scenario};
-use terraform_provider_libvirt::framework::{msgpack, Type, Value};
+use terraform_provider_libvirt::framework::{Type, Value};
 use terraform_provider_libvirt::proto::tfplugin6 as pb;
 use terraform_provider_libvirt::proto::tfplugin6::provider_client::ProviderClient;
 use terraform_provider_libvirt::provider;
 use tonic::transport::Channel;
-
-fn dv(v: &Value, ty: &Type) -> Option<pb::DynamicValue> {
-    Some(pb::DynamicValue {
-        msgpack: msgpack::encode(v, ty).expect("encode"),
-        json: vec![],
-    })
-}
-
-fn undv(d: Option<&pb::DynamicValue>, ty: &Type) -> Value {
-    msgpack::decode(&d.expect("a value").msgpack, ty).expect("decode")
-}
-
-/// An object of type `ty`: the attributes in `set`, every other one null.
-fn obj(ty: &Type, set: &[(&str, Value)]) -> Value {
-    let Type::Object(fields) = ty else {
-        panic!("object type")
-    };
-    Value::object(fields.keys().map(|k| {
-        let v = set
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or(Value::Null);
-        (k.clone(), v)
-    }))
-}
-
-fn errors(d: &[pb::Diagnostic]) -> Vec<String> {
-    d.iter()
-        .filter(|d| d.severity == pb::diagnostic::Severity::Error as i32)
-        .map(|d| format!("{}: {}", d.summary, d.detail))
-        .collect()
-}
 
 fn str_attr<'v>(v: &'v Value, name: &str) -> &'v str {
     v.attr(name)
@@ -143,26 +112,7 @@ impl Tf {
 
     /// The resource's state type, from GetProviderSchema.
     fn state_type(&self, type_name: &str) -> Type {
-        let block = self.schema.resource_schemas[type_name]
-            .block
-            .as_ref()
-            .expect("block");
-        let mut fields: Vec<(String, Type)> = block
-            .attributes
-            .iter()
-            .map(|a| (a.name.clone(), Type::from_json_bytes(&a.r#type).expect("type")))
-            .collect();
-        for b in &block.block_types {
-            let inner = b.block.as_ref().expect("block");
-            let t = Type::object(
-                inner
-                    .attributes
-                    .iter()
-                    .map(|a| (a.name.clone(), Type::from_json_bytes(&a.r#type).expect("type"))),
-            );
-            fields.push((b.type_name.clone(), t));
-        }
-        Type::object(fields)
+        common::schema_type(&self.schema, type_name)
     }
 
     /// The identity type, from GetResourceIdentitySchemas; asserts the attributes (all strings,

@@ -91,6 +91,16 @@ fn provider_default_uri_chain_and_validate_never_connects() {
     s.step("plan: connected (and timed out), as the control");
 }
 
+/// A provider block with only `uri` and one 12 MiB volume `v` in `pool`: nothing else names a
+/// hypervisor.
+fn one_volume_over(uri: &str, pool: &str) -> String {
+    format!(
+        "{}\nresource \"libvirt_lvm_volume\" \"v\" {{\n  pool     = {}\n  name     = \"v\"\n  capacity = \"12MiB\"\n}}\n",
+        provider_block(&format!("uri = {}", hcl_string(uri))),
+        hcl_string(pool)
+    )
+}
+
 /// `qemu+ssh://`, the transport the README and the index name first for remote hypervisors:
 /// libvirt's client runs the `ssh` command to the lab's sshd (the key `scripts/lab` made), which
 /// runs libvirt's helper on the guest. Nothing else in the configuration names the lab, so a
@@ -101,12 +111,7 @@ fn provider_qemu_ssh_uri_creates_reads_and_destroys() {
         return;
     };
     let lab = s.lab();
-    let env = |k: &str| {
-        lab.env
-            .get(k)
-            .cloned()
-            .unwrap_or_else(|| panic!("`scripts/lab up` printed no {k}"))
-    };
+    let env = |k: &str| lab.env_var(k);
     let uri = format!(
         "qemu+ssh://root@127.0.0.1:{}/system?keyfile={}&no_verify=1&no_tty=1",
         env("LAB_SSH_PORT"),
@@ -114,11 +119,7 @@ fn provider_qemu_ssh_uri_creates_reads_and_destroys() {
     );
     let pool = s.name("ssh");
     make_logical_pool(lab, &pool, &lab.pv_devices[..1]);
-    let wd = s.workdir_raw(&format!(
-        "{}\nresource \"libvirt_lvm_volume\" \"v\" {{\n  pool     = {}\n  name     = \"v\"\n  capacity = \"12MiB\"\n}}\n",
-        provider_block(&format!("uri = {}", hcl_string(&uri))),
-        hcl_string(&pool)
-    ));
+    let wd = s.workdir_raw(&one_volume_over(&uri, &pool));
     let r = wd
         .tf_env(
             &["apply", "-auto-approve", "-input=false"],
@@ -230,12 +231,7 @@ fn provider_qemu_tls_uri_verifies_the_server_and_carries_every_call() {
         return;
     };
     let lab = s.lab();
-    let env = |k: &str| {
-        lab.env
-            .get(k)
-            .cloned()
-            .unwrap_or_else(|| panic!("`scripts/lab up` printed no {k}"))
-    };
+    let env = |k: &str| lab.env_var(k);
     let (uri, port, pki) = (env("LIBVIRT_TLS_URI"), env("LAB_TLS_PORT"), env("LAB_PKI_DIR"));
     assert!(
         uri.starts_with("qemu+tls://127.0.0.1:") && uri.contains("pkipath="),
@@ -284,11 +280,7 @@ fn provider_qemu_tls_uri_verifies_the_server_and_carries_every_call() {
     // The lab's own files: every call over TLS.
     let pool = s.name("tls");
     make_logical_pool(lab, &pool, &lab.pv_devices[..1]);
-    let wd = s.workdir_raw(&format!(
-        "{}\nresource \"libvirt_lvm_volume\" \"v\" {{\n  pool     = {}\n  name     = \"v\"\n  capacity = \"12MiB\"\n}}\n",
-        provider_block(&format!("uri = {}", hcl_string(&uri))),
-        hcl_string(&pool)
-    ));
+    let wd = s.workdir_raw(&one_volume_over(&uri, &pool));
     let recorder = lab.record_clients_at_lvcreate();
     let r = wd
         .tf_env(&["apply", "-auto-approve", "-input=false"], &no_env)

@@ -13,7 +13,9 @@ use hyper_util::rt::TokioIo;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
+use terraform_provider_libvirt::framework::{msgpack, Type, Value};
 use terraform_provider_libvirt::proto::plugin::grpc_controller_client::GrpcControllerClient;
+use terraform_provider_libvirt::proto::tfplugin6 as pb;
 use terraform_provider_libvirt::proto::tfplugin6::provider_client::ProviderClient;
 use tokio::net::UnixStream;
 use tonic::transport::{Channel, Endpoint};
@@ -225,4 +227,66 @@ pub async fn controller_client(p: &Plugin, id: &ClientIdentity) -> GrpcControlle
             .await
             .expect("channel"),
     )
+}
+
+// ------------------------------------------------------------------------------------------------
+// Values on the wire
+
+/// `v` as the msgpack DynamicValue Terraform sends.
+pub fn dv(v: &Value, ty: &Type) -> Option<pb::DynamicValue> {
+    Some(pb::DynamicValue {
+        msgpack: msgpack::encode(v, ty).expect("encode"),
+        json: vec![],
+    })
+}
+
+/// The value in a DynamicValue the provider sent.
+pub fn undv(d: Option<&pb::DynamicValue>, ty: &Type) -> Value {
+    msgpack::decode(&d.expect("a value").msgpack, ty).expect("decode")
+}
+
+/// An object of type `ty`: the attributes in `set`, every other one null.
+pub fn obj(ty: &Type, set: &[(&str, Value)]) -> Value {
+    let Type::Object(fields) = ty else {
+        panic!("object type")
+    };
+    Value::object(fields.keys().map(|k| {
+        let v = set
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or(Value::Null);
+        (k.clone(), v)
+    }))
+}
+
+/// The error diagnostics, as "summary: detail".
+pub fn errors(d: &[pb::Diagnostic]) -> Vec<String> {
+    d.iter()
+        .filter(|d| d.severity == pb::diagnostic::Severity::Error as i32)
+        .map(|d| format!("{}: {}", d.summary, d.detail))
+        .collect()
+}
+
+/// The cty type of a schema block: its attributes, and each nested block as an object.
+pub fn block_type(block: &pb::schema::Block) -> Type {
+    let attrs = |b: &pb::schema::Block| -> Vec<(String, Type)> {
+        b.attributes
+            .iter()
+            .map(|a| (a.name.clone(), Type::from_json_bytes(&a.r#type).expect("type")))
+            .collect()
+    };
+    let mut fields = attrs(block);
+    for b in &block.block_types {
+        fields.push((
+            b.type_name.clone(),
+            Type::object(attrs(b.block.as_ref().expect("block"))),
+        ));
+    }
+    Type::object(fields)
+}
+
+/// The state type of the resource `name`, from GetProviderSchema's answer.
+pub fn schema_type(resp: &pb::get_provider_schema::Response, name: &str) -> Type {
+    block_type(resp.resource_schemas[name].block.as_ref().expect("block"))
 }
