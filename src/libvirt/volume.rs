@@ -361,7 +361,21 @@ impl Connection {
     /// needed the pool is asked. These are the reads the plan made before in three pieces of
     /// work (the pool read, the refresh, the name lookup); they only ever feed warnings, the
     /// create checks everything again in its own piece of work.
+    ///
+    /// A pool found missing is taken as missing by the plans of the other creates under the same
+    /// rule (until this provider changes something): the plan of a configuration that creates
+    /// the pool and its volumes looks the pool up once, not once per volume.
     pub async fn pool_for_create(&self, pool: &str, name: Option<&str>) -> Result<Option<PoolForCreate>> {
+        let missing = || {
+            self.shared()
+                .missing_pools
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+        };
+        if missing().get(pool).is_some_and(|at| self.unchanged_since(*at)) {
+            return Ok(None);
+        }
+        let pool_name = pool.to_string();
         let slot = self.refresh_slot(pool);
         let mut last = Some(slot.lock().await);
         let refresh = !last
@@ -420,6 +434,9 @@ impl Connection {
             .await?;
         if let Some(mut last) = last {
             *last = Some(started);
+        }
+        if found.is_none() {
+            missing().insert(pool_name, started);
         }
         Ok(found)
     }
@@ -689,6 +706,44 @@ mod tests {
             c.volume(&renamed, None).await.expect("read"),
             Lookup::Elsewhere(_)
         ));
+    }
+
+    /// The plan of a create reads its pool and the planned name in one piece of work; a pool found
+    /// missing is not looked up again until this provider changes something.
+    #[tokio::test]
+    async fn the_plan_of_a_create_reads_its_pool_in_one_piece_of_work() {
+        let driver = TestDriver::new("");
+        let c = driver.connect().await;
+        make(&c, "a").await;
+        let runs = c.runs();
+        let found = c
+            .pool_for_create("default-pool", Some("a"))
+            .await
+            .expect("read")
+            .expect("the pool");
+        assert!(found.active);
+        assert_eq!(found.existing.map(|v| v.xml.name), Some("a".to_string()));
+        assert_eq!(c.runs(), runs + 1);
+        let runs = c.runs();
+        assert!(c
+            .pool_for_create("nope", Some("a"))
+            .await
+            .expect("read")
+            .is_none());
+        assert!(c
+            .pool_for_create("nope", Some("b"))
+            .await
+            .expect("read")
+            .is_none());
+        assert_eq!(c.runs(), runs + 1, "a missing pool is looked up once");
+        make(&c, "b").await;
+        let runs = c.runs();
+        assert!(c
+            .pool_for_create("nope", Some("c"))
+            .await
+            .expect("read")
+            .is_none());
+        assert_eq!(c.runs(), runs + 1, "and again after a change");
     }
 
     /// A read finds the volume by its recorded name in one piece of work, and takes it for the
