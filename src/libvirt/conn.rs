@@ -82,7 +82,8 @@ struct Inner {
 }
 
 /// The reads concurrent RPCs share: pool lookups by name, the domain list, the last scan of the
-/// host's volume groups with when it started, and when each pool was last refreshed.
+/// host's volume groups with when it started, when each pool was last refreshed, and which pools
+/// the plans of creates found missing.
 #[derive(Default)]
 pub(super) struct Shared {
     pub(super) pools: Coalesced<String, Option<super::pool::PoolInfo>>,
@@ -90,6 +91,9 @@ pub(super) struct Shared {
     pub(super) sources: tokio::sync::Mutex<Option<(Instant, super::pool::Sources)>>,
     pub(super) refreshes: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Instant>>>>>,
     pub(super) pool_changes: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Pools the plan of a create found missing, with when that read started (see
+    /// `Connection::pool_for_create`).
+    pub(super) missing_pools: std::sync::Mutex<HashMap<String, Instant>>,
 }
 
 /// libvirt's default handler prints every error; stdout carries the plugin

@@ -264,11 +264,14 @@ impl Connection {
             let Some(p) = not_found_to_none(lookup_pool(c, &name))? else {
                 return Ok(());
             };
-            if p.is_active()
-                .map_err(during("refresh storage pool", quoted(&name)))?
-            {
-                p.refresh(0)
-                    .map_err(during("refresh storage pool", quoted(&name)))?;
+            // Asked first: libvirt refuses to refresh a stopped pool before doing anything, and
+            // only a refusal needs the question whether the pool is active.
+            if let Err(e) = p.refresh(0) {
+                if p.is_active()
+                    .map_err(during("refresh storage pool", quoted(&name)))?
+                {
+                    return Err(Error::libvirt("refresh storage pool", quoted(&name), e));
+                }
             }
             Ok(())
         })
@@ -674,7 +677,7 @@ mod tests {
         let c = driver.connect().await;
         let id = logical(&c, "tp").await;
         let xml = crate::libvirt::xml::volume_xml("kept", 1 << 20, 1 << 20).expect("xml");
-        c.create_volume("tp", "kept", xml).await.expect("volume");
+        c.create_volume("tp", "kept", xml, None).await.expect("volume");
         assert!(c.stop_pool(&id).await.expect("stop"));
         let r = c
             .delete_pool(&id, OnDestroy::Delete { force: false })

@@ -13,9 +13,9 @@ use virt::storage_pool::StoragePool;
 use virt::storage_vol::StorageVol;
 
 use super::conn::Gate;
-use super::domain::{all_domains, users, Use, VolumeNames};
+use super::domain::{volume_users, Use, VolumeNames};
 use super::error::{during, not_found_to_none, Error, Result};
-use super::xml::VolumeXml;
+use super::xml::{PoolXml, VolumeXml};
 use super::Connection;
 
 /// `virStorageVolResizeFlags`: allow a smaller capacity.
@@ -95,6 +95,14 @@ pub enum Created {
     Exists(VolInfo),
     /// The pool is gone or stopped; nothing was created.
     NoActivePool,
+    /// No pool has the name (told apart from [`Created::NoActivePool`] only when `space` was
+    /// asked); nothing was created.
+    NoPool,
+    /// The pool has fewer bytes available than asked for; nothing was created.
+    NoSpace {
+        /// What the pool reported available, in bytes.
+        available: u64,
+    },
 }
 
 /// What [`Connection::delete_volume`] did.
@@ -142,6 +150,17 @@ pub enum Resize {
     Elsewhere(VolInfo),
 }
 
+/// What the plan of a create reads of the pool it creates in: [`Connection::pool_for_create`].
+#[derive(Clone, Debug)]
+pub struct PoolForCreate {
+    /// Whether the pool is started.
+    pub active: bool,
+    /// Its definition as it reports it now (target path, space available).
+    pub xml: PoolXml,
+    /// The volume of the planned name, when the pool is active and has one.
+    pub existing: Option<VolInfo>,
+}
+
 fn quoted(s: &str) -> String {
     format!("'{s}'")
 }
@@ -184,17 +203,36 @@ pub(super) fn lookup_pool(c: &Connect, name: &str) -> Result<StoragePool> {
 }
 
 /// Refreshes the pool `name` when it is active, so that LVs made or removed outside libvirt are
-/// seen: false when it is stopped or gone.
+/// seen: `None` when it is stopped or gone.
+///
+/// The refresh is asked first: libvirt refuses to refresh a stopped pool before doing anything,
+/// and only then is the pool asked whether it is active, to tell a stopped pool (`None`) from a
+/// refresh that failed (the error). Two calls on the usual path instead of three; the outcome of
+/// every case is the one asking first gave.
 fn refresh_active(c: &Connect, name: &str, op: &'static str) -> Result<Option<StoragePool>> {
     let Some(p) = not_found_to_none(lookup_pool(c, name))? else {
         return Ok(None);
     };
-    if !p.is_active().map_err(during(op, quoted(name)))? {
-        return Ok(None);
+    if let Err(e) = p.refresh(0) {
+        let e = Error::libvirt("refresh storage pool", quoted(name), e);
+        if !p.is_active().map_err(during(op, quoted(name)))? {
+            return Ok(None);
+        }
+        return Err(e);
     }
-    p.refresh(0)
-        .map_err(during("refresh storage pool", quoted(name)))?;
     Ok(Some(p))
+}
+
+/// The volume `id` records, in the pool `p` (the pool named `id.pool`, looked up in the same piece
+/// of work): looked up by the recorded name and returned only when it reports the recorded key
+/// and path as well, so that it matches `id` in all four. `None` in every other case (no such
+/// name, another volume under it, a failed lookup): the caller then decides by the key alone, as
+/// it would have without this lookup. The name only ever finds the volume sooner (two calls
+/// instead of the key lookup's three); it never stands in for the key.
+fn by_name_in(p: &StoragePool, id: &VolumeIdentity, object: &str) -> Option<(StorageVol, VolInfo)> {
+    let v = p.lookup_storage_vol_by_name(&id.name).ok()?;
+    let info = vol_info(&v, &id.pool, object).ok()?;
+    id.matches(&info).then_some((v, info))
 }
 
 /// The volume `id` records, looked up by its key: found when it still answers in its pool under its
@@ -313,6 +351,96 @@ impl Connection {
         .await
     }
 
+    /// What the plan of a create checks, in one piece of work: the pool `pool` (`None`: no such
+    /// pool), whether it is active, its XML (target path and space available) and, when it is
+    /// active and `name` is given, the volume of that name in it.
+    ///
+    /// The pool is refreshed first under [`Connection::refresh_pool`]'s rule, sharing its record:
+    /// once for every read of the walk until this provider changes something. A refresh that
+    /// succeeds says the pool is active (libvirt refuses to refresh a stopped pool); when none is
+    /// needed the pool is asked. These are the reads the plan made before in three pieces of
+    /// work (the pool read, the refresh, the name lookup); they only ever feed warnings, the
+    /// create checks everything again in its own piece of work.
+    ///
+    /// A pool found missing is taken as missing by the plans of the other creates under the same
+    /// rule (until this provider changes something): the plan of a configuration that creates
+    /// the pool and its volumes looks the pool up once, not once per volume.
+    pub async fn pool_for_create(&self, pool: &str, name: Option<&str>) -> Result<Option<PoolForCreate>> {
+        let missing = || {
+            self.shared()
+                .missing_pools
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+        };
+        if missing().get(pool).is_some_and(|at| self.unchanged_since(*at)) {
+            return Ok(None);
+        }
+        let pool_name = pool.to_string();
+        let slot = self.refresh_slot(pool);
+        let mut last = Some(slot.lock().await);
+        let refresh = !last
+            .as_ref()
+            .and_then(|l| **l)
+            .is_some_and(|t| self.unchanged_since(t));
+        if !refresh {
+            // Nothing to record: the read need not hold back others.
+            last = None;
+        }
+        let started = std::time::Instant::now();
+        let (pool, name) = (pool.to_string(), name.map(str::to_string));
+        let found = self
+            .read("look up storage pool", &quoted(&pool), move |c| {
+                let Some(p) = not_found_to_none(lookup_pool(c, &pool))? else {
+                    return Ok(None);
+                };
+                let is_active =
+                    |p: &StoragePool| p.is_active().map_err(during("read storage pool", quoted(&pool)));
+                let active = if refresh {
+                    match p.refresh(0) {
+                        Ok(()) => true,
+                        Err(e) if is_active(&p)? => {
+                            return Err(Error::libvirt("refresh storage pool", quoted(&pool), e))
+                        }
+                        Err(_) => false,
+                    }
+                } else {
+                    is_active(&p)?
+                };
+                let xml = p
+                    .xml_desc(0)
+                    .map_err(during("read storage pool", quoted(&pool)))?;
+                let xml = PoolXml::parse(&xml).map_err(|source| Error::Xml {
+                    object: format!("storage pool {}", quoted(&pool)),
+                    source,
+                })?;
+                let existing = match name.as_deref().filter(|_| active) {
+                    None => None,
+                    Some(name) => {
+                        let object = format!("'{pool}/{name}'");
+                        not_found_to_none(
+                            p.lookup_storage_vol_by_name(name)
+                                .map_err(during("look up storage volume", object.clone())),
+                        )?
+                        .map(|v| vol_info(&v, &pool, &object))
+                        .transpose()?
+                    }
+                };
+                Ok(Some(PoolForCreate {
+                    active,
+                    xml,
+                    existing,
+                }))
+            })
+            .await?;
+        if let Some(mut last) = last {
+            *last = Some(started);
+        }
+        if found.is_none() {
+            missing().insert(pool_name, started);
+        }
+        Ok(found)
+    }
+
     /// Every volume of an active pool.
     pub async fn list_volumes(&self, pool: &str) -> Result<Vec<VolInfo>> {
         let pool = pool.to_string();
@@ -334,14 +462,42 @@ impl Connection {
     /// create itself can be [`Error::is_connection_lost`], after which a volume of this name can
     /// only be this create's: LVM itself (the pool was refreshed) had no LV of that name when the
     /// request left.
-    pub async fn create_volume(&self, pool: &str, name: &str, xml: String) -> Result<Created> {
+    ///
+    /// With `space`, the pool must also have that many bytes available, as its XML reports them
+    /// right after the refresh (else [`Created::NoSpace`]); and a pool that is gone is told from
+    /// a stopped one ([`Created::NoPool`]). So the create needs no read of the pool of its own
+    /// before it: everything it checks is read in the same piece of work as the create.
+    pub async fn create_volume(
+        &self,
+        pool: &str,
+        name: &str,
+        xml: String,
+        space: Option<u64>,
+    ) -> Result<Created> {
         let (pool, name) = (pool.to_string(), name.to_string());
         let object = format!("'{pool}/{name}'");
         let _queue = self.pool_change_lock(&pool).await;
         self.change("create storage volume", &object.clone(), move |c, gate: &Gate| {
             let Some(p) = refresh_active(c, &pool, "create storage volume")? else {
+                if space.is_some() && not_found_to_none(lookup_pool(c, &pool))?.is_none() {
+                    return Ok(Created::NoPool);
+                }
                 return Ok(Created::NoActivePool);
             };
+            if let Some(wanted) = space {
+                let xml = p
+                    .xml_desc(0)
+                    .map_err(during("read storage pool", quoted(&pool)))?;
+                let available = PoolXml::parse(&xml)
+                    .map_err(|source| Error::Xml {
+                        object: format!("storage pool {}", quoted(&pool)),
+                        source,
+                    })?
+                    .available;
+                if wanted > available {
+                    return Ok(Created::NoSpace { available });
+                }
+            }
             let existing = not_found_to_none(
                 p.lookup_storage_vol_by_name(&name)
                     .map_err(during("look up storage volume", object.clone())),
@@ -433,7 +589,8 @@ impl Connection {
         let _queue = self.pool_change_lock(&id.pool).await;
         self.change("delete storage volume", &id.object(), move |c, gate: &Gate| {
             let object = id.object();
-            if refresh_active(c, &id.pool, "delete storage volume")?.is_none() {
+            let pool = refresh_active(c, &id.pool, "delete storage volume")?;
+            if pool.is_none() {
                 // Stopped, or gone: no volume of a stopped pool can be found or deleted, so
                 // whether the key is still there cannot be told. A gone pool is checked by key
                 // below (a pool of another name may hold it now).
@@ -441,13 +598,17 @@ impl Connection {
                     return Ok(VolumeDelete::PoolNotActive);
                 }
             }
-            let Some((v, info)) = lookup_by_key(c, &id.key)? else {
+            let found = match pool.as_ref().and_then(|p| by_name_in(p, &id, &object)) {
+                Some(found) => Some(found),
+                None => lookup_by_key(c, &id.key)?,
+            };
+            let Some((v, info)) = found else {
                 return Ok(VolumeDelete::Gone);
             };
             if !id.matches(&info) {
                 return Ok(VolumeDelete::Elsewhere(info));
             }
-            let users = users(&all_domains(c)?, &VolumeNames::of(&info));
+            let users = volume_users(c, &VolumeNames::of(&info))?;
             if !users.is_empty() {
                 return Ok(VolumeDelete::InUse(info, users));
             }
@@ -498,6 +659,7 @@ mod tests {
                 "default-pool",
                 name,
                 volume_xml(name, 1 << 20, 1 << 20).expect("xml"),
+                None,
             )
             .await
             .expect("create")
@@ -544,6 +706,44 @@ mod tests {
             c.volume(&renamed, None).await.expect("read"),
             Lookup::Elsewhere(_)
         ));
+    }
+
+    /// The plan of a create reads its pool and the planned name in one piece of work; a pool found
+    /// missing is not looked up again until this provider changes something.
+    #[tokio::test]
+    async fn the_plan_of_a_create_reads_its_pool_in_one_piece_of_work() {
+        let driver = TestDriver::new("");
+        let c = driver.connect().await;
+        make(&c, "a").await;
+        let runs = c.runs();
+        let found = c
+            .pool_for_create("default-pool", Some("a"))
+            .await
+            .expect("read")
+            .expect("the pool");
+        assert!(found.active);
+        assert_eq!(found.existing.map(|v| v.xml.name), Some("a".to_string()));
+        assert_eq!(c.runs(), runs + 1);
+        let runs = c.runs();
+        assert!(c
+            .pool_for_create("nope", Some("a"))
+            .await
+            .expect("read")
+            .is_none());
+        assert!(c
+            .pool_for_create("nope", Some("b"))
+            .await
+            .expect("read")
+            .is_none());
+        assert_eq!(c.runs(), runs + 1, "a missing pool is looked up once");
+        make(&c, "b").await;
+        let runs = c.runs();
+        assert!(c
+            .pool_for_create("nope", Some("c"))
+            .await
+            .expect("read")
+            .is_none());
+        assert_eq!(c.runs(), runs + 1, "and again after a change");
     }
 
     /// A read finds the volume by its recorded name in one piece of work, and takes it for the

@@ -338,16 +338,20 @@ impl Resource for LvmVolume {
         cancel
             .check()
             .map_err(|e| image_error(&e, AttrPath::attr("timeouts").then_attr("create")))?;
-        let pool = conn
-            .find_pool(&planned.pool)
-            .await?
-            .ok_or_else(|| pool_not_found(conn, &planned.pool))?;
-        if !pool.active {
-            return Err(pool_not_active(&planned.pool).into());
-        }
         let sparse = planned.sparse == Some(true);
-        if !sparse && capacity > pool.xml.available {
-            return Err(no_space(&planned.pool, capacity, pool.xml.available).into());
+        // A copy reads its pool first; a plain create checks the pool (there, active, room for a
+        // fully allocated LV) in the same piece of work as the create itself (create_volume).
+        if matches!(content, Content::Clone(_)) {
+            let pool = conn
+                .find_pool(&planned.pool)
+                .await?
+                .ok_or_else(|| pool_not_found(conn, &planned.pool))?;
+            if !pool.active {
+                return Err(pool_not_active(&planned.pool).into());
+            }
+            if !sparse && capacity > pool.xml.available {
+                return Err(no_space(&planned.pool, capacity, pool.xml.available).into());
+            }
         }
         let allocation = if sparse { 0 } else { capacity };
         let vol_xml = xml::volume_xml(&planned.name, capacity, allocation)
@@ -373,7 +377,10 @@ impl Resource for LvmVolume {
                     Err(e) => return Err(e.into()),
                 }
             }
-            other => match conn.create_volume(&planned.pool, &planned.name, vol_xml).await {
+            other => match conn
+                .create_volume(&planned.pool, &planned.name, vol_xml, Some(allocation))
+                .await
+            {
                 Ok(Created::New(info)) => (
                     info,
                     match other {
@@ -383,6 +390,10 @@ impl Resource for LvmVolume {
                 ),
                 Ok(Created::Exists(v)) => return Err(already_exists(&planned, &v.path()).into()),
                 Ok(Created::NoActivePool) => return Err(pool_not_active(&planned.pool).into()),
+                Ok(Created::NoPool) => return Err(pool_not_found(conn, &planned.pool).into()),
+                Ok(Created::NoSpace { available }) => {
+                    return Err(no_space(&planned.pool, capacity, available).into())
+                }
                 Err(e) if e.is_connection_lost() => return Err(lost_create(conn, planned, capacity, e).await),
                 Err(e) if e.is_already_exists() => return Err(already_exists(&planned, "").into()),
                 Err(e) => return Err(e.into()),
@@ -643,10 +654,12 @@ async fn plan_create(ctx: &Ctx, plan: &mut Plan, wanted: u64) -> Result<(), Diag
             Some(_) => {}
         }
     }
-    let Some(info) = conn.find_pool(&pool).await? else {
+    let name = plan.planned("name").as_str().map(str::to_string);
+    // One piece of work: the pool, refreshed once per walk, and the volume of the planned name.
+    let Some(info) = conn.pool_for_create(&pool, name.as_deref()).await? else {
         return Ok(());
     };
-    if let (Some(path), Some(name)) = (info.xml.target_path.as_deref(), plan.planned("name").as_str()) {
+    if let (Some(path), Some(name)) = (info.xml.target_path.as_deref(), name.as_deref()) {
         let full = format!("{path}/{name}");
         plan.set("path", full);
     }
@@ -654,9 +667,8 @@ async fn plan_create(ctx: &Ctx, plan: &mut Plan, wanted: u64) -> Result<(), Diag
     // change that forces replacement): Terraform plans the create half of a replacement exactly like
     // a new create, while the old volume still exists. The apply refuses, with nothing changed, if
     // the name is still taken when the create runs.
-    if let Some(name) = plan.planned("name").as_str().filter(|_| info.active) {
-        conn.refresh_pool(&pool).await?;
-        if let Some(existing) = conn.find_volume(&pool, name).await? {
+    if let Some(name) = name.as_deref().filter(|_| info.active) {
+        if let Some(existing) = &info.existing {
             plan.warn(
                 Diagnostic::warning(
                     "Volume Name Already Taken",
@@ -1554,6 +1566,45 @@ mod tests {
             .await
             .expect("read")
             .is_some());
+    }
+
+    /// The delete's guard reads every definition of every domain: a shut-off persistent domain's
+    /// saved definition and a transient running domain's only one each refuse the delete, and the
+    /// message names the definition that uses the volume.
+    #[tokio::test]
+    async fn a_volume_used_by_a_stopped_or_a_transient_domain_is_not_deleted() {
+        let disk = "<disk type='block' device='disk'><source dev='/default-pool/used'/>\
+                    <target dev='vdb' bus='virtio'/></disk>";
+        for (state, view, not_view) in [
+            ("<test:runstate>5</test:runstate>", "persistent", "running"),
+            ("<test:transient/>", "running", "persistent"),
+        ] {
+            let dom = format!(
+                "<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>\
+                 <name>user</name><uuid>5a8f9c71-7e6b-4d2a-9c1e-3b4a5d6e7f81</uuid><memory>65536</memory>\
+                 <vcpu>1</vcpu><os><type>hvm</type></os><devices>{disk}</devices>{state}</domain>"
+            );
+            let driver = TestDriver::new(&dom);
+            let ctx = Ctx::for_tests(&driver.uri);
+            let s = created(&ctx, "used").await;
+            let e = LvmVolume
+                .delete(&ctx, s, &mut Diagnostics::new())
+                .await
+                .expect_err("refused");
+            assert_eq!(e.0[0].summary, "Volume Is Attached To A Domain", "{state}");
+            let detail = &e.0[0].detail;
+            assert!(
+                detail.contains(&format!("domain \"user\" as vdb ({view} definition)"))
+                    && !detail.contains(&format!("({not_view} definition)")),
+                "{state}: {detail}"
+            );
+            let conn = ctx.conn().await.expect("conn");
+            assert!(conn
+                .find_volume("default-pool", "used")
+                .await
+                .expect("read")
+                .is_some());
+        }
     }
 
     #[test]
