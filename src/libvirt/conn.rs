@@ -81,6 +81,30 @@ struct Inner {
     runs: std::sync::atomic::AtomicU64,
 }
 
+/// A pool handle a refresh found active (see [`Shared::pool_handles`]).
+#[derive(Clone)]
+pub(super) struct PoolHandle {
+    /// When the refresh started.
+    pub(super) at: Instant,
+    /// The connection it was made on (its address: the handle holds a reference on that
+    /// connection, so no other connection can take the address while the handle lives).
+    pub(super) conn: usize,
+    pub(super) pool: virt::storage_pool::StoragePool,
+}
+
+impl PoolHandle {
+    /// Whether the handle was made on `c` (not on a connection the provider has since replaced).
+    pub(super) fn made_on(&self, c: &Connect) -> bool {
+        self.conn == connection_address(c)
+    }
+}
+
+/// The address of `c`'s libvirt connection, to tell connections apart (no libvirt call).
+pub(super) fn connection_address(c: &Connect) -> usize {
+    // SAFETY: reads the wrapper's pointer; nothing is dereferenced.
+    unsafe { c.as_ptr() as usize }
+}
+
 /// The reads concurrent RPCs share: pool lookups by name, the domain list, the last scan of the
 /// host's volume groups with when it started, when each pool was last refreshed, and which pools
 /// the plans of creates found missing.
@@ -94,6 +118,10 @@ pub(super) struct Shared {
     /// Pools the plan of a create found missing, with when that read started (see
     /// `Connection::pool_for_create`).
     pub(super) missing_pools: std::sync::Mutex<HashMap<String, Instant>>,
+    /// The handle of each pool its last refresh found active, with when that refresh started:
+    /// reads of the pool's volumes in the same walk start from it instead of looking the pool up
+    /// again (see `Connection::read_volume`).
+    pub(super) pool_handles: std::sync::Mutex<HashMap<String, PoolHandle>>,
 }
 
 /// libvirt's default handler prints every error; stdout carries the plugin
@@ -536,6 +564,30 @@ pub fn redact_uri(uri: &str) -> (String, Vec<String>) {
 }
 
 impl Connection {
+    /// The handle the walk's refresh of `pool` left (see [`Shared::pool_handles`]), while nothing
+    /// was changed through this connection since that refresh.
+    pub(super) fn pool_handle(&self, pool: &str) -> Option<PoolHandle> {
+        let map = self
+            .shared()
+            .pool_handles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        map.get(pool).filter(|h| self.unchanged_since(h.at)).cloned()
+    }
+
+    /// Records (`Some`) or forgets (`None`) the handle of `pool` a refresh found active.
+    pub(super) fn keep_pool_handle(&self, pool: &str, handle: Option<PoolHandle>) {
+        let mut map = self
+            .shared()
+            .pool_handles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        match handle {
+            Some(h) => map.insert(pool.to_string(), h),
+            None => map.remove(pool),
+        };
+    }
+
     /// When the pool was last refreshed, shared by the reads of one configured provider.
     pub(super) fn refresh_slot(&self, pool: &str) -> Arc<tokio::sync::Mutex<Option<Instant>>> {
         let mut map = self.shared().refreshes.lock().unwrap_or_else(|p| p.into_inner());

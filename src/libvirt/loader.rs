@@ -161,6 +161,7 @@ mod imp {
         virStoragePoolLookupByName,
         virStoragePoolLookupByUUIDString,
         virStoragePoolLookupByVolume,
+        virStoragePoolRef,
         virStoragePoolRefresh,
         virStoragePoolSetAutostart,
         virStoragePoolUndefine,

@@ -14,7 +14,7 @@ use std::time::Instant;
 use virt::connect::Connect;
 use virt::storage_pool::StoragePool;
 
-use super::conn::Gate;
+use super::conn::{connection_address, Gate, PoolHandle};
 use super::domain::{all_domains, users, Use, VolumeNames};
 use super::error::{during, not_found_to_none, Error, Result};
 use super::volume::{lookup_pool, vol_info, VolInfo};
@@ -260,22 +260,33 @@ impl Connection {
         }
         let started = Instant::now();
         let name = pool.to_string();
-        self.read("refresh storage pool", &quoted(pool), move |c| {
-            let Some(p) = not_found_to_none(lookup_pool(c, &name))? else {
-                return Ok(());
-            };
-            // Asked first: libvirt refuses to refresh a stopped pool before doing anything, and
-            // only a refusal needs the question whether the pool is active.
-            if let Err(e) = p.refresh(0) {
-                if p.is_active()
-                    .map_err(during("refresh storage pool", quoted(&name)))?
-                {
-                    return Err(Error::libvirt("refresh storage pool", quoted(&name), e));
+        let active = self
+            .read("refresh storage pool", &quoted(pool), move |c| {
+                let Some(p) = not_found_to_none(lookup_pool(c, &name))? else {
+                    return Ok(None);
+                };
+                // Asked first: libvirt refuses to refresh a stopped pool before doing anything, and
+                // only a refusal needs the question whether the pool is active.
+                if let Err(e) = p.refresh(0) {
+                    if p.is_active()
+                        .map_err(during("refresh storage pool", quoted(&name)))?
+                    {
+                        return Err(Error::libvirt("refresh storage pool", quoted(&name), e));
+                    }
+                    return Ok(None);
                 }
-            }
-            Ok(())
-        })
-        .await?;
+                Ok(Some((connection_address(c), p)))
+            })
+            .await?;
+        // The volume reads of this walk start from this handle (read_volume).
+        self.keep_pool_handle(
+            pool,
+            active.map(|(conn, pool)| PoolHandle {
+                at: started,
+                conn,
+                pool,
+            }),
+        );
         *last = Some(started);
         Ok(())
     }

@@ -235,6 +235,54 @@ fn by_name_in(p: &StoragePool, id: &VolumeIdentity, object: &str) -> Option<(Sto
     id.matches(&info).then_some((v, info))
 }
 
+/// What a pool handle kept from the walk's refresh says of the volume `id` records.
+enum InHandle {
+    /// The volume of the recorded name, with the recorded key and path.
+    Found(VolInfo),
+    /// A volume of that name with another key or path: the fresh read decides.
+    NotThere,
+    /// The handle did not answer (the pool it stood for is gone, or the call failed): the fresh
+    /// read decides, and the handle is forgotten.
+    Failed,
+}
+
+fn found_in(p: &StoragePool, id: &VolumeIdentity) -> InHandle {
+    let Ok(v) = p.lookup_storage_vol_by_name(&id.name) else {
+        return InHandle::Failed;
+    };
+    match vol_info(&v, &id.pool, &id.object()) {
+        Ok(info) if id.matches(&info) => InHandle::Found(info),
+        Ok(_) => InHandle::NotThere,
+        Err(_) => InHandle::Failed,
+    }
+}
+
+/// [`Connection::read_volume`] from a fresh lookup of the pool by name.
+fn read_fresh(c: &Connect, id: &VolumeIdentity) -> Result<Option<Lookup>> {
+    let object = id.object();
+    if let Some(p) = not_found_to_none(lookup_pool(c, &id.pool))? {
+        match p.lookup_storage_vol_by_name(&id.name) {
+            Ok(v) => {
+                let info = vol_info(&v, &id.pool, &object)?;
+                if id.matches(&info) {
+                    return Ok(Some(Lookup::Found(info)));
+                }
+            }
+            Err(e) => {
+                let e = Error::libvirt("look up storage volume", object.clone(), e);
+                if !e.is_not_found() {
+                    // libvirt refuses lookups in a stopped pool: tell that from a failure.
+                    let active = p
+                        .is_active()
+                        .map_err(during("read storage pool", quoted(&id.pool)))?;
+                    return if active { Err(e) } else { Ok(None) };
+                }
+            }
+        }
+    }
+    by_key(c, id, None).map(Some)
+}
+
 /// The volume `id` records, looked up by its key: found when it still answers in its pool under its
 /// name and path (a volume whose path lies in `pool_dir`, when given, is in the recorded pool).
 fn by_key(c: &Connect, id: &VolumeIdentity, pool_dir: Option<&str>) -> Result<Lookup> {
@@ -322,33 +370,36 @@ impl Connection {
     /// the volume sooner, it never stands in for the key.
     ///
     /// A plan reads every volume once; this is the call it makes for each.
+    ///
+    /// After the walk's refresh of the pool ([`Connection::refresh_pool`]) it starts from the
+    /// handle that refresh found, saving the pool lookup: two calls. libvirt finds a pool handle
+    /// by its UUID, so the handle answers only for the pool the walk refreshed, never for another
+    /// pool made since under its name; and only the volume's key, name and path, checked here as
+    /// above, make it the resource's. Whatever else that handle answers (an error, no such name,
+    /// another key, a handle of an earlier connection) goes the way described above, from a fresh
+    /// lookup of the pool.
     pub async fn read_volume(&self, id: &VolumeIdentity) -> Result<Option<Lookup>> {
+        let pool = id.pool.clone();
+        let handle = self.pool_handle(&pool);
         let id = id.clone();
-        self.read("look up storage volume", &id.object(), move |c| {
-            let object = id.object();
-            if let Some(p) = not_found_to_none(lookup_pool(c, &id.pool))? {
-                match p.lookup_storage_vol_by_name(&id.name) {
-                    Ok(v) => {
-                        let info = vol_info(&v, &id.pool, &object)?;
-                        if id.matches(&info) {
-                            return Ok(Some(Lookup::Found(info)));
-                        }
-                    }
-                    Err(e) => {
-                        let e = Error::libvirt("look up storage volume", object.clone(), e);
-                        if !e.is_not_found() {
-                            // libvirt refuses lookups in a stopped pool: tell that from a failure.
-                            let active = p
-                                .is_active()
-                                .map_err(during("read storage pool", quoted(&id.pool)))?;
-                            return if active { Err(e) } else { Ok(None) };
-                        }
-                    }
-                }
-            }
-            by_key(c, &id, None).map(Some)
-        })
-        .await
+        let (found, stale) = self
+            .read("look up storage volume", &id.object(), move |c| {
+                let stale = match &handle {
+                    Some(h) if h.made_on(c) => match found_in(&h.pool, &id) {
+                        InHandle::Found(info) => return Ok((Some(Lookup::Found(info)), false)),
+                        InHandle::NotThere => false,
+                        InHandle::Failed => true,
+                    },
+                    Some(_) => true,
+                    None => false,
+                };
+                Ok((read_fresh(c, &id)?, stale))
+            })
+            .await?;
+        if stale {
+            self.keep_pool_handle(&pool, None);
+        }
+        Ok(found)
     }
 
     /// What the plan of a create checks, in one piece of work: the pool `pool` (`None`: no such
@@ -792,6 +843,58 @@ mod tests {
         .await
         .expect("stop");
         assert!(c.read_volume(&id).await.expect("read").is_none());
+    }
+
+    /// After the walk's refresh a read starts from the pool handle the refresh found. A handle that
+    /// no longer answers is forgotten, and the fresh lookup decides as without it. (libvirt's
+    /// storage driver finds the pool of a handle by UUID, so a pool made again under the same name
+    /// does not answer to the old handle either; the test driver finds it by name, so a pool
+    /// stopped out of band stands for both here.)
+    #[tokio::test]
+    async fn a_read_after_the_refresh_starts_from_its_pool_handle() {
+        let driver = TestDriver::new("");
+        let c = driver.connect().await;
+        let v = make(&c, "a").await;
+        let id = identity(&v);
+        assert!(c.pool_handle("default-pool").is_none(), "no refresh yet");
+        c.refresh_pool("default-pool").await.expect("refresh");
+        assert!(
+            c.pool_handle("default-pool").is_some(),
+            "the refresh keeps its handle"
+        );
+        match c.read_volume(&id).await.expect("read") {
+            Some(Lookup::Found(found)) => assert_eq!(identity(&found), id),
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            c.pool_handle("default-pool").is_some(),
+            "a read that found keeps it"
+        );
+        // Another key recorded under the name: the handle finds the name, not the key; by key
+        // the recorded volume is gone. The handle stays: it answered.
+        let mut other = id.clone();
+        other.key = "/default-pool/not-there".into();
+        assert!(matches!(
+            c.read_volume(&other).await.expect("read"),
+            Some(Lookup::Gone)
+        ));
+        assert!(c.pool_handle("default-pool").is_some());
+        // Out of band (a read, so not a change of this provider): the pool is stopped.
+        c.read("stop the pool", "'default-pool'", |c| {
+            lookup_pool(c, "default-pool")?
+                .destroy()
+                .map_err(|e| Error::libvirt("stop", "'default-pool'", e))
+        })
+        .await
+        .expect("out of band");
+        assert!(
+            c.read_volume(&id).await.expect("read").is_none(),
+            "a stopped pool: nothing can be said of its volumes"
+        );
+        assert!(
+            c.pool_handle("default-pool").is_none(),
+            "the handle that failed is forgotten"
+        );
     }
 
     #[tokio::test]
