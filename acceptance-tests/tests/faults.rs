@@ -268,14 +268,26 @@ fn assert_converges(s: &Scenario, wd: &Workdir, vg: &str, markers: &BTreeMap<Str
 }
 
 /// The pool and the early volumes, with markers written; then the config of all 20.
-fn prepare<'s>(s: &'s Scenario) -> (Workdir<'s>, String, BTreeMap<String, (String, String)>) {
+/// The work directory, the pool's name, and the data markers written into the early volumes.
+type Prepared<'s> = (Workdir<'s>, String, BTreeMap<String, (String, String)>);
+
+fn prepare<'s>(s: &'s Scenario) -> Prepared<'s> {
+    prepare_timed(s).0
+}
+
+/// [`prepare`], and what one create cost in its apply (the pool and the early volumes; terraform's
+/// start included, so it errs long): the creates of one pool queue in the provider one at a time,
+/// so a wait for the n-th create of a later apply scales with it, on a loaded machine too.
+fn prepare_timed<'s>(s: &'s Scenario) -> (Prepared<'s>, Duration) {
     let pool = s.name("pool");
     s.step("pool and 5 volumes holding data");
     let wd = s.workdir_raw(&config(s, &pool, EARLY));
+    let t0 = Instant::now();
     wd.apply();
+    let per_create = t0.elapsed() / (EARLY as u32 + 1);
     let markers = write_markers(s.lab(), &pool);
     wd.write_raw(&config(s, &pool, VOLUMES));
-    (wd, pool, markers)
+    ((wd, pool, markers), per_create)
 }
 
 /// Waits until `cond` holds, polling every half second, or panics after `limit`.
@@ -399,16 +411,21 @@ fn libvirtd_killed_mid_apply_with_a_lost_create_reply() {
         return;
     };
     let lab = s.lab();
-    let (wd, vg, markers) = prepare(&s);
+    let ((wd, vg, markers), setup_per_create) = prepare_timed(&s);
     let held = volume_name(9);
     let cal = s.calibrate();
     let slow = slow_lvcreate(lab, &held);
 
     s.step("apply 20 volumes in the background; kill libvirtd once v09's LV exists but its reply is held");
     let apply = wd.spawn_tf(&["apply", "-auto-approve", "-input=false", "-parallelism=4"]);
+    // Terraform may start v09 last of the new volumes, and the provider creates one volume of a
+    // pool at a time: up to every new create, at what one cost in the setup (seen: a CI run whose
+    // lab was slow enough that a patience of round trips alone ran out first).
+    let new_creates = (VOLUMES - EARLY) as u32;
     wait_for(
         "v09's lvcreate to be held",
-        cal.patience(4 * VOLUMES as u32),
+        cal.patience(4 * VOLUMES as u32)
+            .max(setup_per_create * new_creates * calibration::SLACK),
         || lab.ssh("test -e /run/faults-lvcreate-held").0 == 0,
     );
     let before_kill = lvs(lab, &vg);
