@@ -1547,25 +1547,29 @@ mod tests {
     async fn a_volume_in_use_under_another_spelling_is_not_deleted() {
         let disk = "<disk type='block' device='disk'><source dev='//default-pool/./used/'/>\
                     <target dev='sdb' bus='scsi'/></disk>";
-        let driver = TestDriver::new(&domain("user", "5a8f9c71-7e6b-4d2a-9c1e-3b4a5d6e7f80", disk));
+        let detail =
+            delete_of_used_is_refused(&domain("user", "5a8f9c71-7e6b-4d2a-9c1e-3b4a5d6e7f80", disk)).await;
+        assert!(detail.contains("domain \"user\" as sdb"), "{detail}");
+    }
+
+    /// Creates the volume `used` on a test driver holding `node_extra`, asserts that its delete is
+    /// refused as attached and that the volume is still there; returns the refusal's detail.
+    async fn delete_of_used_is_refused(node_extra: &str) -> String {
+        let driver = TestDriver::new(node_extra);
         let ctx = Ctx::for_tests(&driver.uri);
         let s = created(&ctx, "used").await;
         let e = LvmVolume
             .delete(&ctx, s, &mut Diagnostics::new())
             .await
             .expect_err("refused");
-        assert_eq!(e.0[0].summary, "Volume Is Attached To A Domain");
-        assert!(
-            e.0[0].detail.contains("domain \"user\" as sdb"),
-            "{}",
-            e.0[0].detail
-        );
+        assert_eq!(e.0[0].summary, "Volume Is Attached To A Domain", "{node_extra}");
         let conn = ctx.conn().await.expect("conn");
         assert!(conn
             .find_volume("default-pool", "used")
             .await
             .expect("read")
             .is_some());
+        e.0[0].detail.clone()
     }
 
     /// The delete's guard reads every definition of every domain: a shut-off persistent domain's
@@ -1584,26 +1588,12 @@ mod tests {
                  <name>user</name><uuid>5a8f9c71-7e6b-4d2a-9c1e-3b4a5d6e7f81</uuid><memory>65536</memory>\
                  <vcpu>1</vcpu><os><type>hvm</type></os><devices>{disk}</devices>{state}</domain>"
             );
-            let driver = TestDriver::new(&dom);
-            let ctx = Ctx::for_tests(&driver.uri);
-            let s = created(&ctx, "used").await;
-            let e = LvmVolume
-                .delete(&ctx, s, &mut Diagnostics::new())
-                .await
-                .expect_err("refused");
-            assert_eq!(e.0[0].summary, "Volume Is Attached To A Domain", "{state}");
-            let detail = &e.0[0].detail;
+            let detail = &delete_of_used_is_refused(&dom).await;
             assert!(
                 detail.contains(&format!("domain \"user\" as vdb ({view} definition)"))
                     && !detail.contains(&format!("({not_view} definition)")),
                 "{state}: {detail}"
             );
-            let conn = ctx.conn().await.expect("conn");
-            assert!(conn
-                .find_volume("default-pool", "used")
-                .await
-                .expect("read")
-                .is_some());
         }
     }
 
