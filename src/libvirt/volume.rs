@@ -12,7 +12,7 @@ use virt::connect::Connect;
 use virt::storage_pool::StoragePool;
 use virt::storage_vol::StorageVol;
 
-use super::conn::Gate;
+use super::conn::{connection_address, Gate, PoolHandle};
 use super::domain::{volume_users, Use, VolumeNames};
 use super::error::{during, not_found_to_none, Error, Result};
 use super::xml::{PoolXml, VolumeXml};
@@ -476,20 +476,31 @@ impl Connection {
                         .transpose()?
                     }
                 };
-                Ok(Some(PoolForCreate {
-                    active,
-                    xml,
-                    existing,
-                }))
+                // A refresh that found the pool active leaves its handle, as refresh_pool's does.
+                let handle = (refresh && active).then(|| PoolHandle {
+                    at: started,
+                    conn: connection_address(c),
+                    pool: p.clone(),
+                });
+                Ok(Some((
+                    PoolForCreate {
+                        active,
+                        xml,
+                        existing,
+                    },
+                    handle,
+                )))
             })
             .await?;
         if let Some(mut last) = last {
+            self.keep_pool_handle(&pool_name, found.as_ref().and_then(|(_, h)| h.clone()));
             *last = Some(started);
         }
-        if found.is_none() {
+        let Some((found, _)) = found else {
             missing().insert(pool_name, started);
-        }
-        Ok(found)
+            return Ok(None);
+        };
+        Ok(Some(found))
     }
 
     /// Every volume of an active pool.
@@ -775,6 +786,10 @@ mod tests {
         assert!(found.active);
         assert_eq!(found.existing.map(|v| v.xml.name), Some("a".to_string()));
         assert_eq!(c.runs(), runs + 1);
+        assert!(
+            c.pool_handle("default-pool").is_some(),
+            "its refresh leaves the pool handle for the walk's reads"
+        );
         let runs = c.runs();
         assert!(c
             .pool_for_create("nope", Some("a"))
