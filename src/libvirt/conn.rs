@@ -74,9 +74,14 @@ struct Inner {
     stopping: Arc<AtomicBool>,
     /// Reads that concurrent RPCs share (see [`super::coalesce`]).
     shared: Shared,
-    /// When the last change (work run by [`Connection::change`]) ended: a pool refreshed before
-    /// then may not show that change yet.
+    /// When the last change (work run by [`Connection::change`] or
+    /// [`Connection::volume_change`]) ended: a read made before then may not show that change.
     last_change: std::sync::Mutex<Option<Instant>>,
+    /// When the last change other than a [`Connection::volume_change`] ended: libvirt's view of
+    /// a pool as a refresh left it (its volume list, allocation and space available) may not show
+    /// it. A volume change made through libvirt's volume calls is applied to that view by libvirt
+    /// itself as it makes the change, so it leaves a refresh as good as it was.
+    last_pool_change: std::sync::Mutex<Option<Instant>>,
     /// How many pieces of blocking libvirt work were started (reads and changes).
     runs: std::sync::atomic::AtomicU64,
 }
@@ -233,6 +238,8 @@ async fn open_connect(
 enum Kind {
     Read,
     Change,
+    /// A change of volumes made through libvirt's volume calls (see [`Connection::volume_change`]).
+    VolumeChange,
 }
 
 impl Connection {
@@ -252,6 +259,7 @@ impl Connection {
                 stopping,
                 shared: Shared::default(),
                 last_change: std::sync::Mutex::new(None),
+                last_pool_change: std::sync::Mutex::new(None),
                 runs: Default::default(),
             }),
         })
@@ -339,6 +347,19 @@ impl Connection {
         self.work(Kind::Change, op, object, f).await
     }
 
+    /// A [`Connection::change`] of a pool's volumes made only through libvirt's volume calls
+    /// (create, delete, resize, copy), which libvirt applies to its view of the pool as it makes
+    /// them: unlike any other change, it does not make the last refresh of a pool stale (see
+    /// [`Connection::pool_view_unchanged_since`]). It still counts for everything else that asks
+    /// whether this provider changed something ([`Connection::unchanged_since`]).
+    pub(super) async fn volume_change<T, F>(&self, op: &'static str, object: &str, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(&Connect, &Gate) -> Result<T> + Send + Sync + 'static,
+    {
+        self.work(Kind::VolumeChange, op, object, f).await
+    }
+
     async fn work<T, F>(&self, kind: Kind, op: &'static str, object: &str, f: F) -> Result<T>
     where
         T: Send + 'static,
@@ -407,18 +428,26 @@ impl Connection {
             };
             // A change whose work was abandoned or died: was its request out?
             let sent = match (kind, died) {
-                (Kind::Change, true) => gate.close(),
-                (Kind::Change, false) => gate.sent(),
+                (Kind::Change | Kind::VolumeChange, true) => gate.close(),
+                (Kind::Change | Kind::VolumeChange, false) => gate.sent(),
                 (Kind::Read, _) => false,
             };
             let result = result.map_err(|e| e.redact(&self.inner.secrets));
-            if kind == Kind::Change && (sent || result.is_ok()) {
-                *self.inner.last_change.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+            if kind != Kind::Read && (sent || result.is_ok()) {
+                let now = Some(Instant::now());
+                *self.inner.last_change.lock().unwrap_or_else(|p| p.into_inner()) = now;
+                if kind == Kind::Change {
+                    *self
+                        .inner
+                        .last_pool_change
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner()) = now;
+                }
             }
             tracing::trace!(
                 op,
                 object,
-                elapsed_ms = started.elapsed().as_millis() as u64,
+                elapsed_us = started.elapsed().as_micros() as u64,
                 ok = result.is_ok(),
                 "libvirt call"
             );
@@ -453,6 +482,17 @@ impl Connection {
     pub fn unchanged_since(&self, at: Instant) -> bool {
         let last_change = *self.inner.last_change.lock().unwrap_or_else(|p| p.into_inner());
         last_change.is_none_or(|c| at >= c)
+    }
+
+    /// Whether a refresh of a pool that started at `at` still shows libvirt's view of it: nothing
+    /// but volume changes ([`Connection::volume_change`]) was made through this connection since.
+    pub fn pool_view_unchanged_since(&self, at: Instant) -> bool {
+        let last = *self
+            .inner
+            .last_pool_change
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        last.is_none_or(|c| at >= c)
     }
 
     /// How many pieces of blocking libvirt work this connection started (each one or a few libvirt
@@ -572,7 +612,9 @@ impl Connection {
             .pool_handles
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        map.get(pool).filter(|h| self.unchanged_since(h.at)).cloned()
+        map.get(pool)
+            .filter(|h| self.pool_view_unchanged_since(h.at))
+            .cloned()
     }
 
     /// Records (`Some`) or forgets (`None`) the handle of `pool` a refresh found active.
@@ -586,6 +628,23 @@ impl Connection {
             Some(h) => map.insert(pool.to_string(), h),
             None => map.remove(pool),
         };
+    }
+
+    /// Records a refresh of `pool` that a volume change made in its own piece of work and found
+    /// active (`handle`, with when that work started) as the walk's refresh of the pool, as
+    /// `refresh_pool` records its own: reads and plans after it need not refresh again while
+    /// only volume changes follow. Left alone while a refresh of the pool is being made, or when
+    /// a later one is recorded.
+    pub(super) fn note_refresh(&self, pool: &str, handle: PoolHandle) {
+        let slot = self.refresh_slot(pool);
+        let Ok(mut last) = slot.try_lock() else {
+            return;
+        };
+        if last.is_some_and(|t| t >= handle.at) {
+            return;
+        }
+        *last = Some(handle.at);
+        self.keep_pool_handle(pool, Some(handle));
     }
 
     /// When the pool was last refreshed, shared by the reads of one configured provider.

@@ -248,14 +248,16 @@ impl Connection {
     /// Refreshes `pool` so that what changed outside libvirt (lvcreate, lvextend, lvremove by hand)
     /// is seen by reads. One refresh serves every read of this configured provider, that is of one
     /// Terraform walk, that comes after it, until this provider changes something on the
-    /// hypervisor: a refresh that started before that change ended is not used again. So a plan
+    /// hypervisor other than volumes through libvirt's volume calls (which libvirt applies to its
+    /// view of the pool as it makes them; see [`Connection::volume_change`]): a refresh that
+    /// started before such a change ended is not used again. So a plan
     /// refreshes each pool once however many volumes it reads (on LVM a refresh runs the LVM tools,
     /// seconds on a busy host). Changes never rely on it: each refreshes in its own work.
     /// A stopped or missing pool is not refreshed (nothing to do).
     pub async fn refresh_pool(&self, pool: &str) -> Result<()> {
         let slot = self.refresh_slot(pool);
         let mut last = slot.lock().await;
-        if last.is_some_and(|t| self.unchanged_since(t)) {
+        if last.is_some_and(|t| self.pool_view_unchanged_since(t)) {
             return Ok(());
         }
         let started = Instant::now();

@@ -8,6 +8,8 @@
 //! deletes a logical volume by `lvremove <vg>/<name>`, so acting on a stale pool listing could
 //! remove another LV that took the name since.
 
+use std::time::Instant;
+
 use virt::connect::Connect;
 use virt::storage_pool::StoragePool;
 use virt::storage_vol::StorageVol;
@@ -223,6 +225,26 @@ fn refresh_active(c: &Connect, name: &str, op: &'static str) -> Result<Option<St
     Ok(Some(p))
 }
 
+/// [`refresh_active`], starting from the pool handle of the last refresh of `name` when it was
+/// made on `c` (see [`Connection::pool_handle`]): one libvirt call instead of two. libvirt finds a
+/// handle's pool by its UUID, so the handle answers only for the pool that refresh found, never
+/// for another pool made since under the name; when it does not answer (that pool is gone or
+/// stopped, busy, or the call failed) the pool is looked up by name as without it. Either way the
+/// pool is refreshed here, in the caller's piece of work.
+fn refresh_active_from(
+    c: &Connect,
+    handle: Option<&PoolHandle>,
+    name: &str,
+    op: &'static str,
+) -> Result<Option<StoragePool>> {
+    if let Some(h) = handle.filter(|h| h.made_on(c)) {
+        if h.pool.refresh(0).is_ok() {
+            return Ok(Some(h.pool.clone()));
+        }
+    }
+    refresh_active(c, name, op)
+}
+
 /// The volume `id` records, in the pool `p` (the pool named `id.pool`, looked up in the same piece
 /// of work): looked up by the recorded name and returned only when it reports the recorded key
 /// and path as well, so that it matches `id` in all four. `None` in every other case (no such
@@ -432,21 +454,34 @@ impl Connection {
         let refresh = !last
             .as_ref()
             .and_then(|l| **l)
-            .is_some_and(|t| self.unchanged_since(t));
+            .is_some_and(|t| self.pool_view_unchanged_since(t));
         if !refresh {
             // Nothing to record: the read need not hold back others.
             last = None;
         }
-        let started = std::time::Instant::now();
+        // With no refresh to make, the pool is read from the handle that refresh left (one call
+        // fewer), as volume reads are; a handle that does not answer leaves the lookup by name.
+        let handle = if refresh { None } else { self.pool_handle(pool) };
+        let started = Instant::now();
         let (pool, name) = (pool.to_string(), name.map(str::to_string));
         let found = self
             .read("look up storage pool", &quoted(&pool), move |c| {
-                let Some(p) = not_found_to_none(lookup_pool(c, &pool))? else {
-                    return Ok(None);
-                };
+                let by_handle = handle
+                    .as_ref()
+                    .filter(|h| h.made_on(c))
+                    .and_then(|h| h.pool.is_active().ok().map(|active| (h.pool.clone(), active)));
                 let is_active =
                     |p: &StoragePool| p.is_active().map_err(during("read storage pool", quoted(&pool)));
-                let active = if refresh {
+                let (p, known_active) = match by_handle {
+                    Some((p, active)) => (p, Some(active)),
+                    None => match not_found_to_none(lookup_pool(c, &pool))? {
+                        Some(p) => (p, None),
+                        None => return Ok(None),
+                    },
+                };
+                let active = if let Some(active) = known_active {
+                    active
+                } else if refresh {
                     match p.refresh(0) {
                         Ok(()) => true,
                         Err(e) if is_active(&p)? => {
@@ -539,40 +574,55 @@ impl Connection {
         let (pool, name) = (pool.to_string(), name.to_string());
         let object = format!("'{pool}/{name}'");
         let _queue = self.pool_change_lock(&pool).await;
-        self.change("create storage volume", &object.clone(), move |c, gate: &Gate| {
-            let Some(p) = refresh_active(c, &pool, "create storage volume")? else {
-                if space.is_some() && not_found_to_none(lookup_pool(c, &pool))?.is_none() {
-                    return Ok(Created::NoPool);
+        let handle = self.pool_handle(&pool);
+        let started = Instant::now();
+        let pool_name = pool.clone();
+        let (created, refreshed) = self
+            .volume_change("create storage volume", &object.clone(), move |c, gate: &Gate| {
+                let Some(p) = refresh_active_from(c, handle.as_ref(), &pool, "create storage volume")? else {
+                    if space.is_some() && not_found_to_none(lookup_pool(c, &pool))?.is_none() {
+                        return Ok((Created::NoPool, None));
+                    }
+                    return Ok((Created::NoActivePool, None));
+                };
+                let refreshed = Some(PoolHandle {
+                    at: started,
+                    conn: connection_address(c),
+                    pool: p.clone(),
+                });
+                if let Some(wanted) = space {
+                    let xml = p
+                        .xml_desc(0)
+                        .map_err(during("read storage pool", quoted(&pool)))?;
+                    let available = PoolXml::parse(&xml)
+                        .map_err(|source| Error::Xml {
+                            object: format!("storage pool {}", quoted(&pool)),
+                            source,
+                        })?
+                        .available;
+                    if wanted > available {
+                        return Ok((Created::NoSpace { available }, refreshed));
+                    }
                 }
-                return Ok(Created::NoActivePool);
-            };
-            if let Some(wanted) = space {
-                let xml = p
-                    .xml_desc(0)
-                    .map_err(during("read storage pool", quoted(&pool)))?;
-                let available = PoolXml::parse(&xml)
-                    .map_err(|source| Error::Xml {
-                        object: format!("storage pool {}", quoted(&pool)),
-                        source,
-                    })?
-                    .available;
-                if wanted > available {
-                    return Ok(Created::NoSpace { available });
-                }
-            }
-            let existing = not_found_to_none(
-                p.lookup_storage_vol_by_name(&name)
-                    .map_err(during("look up storage volume", object.clone())),
-            )?;
-            if let Some(existing) = existing {
-                return Ok(Created::Exists(vol_info(&existing, &pool, &object)?));
-            }
-            gate.send()?;
-            let v = StorageVol::create_xml(&p, &xml, 0)
-                .map_err(during("create storage volume", object.clone()))?;
-            vol_info(&v, &pool, &object).map(Created::New)
-        })
-        .await
+                // No lookup of the name first: libvirt refuses a create whose name its view of
+                // the pool (refreshed just now) already holds, before it creates anything. Only a
+                // refusal asks whether that was the reason; a lookup that fails too (the
+                // connection died with the request out) leaves the create's own error.
+                gate.send()?;
+                let created = match StorageVol::create_xml(&p, &xml, 0) {
+                    Ok(v) => Created::New(vol_info(&v, &pool, &object)?),
+                    Err(e) => match p.lookup_storage_vol_by_name(&name) {
+                        Ok(existing) => Created::Exists(vol_info(&existing, &pool, &object)?),
+                        Err(_) => return Err(Error::libvirt("create storage volume", object.clone(), e)),
+                    },
+                };
+                Ok((created, refreshed))
+            })
+            .await?;
+        if let Some(h) = refreshed {
+            self.note_refresh(&pool_name, h);
+        }
+        Ok(created)
     }
 
     /// Creates the volume `name` in `pool` from XML as a copy of the volume `source`
@@ -611,7 +661,7 @@ impl Connection {
         for q in &queues {
             _held.push(self.pool_change_lock(q).await);
         }
-        self.change("clone storage volume", &object.clone(), move |c, gate: &Gate| {
+        self.volume_change("clone storage volume", &object.clone(), move |c, gate: &Gate| {
             let Some(p) = refresh_active(c, &pool, "clone storage volume")? else {
                 return Ok(Cloned::NoActivePool);
             };
@@ -648,41 +698,54 @@ impl Connection {
     /// pool, name and path, read every domain's two definitions for any name of it, then delete.
     pub async fn delete_volume(&self, id: &VolumeIdentity, wipe: bool) -> Result<VolumeDelete> {
         let id = id.clone();
+        let pool_name = id.pool.clone();
         let _queue = self.pool_change_lock(&id.pool).await;
-        self.change("delete storage volume", &id.object(), move |c, gate: &Gate| {
-            let object = id.object();
-            let pool = refresh_active(c, &id.pool, "delete storage volume")?;
-            if pool.is_none() {
-                // Stopped, or gone: no volume of a stopped pool can be found or deleted, so
-                // whether the key is still there cannot be told. A gone pool is checked by key
-                // below (a pool of another name may hold it now).
-                if not_found_to_none(lookup_pool(c, &id.pool))?.is_some() {
-                    return Ok(VolumeDelete::PoolNotActive);
+        let handle = self.pool_handle(&id.pool);
+        let started = Instant::now();
+        let (deleted, refreshed) = self
+            .volume_change("delete storage volume", &id.object(), move |c, gate: &Gate| {
+                let object = id.object();
+                let pool = refresh_active_from(c, handle.as_ref(), &id.pool, "delete storage volume")?;
+                if pool.is_none() {
+                    // Stopped, or gone: no volume of a stopped pool can be found or deleted, so
+                    // whether the key is still there cannot be told. A gone pool is checked by
+                    // key below (a pool of another name may hold it now).
+                    if not_found_to_none(lookup_pool(c, &id.pool))?.is_some() {
+                        return Ok((VolumeDelete::PoolNotActive, None));
+                    }
                 }
-            }
-            let found = match pool.as_ref().and_then(|p| by_name_in(p, &id, &object)) {
-                Some(found) => Some(found),
-                None => lookup_by_key(c, &id.key)?,
-            };
-            let Some((v, info)) = found else {
-                return Ok(VolumeDelete::Gone);
-            };
-            if !id.matches(&info) {
-                return Ok(VolumeDelete::Elsewhere(info));
-            }
-            let users = volume_users(c, &VolumeNames::of(&info))?;
-            if !users.is_empty() {
-                return Ok(VolumeDelete::InUse(info, users));
-            }
-            gate.send()?;
-            if wipe {
-                v.wipe(0).map_err(during("wipe storage volume", object.clone()))?;
-            }
-            v.delete(0)
-                .map_err(during("delete storage volume", object.clone()))?;
-            Ok(VolumeDelete::Deleted)
-        })
-        .await
+                let refreshed = pool.as_ref().map(|p| PoolHandle {
+                    at: started,
+                    conn: connection_address(c),
+                    pool: p.clone(),
+                });
+                let found = match pool.as_ref().and_then(|p| by_name_in(p, &id, &object)) {
+                    Some(found) => Some(found),
+                    None => lookup_by_key(c, &id.key)?,
+                };
+                let Some((v, info)) = found else {
+                    return Ok((VolumeDelete::Gone, refreshed));
+                };
+                if !id.matches(&info) {
+                    return Ok((VolumeDelete::Elsewhere(info), refreshed));
+                }
+                let users = volume_users(c, &VolumeNames::of(&info))?;
+                if !users.is_empty() {
+                    return Ok((VolumeDelete::InUse(info, users), refreshed));
+                }
+                gate.send()?;
+                if wipe {
+                    v.wipe(0).map_err(during("wipe storage volume", object.clone()))?;
+                }
+                v.delete(0)
+                    .map_err(during("delete storage volume", object.clone()))?;
+                Ok((VolumeDelete::Deleted, refreshed))
+            })
+            .await?;
+        if let Some(h) = refreshed {
+            self.note_refresh(&pool_name, h);
+        }
+        Ok(deleted)
     }
 
     /// Resizes the volume `id` names to `capacity` bytes (`shrink` allows a smaller size), when it
@@ -690,7 +753,7 @@ impl Connection {
     pub async fn resize_volume(&self, id: &VolumeIdentity, capacity: u64, shrink: bool) -> Result<Resize> {
         let id = id.clone();
         let _queue = self.pool_change_lock(&id.pool).await;
-        self.change("resize storage volume", &id.object(), move |c, gate: &Gate| {
+        self.volume_change("resize storage volume", &id.object(), move |c, gate: &Gate| {
             let object = id.object();
             refresh_active(c, &id.pool, "resize storage volume")?;
             let Some((v, info)) = lookup_by_key(c, &id.key)? else {
@@ -871,7 +934,15 @@ mod tests {
         let c = driver.connect().await;
         let v = make(&c, "a").await;
         let id = identity(&v);
-        assert!(c.pool_handle("default-pool").is_none(), "no refresh yet");
+        assert!(
+            c.pool_handle("default-pool").is_some(),
+            "the create's own refresh is kept: the volume change leaves libvirt's view current"
+        );
+        // Any other change makes that refresh stale.
+        c.change("change nothing", "'default-pool'", |_, _| Ok(()))
+            .await
+            .expect("a change");
+        assert!(c.pool_handle("default-pool").is_none(), "stale after a change");
         c.refresh_pool("default-pool").await.expect("refresh");
         assert!(
             c.pool_handle("default-pool").is_some(),
@@ -910,6 +981,121 @@ mod tests {
             c.pool_handle("default-pool").is_none(),
             "the handle that failed is forgotten"
         );
+    }
+
+    /// Out of band (reads, so not changes of this provider, which keeps its pool handle): the
+    /// pool `default-pool` is stopped, undefined and defined again under its name with another
+    /// UUID and target directory, started, and given a volume `name`.
+    async fn make_the_pool_again(c: &Connection, name: &str) {
+        let name = name.to_string();
+        c.read("make the pool again", "'default-pool'", move |c| {
+            let fail = |e| Error::libvirt("make the pool again", "'default-pool'", e);
+            let old = lookup_pool(c, "default-pool")?;
+            old.destroy().map_err(fail)?;
+            old.undefine().map_err(fail)?;
+            let new = c
+                .define_storage_pool_xml(
+                    "<pool type='dir'><name>default-pool</name>\
+                 <uuid>0b0b1cde-0000-4000-8000-000000000001</uuid>\
+                 <target><path>/another-pool</path></target></pool>",
+                    0,
+                )
+                .map_err(fail)?;
+            new.create(0).map_err(fail)?;
+            let xml = volume_xml(&name, 1 << 20, 1 << 20).expect("xml");
+            StorageVol::create_xml(&new, &xml, 0).map_err(fail)?;
+            Ok(())
+        })
+        .await
+        .expect("out of band");
+    }
+
+    #[tokio::test]
+    async fn only_volume_changes_leave_a_pool_refresh_good() {
+        let driver = TestDriver::new("");
+        let c = driver.connect().await;
+        c.refresh_pool("default-pool").await.expect("refresh");
+        let runs = c.runs();
+        let v = make(&c, "a").await;
+        c.refresh_pool("default-pool").await.expect("refresh");
+        assert_eq!(
+            c.runs(),
+            runs + 1,
+            "after a create (libvirt applies it to its view of the pool) the refresh is still good"
+        );
+        match c.delete_volume(&identity(&v), false).await.expect("delete") {
+            VolumeDelete::Deleted => {}
+            other => panic!("{other:?}"),
+        }
+        c.refresh_pool("default-pool").await.expect("refresh");
+        assert_eq!(c.runs(), runs + 2, "and after a delete");
+        c.change("change nothing", "'default-pool'", |_, _| Ok(()))
+            .await
+            .expect("a change");
+        c.refresh_pool("default-pool").await.expect("refresh");
+        assert_eq!(
+            c.runs(),
+            runs + 4,
+            "any other change makes the pool be refreshed again"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_create_after_its_pool_was_made_again_under_the_name_goes_to_the_new_pool() {
+        let driver = TestDriver::new("");
+        let c = driver.connect().await;
+        make(&c, "a").await;
+        assert!(
+            c.pool_handle("default-pool").is_some(),
+            "the handle of the old pool"
+        );
+        make_the_pool_again(&c, "x").await;
+        let b = make(&c, "b").await;
+        assert_eq!(
+            b.path(),
+            "/another-pool/b",
+            "created in the pool the name names now, not through the old pool's handle"
+        );
+        // The name the new pool already holds is refused and told as taken, nothing created.
+        match c
+            .create_volume(
+                "default-pool",
+                "x",
+                volume_xml("x", 2 << 20, 2 << 20).expect("xml"),
+                None,
+            )
+            .await
+            .expect("create")
+        {
+            Created::Exists(v) => {
+                assert_eq!(v.path(), "/another-pool/x");
+                assert_eq!(v.xml.capacity, 1 << 20, "the volume that was there, unchanged");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_delete_after_its_pool_was_made_again_under_the_name_deletes_nothing() {
+        let driver = TestDriver::new("");
+        let c = driver.connect().await;
+        let mine = make(&c, "mine").await;
+        assert!(
+            c.pool_handle("default-pool").is_some(),
+            "the handle of the old pool"
+        );
+        // The new pool holds a volume of the same name (another key and path).
+        make_the_pool_again(&c, "mine").await;
+        match c.delete_volume(&identity(&mine), false).await.expect("delete") {
+            VolumeDelete::Gone => {}
+            other => panic!("{other:?}"),
+        }
+        let left = c
+            .find_volume("default-pool", "mine")
+            .await
+            .expect("read")
+            .expect("the new pool's volume is still there");
+        assert_eq!(left.path(), "/another-pool/mine");
     }
 
     #[tokio::test]
