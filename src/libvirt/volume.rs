@@ -279,6 +279,70 @@ fn found_in(p: &StoragePool, id: &VolumeIdentity) -> InHandle {
     }
 }
 
+/// What the plan of a create reads of the pool `p` (named `pool`): refreshed first when `refresh`
+/// (a refresh that succeeds says the pool is active: libvirt refuses to refresh a stopped pool),
+/// its XML, and the volume `name` in it. Whether the pool is active is otherwise read from the
+/// name's lookup: libvirt refuses a lookup in a stopped pool before looking, so a lookup that
+/// finds the volume or says there is none says the pool is active; the pool is asked only after
+/// another answer, or when there is no name to look up.
+fn read_for_create(p: &StoragePool, pool: &str, name: Option<&str>, refresh: bool) -> Result<PoolForCreate> {
+    let is_active = || p.is_active().map_err(during("read storage pool", quoted(pool)));
+    let known = if refresh {
+        Some(match p.refresh(0) {
+            Ok(()) => true,
+            Err(e) if is_active()? => return Err(Error::libvirt("refresh storage pool", quoted(pool), e)),
+            Err(_) => false,
+        })
+    } else {
+        None
+    };
+    let xml = p.xml_desc(0).map_err(during("read storage pool", quoted(pool)))?;
+    let xml = PoolXml::parse(&xml).map_err(|source| Error::Xml {
+        object: format!("storage pool {}", quoted(pool)),
+        source,
+    })?;
+    let (active, existing) = match (known, name) {
+        (Some(false), _) => (false, None),
+        (_, Some(name)) => {
+            let object = format!("'{pool}/{name}'");
+            match p.lookup_storage_vol_by_name(name) {
+                Ok(v) => (true, Some(vol_info(&v, pool, &object)?)),
+                Err(e) if no_such_volume(&e) => (true, None),
+                Err(e) => {
+                    if known == Some(true) || is_active()? {
+                        return Err(Error::libvirt("look up storage volume", object, e));
+                    }
+                    (false, None)
+                }
+            }
+        }
+        (Some(true), None) => (true, None),
+        (None, None) => (is_active()?, None),
+    };
+    Ok(PoolForCreate {
+        active,
+        xml,
+        existing,
+    })
+}
+
+/// The bytes the pool `p` has available, as its XML reports them.
+fn available(p: &StoragePool) -> Result<u64> {
+    let xml = p.xml_desc(0).map_err(during("read storage pool", "the pool"))?;
+    PoolXml::parse(&xml)
+        .map(|x| x.available)
+        .map_err(|source| Error::Xml {
+            object: "storage pool".into(),
+            source,
+        })
+}
+
+/// Whether libvirt says an active pool has no volume of the name asked (and not, say, that the
+/// pool is gone or stopped).
+fn no_such_volume(e: &virt::error::Error) -> bool {
+    e.code() == virt::enumutil::Enum::Known(virt::error::ErrorNumber::NoStorageVolume)
+}
+
 /// [`Connection::read_volume`] from a fresh lookup of the pool by name.
 fn read_fresh(c: &Connect, id: &VolumeIdentity) -> Result<Option<Lookup>> {
     let object = id.object();
@@ -466,65 +530,22 @@ impl Connection {
         let (pool, name) = (pool.to_string(), name.map(str::to_string));
         let found = self
             .read("look up storage pool", &quoted(&pool), move |c| {
-                let by_handle = handle
-                    .as_ref()
-                    .filter(|h| h.made_on(c))
-                    .and_then(|h| h.pool.is_active().ok().map(|active| (h.pool.clone(), active)));
-                let is_active =
-                    |p: &StoragePool| p.is_active().map_err(during("read storage pool", quoted(&pool)));
-                let (p, known_active) = match by_handle {
-                    Some((p, active)) => (p, Some(active)),
-                    None => match not_found_to_none(lookup_pool(c, &pool))? {
-                        Some(p) => (p, None),
-                        None => return Ok(None),
-                    },
-                };
-                let active = if let Some(active) = known_active {
-                    active
-                } else if refresh {
-                    match p.refresh(0) {
-                        Ok(()) => true,
-                        Err(e) if is_active(&p)? => {
-                            return Err(Error::libvirt("refresh storage pool", quoted(&pool), e))
-                        }
-                        Err(_) => false,
+                if let Some(h) = handle.as_ref().filter(|h| h.made_on(c)) {
+                    if let Ok(found) = read_for_create(&h.pool, &pool, name.as_deref(), false) {
+                        return Ok(Some((found, None)));
                     }
-                } else {
-                    is_active(&p)?
+                }
+                let Some(p) = not_found_to_none(lookup_pool(c, &pool))? else {
+                    return Ok(None);
                 };
-                let xml = p
-                    .xml_desc(0)
-                    .map_err(during("read storage pool", quoted(&pool)))?;
-                let xml = PoolXml::parse(&xml).map_err(|source| Error::Xml {
-                    object: format!("storage pool {}", quoted(&pool)),
-                    source,
-                })?;
-                let existing = match name.as_deref().filter(|_| active) {
-                    None => None,
-                    Some(name) => {
-                        let object = format!("'{pool}/{name}'");
-                        not_found_to_none(
-                            p.lookup_storage_vol_by_name(name)
-                                .map_err(during("look up storage volume", object.clone())),
-                        )?
-                        .map(|v| vol_info(&v, &pool, &object))
-                        .transpose()?
-                    }
-                };
+                let found = read_for_create(&p, &pool, name.as_deref(), refresh)?;
                 // A refresh that found the pool active leaves its handle, as refresh_pool's does.
-                let handle = (refresh && active).then(|| PoolHandle {
+                let handle = (refresh && found.active).then(|| PoolHandle {
                     at: started,
                     conn: connection_address(c),
                     pool: p.clone(),
                 });
-                Ok(Some((
-                    PoolForCreate {
-                        active,
-                        xml,
-                        existing,
-                    },
-                    handle,
-                )))
+                Ok(Some((found, handle)))
             })
             .await?;
         if let Some(mut last) = last {
@@ -560,10 +581,15 @@ impl Connection {
     /// only be this create's: LVM itself (the pool was refreshed) had no LV of that name when the
     /// request left.
     ///
-    /// With `space`, the pool must also have that many bytes available, as its XML reports them
-    /// right after the refresh (else [`Created::NoSpace`]); and a pool that is gone is told from
-    /// a stopped one ([`Created::NoPool`]). So the create needs no read of the pool of its own
-    /// before it: everything it checks is read in the same piece of work as the create.
+    /// With `space`, a create that LVM refuses while the pool has fewer bytes available than
+    /// that, as its XML reports them right after the refusal, is [`Created::NoSpace`] (LVM refuses
+    /// before creating anything); and a pool that is gone is told from a stopped one
+    /// ([`Created::NoPool`]). So the create needs no read of the pool of its own before it:
+    /// everything it checks is read in the same piece of work as the create.
+    ///
+    /// The pool is refreshed from the handle of its last refresh when there is one (see
+    /// `refresh_active_from`), and this refresh is then recorded as the pool's last
+    /// ([`Connection::note_refresh`]): libvirt applies the create to its view of the pool.
     pub async fn create_volume(
         &self,
         pool: &str,
@@ -590,30 +616,26 @@ impl Connection {
                     conn: connection_address(c),
                     pool: p.clone(),
                 });
-                if let Some(wanted) = space {
-                    let xml = p
-                        .xml_desc(0)
-                        .map_err(during("read storage pool", quoted(&pool)))?;
-                    let available = PoolXml::parse(&xml)
-                        .map_err(|source| Error::Xml {
-                            object: format!("storage pool {}", quoted(&pool)),
-                            source,
-                        })?
-                        .available;
-                    if wanted > available {
-                        return Ok((Created::NoSpace { available }, refreshed));
-                    }
+                // The name is looked up before the create goes out, in this piece of work after
+                // the refresh: the lost-reply rule (a volume of this name found after a lost reply
+                // can only be this create's) rests on it, so it is never left to libvirt's own
+                // refusal of a taken name. The space is not asked first: LVM (as the test driver)
+                // refuses a size the pool has no room for before anything is created, so only a
+                // refusal reads what the pool has available, to say why; a read that fails too
+                // (the connection died with the request out) leaves the create's own error.
+                let existing = not_found_to_none(
+                    p.lookup_storage_vol_by_name(&name)
+                        .map_err(during("look up storage volume", object.clone())),
+                )?;
+                if let Some(existing) = existing {
+                    return Ok((Created::Exists(vol_info(&existing, &pool, &object)?), refreshed));
                 }
-                // No lookup of the name first: libvirt refuses a create whose name its view of
-                // the pool (refreshed just now) already holds, before it creates anything. Only a
-                // refusal asks whether that was the reason; a lookup that fails too (the
-                // connection died with the request out) leaves the create's own error.
                 gate.send()?;
                 let created = match StorageVol::create_xml(&p, &xml, 0) {
                     Ok(v) => Created::New(vol_info(&v, &pool, &object)?),
-                    Err(e) => match p.lookup_storage_vol_by_name(&name) {
-                        Ok(existing) => Created::Exists(vol_info(&existing, &pool, &object)?),
-                        Err(_) => return Err(Error::libvirt("create storage volume", object.clone(), e)),
+                    Err(e) => match space.and_then(|wanted| available(&p).ok().filter(|a| wanted > *a)) {
+                        Some(available) => Created::NoSpace { available },
+                        None => return Err(Error::libvirt("create storage volume", object.clone(), e)),
                     },
                 };
                 Ok((created, refreshed))
@@ -873,6 +895,75 @@ mod tests {
             .expect("read")
             .is_none());
         assert_eq!(c.runs(), runs + 1, "and again after a change");
+    }
+
+    #[tokio::test]
+    async fn the_plan_of_a_create_tells_a_stopped_pool_by_its_name_lookup() {
+        let driver = TestDriver::new("");
+        let c = driver.connect().await;
+        make(&c, "a").await;
+        let found = c
+            .pool_for_create("default-pool", Some("b"))
+            .await
+            .expect("read")
+            .expect("the pool");
+        assert!(found.active && found.existing.is_none());
+        assert_eq!(found.xml.target_path.as_deref(), Some("/default-pool"));
+        c.read("stop the pool", "'default-pool'", |c| {
+            lookup_pool(c, "default-pool")?
+                .destroy()
+                .map_err(|e| Error::libvirt("stop", "'default-pool'", e))
+        })
+        .await
+        .expect("out of band");
+        for name in [Some("a"), Some("b"), None] {
+            let found = c
+                .pool_for_create("default-pool", name)
+                .await
+                .expect("read")
+                .expect("the pool");
+            assert!(!found.active, "{name:?}: the pool is stopped");
+            assert!(
+                found.existing.is_none(),
+                "{name:?}: nothing can be said of its volumes"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_create_refused_for_space_says_what_the_pool_has() {
+        let driver = TestDriver::new("");
+        let c = driver.connect().await;
+        let huge = 1u64 << 50;
+        match c
+            .create_volume(
+                "default-pool",
+                "big",
+                volume_xml("big", huge, huge).expect("xml"),
+                Some(huge),
+            )
+            .await
+            .expect("create")
+        {
+            Created::NoSpace { available } => assert!(available > 0 && available < huge),
+            other => panic!("{other:?}"),
+        }
+        assert!(c
+            .find_volume("default-pool", "big")
+            .await
+            .expect("read")
+            .is_none());
+        // Without a size to check, the refusal is libvirt's own error.
+        let e = c
+            .create_volume(
+                "default-pool",
+                "big",
+                volume_xml("big", huge, huge).expect("xml"),
+                None,
+            )
+            .await
+            .expect_err("refused");
+        assert!(!e.is_connection_lost(), "{e}");
     }
 
     /// A read finds the volume by its recorded name in one piece of work, and takes it for the
