@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::floor::{Floor, Layout};
-use crate::tf::{plugin_floor_bin, InstalledAs, Memory, Timed, Workdir};
+use crate::tf::{plugin_floor_bin, with_hypervisor_cpu, InstalledAs, Memory, Timed, Workdir};
 use crate::{median, ms};
 
 const MIB: u64 = 1 << 20;
@@ -77,6 +77,8 @@ struct Series {
     /// CPU of the provider processes, and of terraform itself (everything else it ran).
     cpu_provider: Vec<Duration>,
     cpu_terraform: Vec<Duration>,
+    /// CPU of the libvirtd answering it (bed A's private daemon), when measured.
+    cpu_hypervisor: Vec<Duration>,
 }
 
 impl Series {
@@ -87,9 +89,23 @@ impl Series {
         self.cpu_provider.push(t.cpu_provider);
         self.cpu_terraform
             .push(t.cpu_total.saturating_sub(t.cpu_provider));
+        self.cpu_hypervisor.extend(t.cpu_hypervisor);
     }
     fn add_wall(&mut self, d: Duration) {
         self.walls.push(d);
+    }
+    /// A run of the libvirt floor: its wall time and what libvirtd spent answering it.
+    fn add_floor(&mut self, (d, cpu): (Duration, Option<Duration>)) {
+        self.walls.push(d);
+        self.cpu_hypervisor.extend(cpu);
+    }
+    /// The median CPU of libvirtd, or "-" when it was not measured.
+    fn hypervisor(&self) -> String {
+        if self.cpu_hypervisor.is_empty() {
+            "-".into()
+        } else {
+            ms(median(self.cpu_hypervisor.clone()))
+        }
     }
     fn median(&self) -> Duration {
         median(self.walls.clone())
@@ -113,8 +129,8 @@ fn print_bed_a_header(runs: usize) {
     println!(
         "\n### Bed A: libvirt test driver via libvirtd (test+unix), medians of {runs}, -parallelism=10\n"
     );
-    println!("| N | operation | provider | plugin floor | Terraform floor | libvirt floor | provider / (plugin + libvirt) | provider / plugin | plugin / Terraform | CPU: provider processes | CPU: plugin floor processes | CPU: terraform with provider / plugin floor / terraform_data |");
-    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| N | operation | provider | plugin floor | Terraform floor | libvirt floor | provider / (plugin + libvirt) | provider / plugin | plugin / Terraform | CPU: provider processes | CPU: plugin floor processes | CPU: terraform with provider / plugin floor / terraform_data | CPU: libvirtd answering the provider / the libvirt floor |");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 }
 
 fn ratio(a: Duration, b: Duration) -> f64 {
@@ -131,7 +147,7 @@ fn print_bed_a_rows(n: usize, rows: &BTreeMap<&'static str, Row>) {
             r.libvirt.median(),
         );
         println!(
-            "| {n} | {op} | {} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {} | {} | {} / {} / {} |",
+            "| {n} | {op} | {} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {} | {} | {} / {} / {} | {} / {} |",
             ms(o),
             ms(p),
             ms(t),
@@ -144,6 +160,8 @@ fn print_bed_a_rows(n: usize, rows: &BTreeMap<&'static str, Row>) {
             ms(median(r.ours.cpu_terraform.clone())),
             ms(median(r.plugin.cpu_terraform.clone())),
             ms(median(r.terraform.cpu_terraform.clone())),
+            r.ours.hypervisor(),
+            r.libvirt.hypervisor(),
         );
     }
 }
@@ -220,17 +238,19 @@ pub fn bed_a(runs: usize, sizes: &[usize], plan_sizes: &[usize]) {
             r.ours.add(ours.apply(10));
             r.plugin.add(plugin.apply(10));
             r.terraform.add(tfd.apply(10));
-            r.libvirt.add_wall(floor.apply(&floor_l));
+            r.libvirt.add_floor(with_hypervisor_cpu(|| floor.apply(&floor_l)));
             let r = rows.entry("plan").or_default();
             r.ours.add(ours.plan(10));
             r.plugin.add(plugin.plan(10));
             r.terraform.add(tfd.plan(10));
-            r.libvirt.add_wall(floor.refresh(&floor_l));
+            r.libvirt
+                .add_floor(with_hypervisor_cpu(|| floor.refresh(&floor_l)));
             let r = rows.entry("destroy").or_default();
             r.ours.add(ours.destroy(10));
             r.plugin.add(plugin.destroy(10));
             r.terraform.add(tfd.destroy(10));
-            r.libvirt.add_wall(floor.destroy(&floor_l));
+            r.libvirt
+                .add_floor(with_hypervisor_cpu(|| floor.destroy(&floor_l)));
         }
         print_bed_a_rows(n, &rows);
         remember(n, &rows);
@@ -250,11 +270,12 @@ pub fn bed_a(runs: usize, sizes: &[usize], plan_sizes: &[usize]) {
             r.ours.add(ours.plan(10));
             r.plugin.add(plugin.plan(10));
             r.terraform.add(tfd.plan(10));
-            r.libvirt.add_wall(floor.refresh(&floor_l));
+            r.libvirt
+                .add_floor(with_hypervisor_cpu(|| floor.refresh(&floor_l)));
         }
         print_bed_a_rows(n, &rows);
         println!(
-            "| {n} | (setup: apply at -parallelism=32) | {} | {} | {} | | | | | | | |",
+            "| {n} | (setup: apply at -parallelism=32) | {} | {} | {} | | | | | | | | |",
             ms(setup[0].wall),
             ms(setup[1].wall),
             ms(setup[2].wall),

@@ -75,6 +75,39 @@ pub struct Timed {
     /// CPU time of the provider processes alone: exact from the kernel's exit records
     /// ([`crate::taskstats`]), else sampled from `/proc` (10 ms ticks, short processes missed).
     pub cpu_provider: Duration,
+    /// CPU time the hypervisor's daemon spent meanwhile (see [`hypervisor_cpu`]), when known.
+    pub cpu_hypervisor: Option<Duration>,
+}
+
+/// CPU time so far of the libvirtd serving the bench (`BENCH_LIBVIRTD_PID`, set by `scripts/bench`
+/// for bed A's private daemon): the sum over its threads of the scheduler's nanoseconds on a CPU
+/// (`/proc/PID/task/*/schedstat`). `None` when there is no such daemon to watch. What libvirtd
+/// spends answering a subject's calls competes with terraform and the provider for the same cores.
+pub fn hypervisor_cpu() -> Option<Duration> {
+    let pid = std::env::var("BENCH_LIBVIRTD_PID").ok()?;
+    let tasks = std::fs::read_dir(format!("/proc/{}/task", pid.trim())).ok()?;
+    let mut ns: u64 = 0;
+    for t in tasks.flatten() {
+        if let Ok(text) = std::fs::read_to_string(t.path().join("schedstat")) {
+            ns += text
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    Some(Duration::from_nanos(ns))
+}
+
+/// The hypervisor's CPU time spent while `f` ran, with what `f` returned.
+pub fn with_hypervisor_cpu<T>(f: impl FnOnce() -> T) -> (T, Option<Duration>) {
+    let before = hypervisor_cpu();
+    let out = f();
+    let spent = match (before, hypervisor_cpu()) {
+        (Some(b), Some(a)) => Some(a.saturating_sub(b)),
+        _ => None,
+    };
+    (out, spent)
 }
 
 /// The memory of a provider process, KiB, from `/proc/<pid>/smaps`: the largest values sampled.
@@ -145,6 +178,7 @@ impl Workdir {
             .stderr(Stdio::piped());
         let exits = crate::taskstats::ExitCpu::get();
         let cpu_before = children_cpu();
+        let hypervisor_before = hypervisor_cpu();
         let start = Instant::now();
         let child = cmd.spawn().expect("terraform starts");
         let pid = child.id();
@@ -158,6 +192,10 @@ impl Workdir {
         let (provider_peak_kib, memory, sampled_cpu) = sampler.stop();
         // Exact when the kernel reports exits (taskstats), else sampled.
         let cpu_provider = exits.and_then(|e| e.children_of(pid)).unwrap_or(sampled_cpu);
+        let cpu_hypervisor = match (hypervisor_before, hypervisor_cpu()) {
+            (Some(b), Some(a)) => Some(a.saturating_sub(b)),
+            _ => None,
+        };
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -170,6 +208,7 @@ impl Workdir {
                 memory,
                 cpu_total,
                 cpu_provider,
+                cpu_hypervisor,
             },
             out.status.success(),
             text,
