@@ -14,7 +14,7 @@ use std::sync::Arc;
 use acceptance_tests::images::{make_logical_pool, path_str};
 use acceptance_tests::{Lab, Scenario};
 use terraform_provider_libvirt::libvirt::conn::ConnectOptions;
-use terraform_provider_libvirt::libvirt::volume::{Created, Lookup, VolInfo, VolumeDelete, VolumeIdentity};
+use terraform_provider_libvirt::libvirt::volume::{Created, Lookup, VolumeDelete};
 use terraform_provider_libvirt::libvirt::xml::volume_xml;
 use terraform_provider_libvirt::libvirt::Connection;
 
@@ -25,15 +25,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("tokio runtime")
-}
-
-fn identity(v: &VolInfo) -> VolumeIdentity {
-    VolumeIdentity {
-        pool: v.pool.clone(),
-        key: v.key(),
-        name: v.xml.name.clone(),
-        path: v.path(),
-    }
 }
 
 /// Writes `marker` at the start of the LV `vg/lv` in the guest.
@@ -117,7 +108,7 @@ fn calls_after_the_pool_was_made_again_under_its_name() {
     }
 
     s.step("read and delete the first 'a' by its identity: gone from every pool, nothing deleted");
-    let id = identity(&a);
+    let id = a.identity();
     match rt.block_on(conn.read_volume(&id)).expect("read") {
         Some(Lookup::Gone) => {}
         other => panic!("{other:?}"),
@@ -143,7 +134,7 @@ fn calls_after_the_pool_was_made_again_under_its_name() {
         None => panic!("the new pool's 'a' is there"),
     };
     match rt
-        .block_on(conn.delete_volume(&identity(&new_a), false))
+        .block_on(conn.delete_volume(&new_a.identity(), false))
         .expect("delete")
     {
         VolumeDelete::Deleted => {}

@@ -66,6 +66,18 @@ pub struct VolumeIdentity {
     pub path: String,
 }
 
+impl VolInfo {
+    /// What identifies this volume as it is now: its pool, key, name and path.
+    pub fn identity(&self) -> VolumeIdentity {
+        VolumeIdentity {
+            pool: self.pool.clone(),
+            key: self.key(),
+            name: self.xml.name.clone(),
+            path: self.path(),
+        }
+    }
+}
+
 impl VolumeIdentity {
     /// Whether libvirt's volume is this one: same key, pool, name and path.
     pub fn matches(&self, v: &VolInfo) -> bool {
@@ -817,12 +829,18 @@ mod tests {
     }
 
     fn identity(v: &VolInfo) -> VolumeIdentity {
-        VolumeIdentity {
-            pool: v.pool.clone(),
-            key: v.key(),
-            name: v.xml.name.clone(),
-            path: v.path(),
-        }
+        v.identity()
+    }
+
+    /// Out of band (a read, so not a change of this provider): the pool is stopped.
+    async fn stop_the_pool(c: &Connection) {
+        c.read("stop the pool", "'default-pool'", |c| {
+            lookup_pool(c, "default-pool")?
+                .destroy()
+                .map_err(|e| Error::libvirt("stop", "'default-pool'", e))
+        })
+        .await
+        .expect("out of band");
     }
 
     #[tokio::test]
@@ -909,13 +927,7 @@ mod tests {
             .expect("the pool");
         assert!(found.active && found.existing.is_none());
         assert_eq!(found.xml.target_path.as_deref(), Some("/default-pool"));
-        c.read("stop the pool", "'default-pool'", |c| {
-            lookup_pool(c, "default-pool")?
-                .destroy()
-                .map_err(|e| Error::libvirt("stop", "'default-pool'", e))
-        })
-        .await
-        .expect("out of band");
+        stop_the_pool(&c).await;
         for name in [Some("a"), Some("b"), None] {
             let found = c
                 .pool_for_create("default-pool", name)
@@ -1056,14 +1068,7 @@ mod tests {
             Some(Lookup::Gone)
         ));
         assert!(c.pool_handle("default-pool").is_some());
-        // Out of band (a read, so not a change of this provider): the pool is stopped.
-        c.read("stop the pool", "'default-pool'", |c| {
-            lookup_pool(c, "default-pool")?
-                .destroy()
-                .map_err(|e| Error::libvirt("stop", "'default-pool'", e))
-        })
-        .await
-        .expect("out of band");
+        stop_the_pool(&c).await;
         assert!(
             c.read_volume(&id).await.expect("read").is_none(),
             "a stopped pool: nothing can be said of its volumes"

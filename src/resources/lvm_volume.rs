@@ -1207,12 +1207,7 @@ async fn clone_source(conn: &Connection, key: &str, capacity: u64) -> Result<Vol
     if v.xml.capacity > capacity {
         return Err(clone_too_large(&format_size(capacity), capacity, &v).into());
     }
-    Ok(VolumeIdentity {
-        pool: v.pool.clone(),
-        key: v.key(),
-        name: v.xml.name.clone(),
-        path: v.path(),
-    })
+    Ok(v.identity())
 }
 
 fn clone_source_gone(key: &str) -> Diagnostic {
