@@ -321,10 +321,15 @@ fn read_for_create(p: &StoragePool, pool: &str, name: Option<&str>, refresh: boo
                 Ok(v) => (true, Some(vol_info(&v, pool, &object)?)),
                 Err(e) if no_such_volume(&e) => (true, None),
                 Err(e) => {
-                    if known == Some(true) || is_active()? {
-                        return Err(Error::libvirt("look up storage volume", object, e));
+                    let e = Error::libvirt("look up storage volume", object, e);
+                    // Not found, but not the volume: the pool went away since it was read.
+                    if e.is_not_found() {
+                        (false, None)
+                    } else if known == Some(true) || is_active()? {
+                        return Err(e);
+                    } else {
+                        (false, None)
                     }
-                    (false, None)
                 }
             }
         }
