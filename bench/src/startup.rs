@@ -66,6 +66,18 @@ pub fn startup(runs: usize) {
         rss.push(status_kib(child.id(), "VmRSS:"));
         let _ = child.kill();
         let _ = child.wait();
+        // A killed provider cannot remove its private socket directory: the bench does.
+        let dir = line
+            .split('|')
+            .nth(3)
+            .and_then(|s| std::path::Path::new(s).parent());
+        if let Some(dir) = dir.filter(|d| {
+            d.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("tf-libvirt-"))
+        }) {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
     rss.sort();
     println!(

@@ -65,6 +65,23 @@ impl Drop for Plugin {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A killed provider cannot remove its private socket directory; it would stay in /tmp.
+        remove_socket_dir(&self.socket);
+    }
+}
+
+/// Removes the directory holding a killed provider's socket (`/tmp/tf-libvirt-*/plugin.sock`),
+/// and nothing else.
+pub fn remove_socket_dir(socket: &str) {
+    let Some(dir) = std::path::Path::new(socket).parent() else {
+        return;
+    };
+    let ours = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("tf-libvirt-"));
+    if ours {
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
 
