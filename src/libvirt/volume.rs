@@ -308,11 +308,7 @@ fn read_for_create(p: &StoragePool, pool: &str, name: Option<&str>, refresh: boo
     } else {
         None
     };
-    let xml = p.xml_desc(0).map_err(during("read storage pool", quoted(pool)))?;
-    let xml = PoolXml::parse(&xml).map_err(|source| Error::Xml {
-        object: format!("storage pool {}", quoted(pool)),
-        source,
-    })?;
+    let xml = pool_xml(p, pool)?;
     let (active, existing) = match (known, name) {
         (Some(false), _) => (false, None),
         (_, Some(name)) => {
@@ -343,15 +339,13 @@ fn read_for_create(p: &StoragePool, pool: &str, name: Option<&str>, refresh: boo
     })
 }
 
-/// The bytes the pool `p` has available, as its XML reports them.
-fn available(p: &StoragePool) -> Result<u64> {
-    let xml = p.xml_desc(0).map_err(during("read storage pool", "the pool"))?;
-    PoolXml::parse(&xml)
-        .map(|x| x.available)
-        .map_err(|source| Error::Xml {
-            object: "storage pool".into(),
-            source,
-        })
+/// The pool `p` (named `pool`) as its XML describes it now.
+fn pool_xml(p: &StoragePool, pool: &str) -> Result<PoolXml> {
+    let xml = p.xml_desc(0).map_err(during("read storage pool", quoted(pool)))?;
+    PoolXml::parse(&xml).map_err(|source| Error::Xml {
+        object: format!("storage pool {}", quoted(pool)),
+        source,
+    })
 }
 
 /// Whether libvirt says an active pool has no volume of the name asked (and not, say, that the
@@ -650,7 +644,12 @@ impl Connection {
                 gate.send()?;
                 let created = match StorageVol::create_xml(&p, &xml, 0) {
                     Ok(v) => Created::New(vol_info(&v, &pool, &object)?),
-                    Err(e) => match space.and_then(|wanted| available(&p).ok().filter(|a| wanted > *a)) {
+                    Err(e) => match space.and_then(|wanted| {
+                        pool_xml(&p, &pool)
+                            .ok()
+                            .map(|x| x.available)
+                            .filter(|a| wanted > *a)
+                    }) {
                         Some(available) => Created::NoSpace { available },
                         None => return Err(Error::libvirt("create storage volume", object.clone(), e)),
                     },
