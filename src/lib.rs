@@ -21,6 +21,9 @@
 //! - [`libvirt`]: our layer over the `virt` crate: one shared connection per configured provider,
 //!   blocking work off the async runtime as reads or changes, named operations per object kind that
 //!   check identity in the same unit of work as the change, error classification, typed XML.
+//! - [`lvm`]: LVM's own tools on the hypervisor (a fixed set of commands, locally or over ssh),
+//!   beside libvirt: what libvirt's logical backend cannot see or do (every LV and whether it is
+//!   open, growing LVs and volume groups, thin pools, snapshots).
 //! - [`image`]: volume content: a disk image (path or URL; raw or qcow2; gz/xz/zst) read as data
 //!   and holes for an upload; knows nothing of libvirt.
 //! - [`units`], [`names`]: size and naming rules shared by validation, planning and the functions.
@@ -30,6 +33,7 @@ pub use framework;
 pub mod functions;
 pub mod image;
 pub mod libvirt;
+pub mod lvm;
 pub mod names;
 pub mod plugin;
 pub mod provider;

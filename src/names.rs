@@ -102,6 +102,26 @@ pub fn validate_pool_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A path with `//`, `/./`, `..` and a trailing `/` resolved lexically. Lexically is right for the
+/// names compared here: `/dev/<vg>` and `/dev/mapper` are directories, not links.
+pub fn normalize_path(p: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in p.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    if p.starts_with('/') {
+        format!("/{}", parts.join("/"))
+    } else {
+        parts.join("/")
+    }
+}
+
 /// A host block device path such as `/dev/sdb` or `/dev/disk/by-id/wwn-0x…`.
 ///
 /// It must be absolute, under `/dev/`, and normalized (no empty, `.` or `..`

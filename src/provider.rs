@@ -8,10 +8,11 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::framework::resource::Failed;
-use crate::framework::schema::{parse_duration, Attribute, Validator};
+use crate::framework::schema::{parse_duration, Attribute, Block, Validator};
 use crate::framework::{Diagnostic, Diagnostics, Schema, Value};
 use crate::libvirt::conn::{redact_uri, ConnectOptions};
 use crate::libvirt::{Connection, Error};
+use crate::lvm::{self, transport::SshTarget, Channel};
 
 /// The URI used when neither `uri` nor `LIBVIRT_DEFAULT_URI` is set.
 pub const FALLBACK_URI: &str = "qemu:///system";
@@ -66,6 +67,96 @@ pub fn schema() -> Schema {
                 ),
         ],
     )
+    .with_block(lvm_tools_block())
+}
+
+/// The `lvm_tools` block: how the provider reaches LVM's own tools on the hypervisor.
+fn lvm_tools_block() -> Block {
+    Block {
+        name: "lvm_tools",
+        description: "How the provider runs LVM's own tools on the hypervisor, beside libvirt: to see what libvirt's \
+            logical backend does not show (thin pools, thin volumes, inactive LVs, snapshots, whether an LV is open) \
+            before anything is deleted, and for what libvirt cannot do (growing a volume or a volume group in place, \
+            thin pools, snapshots). Over ssh to the host a `qemu+ssh://` (or `qemu+libssh://`) URI names, with the \
+            URI's user, port, `keyfile`, `known_hosts` and `no_verify`, host keys verified as libvirt's ssh \
+            transport verifies them; on this machine for a local URI (`qemu:///system`); for `qemu+tcp://` and \
+            `qemu+tls://` URIs only with `ssh_host`. A fixed set of commands (`lvm lvs`, `vgs`, `pvs`, `lvextend`, \
+            `lvreduce`, `lvcreate`, `lvremove`, `lvconvert`, `vgextend`, `vgreduce`, `pvremove`, and `blkdiscard`), \
+            each bounded by `command_timeout` on the hypervisor. Without the block the tools are used wherever the \
+            URI says how and they answer; features that need them say so at plan otherwise."
+            .into(),
+        attributes: vec![
+            Attribute::bool("enabled").optional().describe(
+                "`true`: LVM's tools must be reachable (every operation that needs the hypervisor fails, naming why, \
+                 when they are not); `false`: never use them (libvirt alone, with the limits the docs describe); \
+                 unset: use them where the URI says how and `lvm version` answers.",
+            ),
+            Attribute::string("ssh_host")
+                .optional()
+                .validate(Validator::Str(validate_ssh_host))
+                .describe(
+                    "Host to run LVM's tools on over ssh, when the URI's transport is not ssh (`qemu+tcp`, \
+                     `qemu+tls`) or to override the URI's host.",
+                ),
+            Attribute::number("ssh_port")
+                .optional()
+                .validate(Validator::Int(|n| {
+                    if (1..=65535).contains(&n) {
+                        Ok(())
+                    } else {
+                        Err(format!("{n} is not a TCP port: use 1 to 65535."))
+                    }
+                }))
+                .describe("ssh port. Defaults to the URI's port for an ssh URI, else ssh's own default."),
+            Attribute::string("ssh_user")
+                .optional()
+                .validate(Validator::Str(validate_ssh_user))
+                .describe("ssh user. Defaults to the URI's user, else ssh's own default."),
+            Attribute::string("ssh_keyfile")
+                .optional()
+                .describe("Private key file. Defaults to the URI's `keyfile`, else ssh's own defaults."),
+            Attribute::string("ssh_known_hosts")
+                .optional()
+                .describe("known_hosts file. Defaults to the URI's `known_hosts`, else ssh's own defaults."),
+            Attribute::bool("ssh_verify_host_key").optional().describe(
+                "Whether the host key must be known and match. Defaults to `true`, or to `false` when the URI \
+                 says `no_verify=1` (or `known_hosts_verify=ignore`), as libvirt does.",
+            ),
+            Attribute::bool("sudo").optional().describe(
+                "Run `lvm` through `sudo -n` (never a password prompt): for an ssh user other than root, with a \
+                 sudoers entry such as `terraform ALL=(root) NOPASSWD: /usr/sbin/lvm, /usr/sbin/blkdiscard`. \
+                 Defaults to `false`.",
+            ),
+            Attribute::string("command_timeout")
+                .optional()
+                .validate(Validator::Str(validate_connect_timeout))
+                .describe(
+                    "How long one LVM command may run on the hypervisor before it is stopped (LVM waits for a volume \
+                     group lock another process holds), as a duration such as `\"2m\"`. Defaults to `\"2m\"`.",
+                ),
+        ],
+    }
+}
+
+fn validate_ssh_host(s: &str) -> Result<(), String> {
+    if SshTarget::valid_host(s) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{s:?} is not a host name or address: use letters, digits, '.', '-', ':' (an IPv6 address in [ ]), \
+             not starting with '-'."
+        ))
+    }
+}
+
+fn validate_ssh_user(s: &str) -> Result<(), String> {
+    if SshTarget::valid_user(s) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{s:?} is not a user name: use letters, digits, '.', '-', '_', not starting with '-'."
+        ))
+    }
 }
 
 /// libvirt's hypervisor drivers and secondary drivers (the part of a URI scheme before `+`).
@@ -139,6 +230,32 @@ struct Config {
     connect_timeout: Option<String>,
     keepalive_interval: Option<i64>,
     keepalive_count: Option<i64>,
+    lvm_tools: Option<LvmToolsConfig>,
+}
+
+#[derive(Deserialize, Default)]
+struct LvmToolsConfig {
+    enabled: Option<bool>,
+    ssh_host: Option<String>,
+    ssh_port: Option<i64>,
+    ssh_user: Option<String>,
+    ssh_keyfile: Option<String>,
+    ssh_known_hosts: Option<String>,
+    ssh_verify_host_key: Option<bool>,
+    sudo: Option<bool>,
+    command_timeout: Option<String>,
+}
+
+/// What became of LVM's tools for this provider (decided at first use).
+#[derive(Clone)]
+enum Tools {
+    /// Reachable: the channel.
+    Ready(Arc<Channel>),
+    /// Not used, and why (for messages that say how to enable them).
+    Off(String),
+    /// ssh refused the hypervisor's host key: never silently replaced by libvirt alone, since a
+    /// changed key is what a machine in the middle looks like, and the user must decide.
+    HostKeyRefused(String),
 }
 
 /// What every resource operation gets: the configured connection.
@@ -147,6 +264,8 @@ pub struct Ctx {
     opts: ConnectOptions,
     conn: tokio::sync::OnceCell<Connection>,
     stopping: Arc<AtomicBool>,
+    lvm_settings: lvm::Settings,
+    lvm: tokio::sync::OnceCell<Tools>,
 }
 
 impl Ctx {
@@ -185,12 +304,100 @@ impl Ctx {
         if let Some(n) = c.keepalive_count {
             opts.keepalive_count = n as u32;
         }
+        let t = c.lvm_tools.unwrap_or_default();
+        let command_timeout = t
+            .command_timeout
+            .as_deref()
+            .map(parse_duration)
+            .transpose()
+            .map_err(|e| {
+                Diagnostics::from(
+                    Diagnostic::error("Invalid lvm_tools.command_timeout", e)
+                        .at(crate::framework::AttrPath::attr("lvm_tools").then_attr("command_timeout")),
+                )
+            })?;
+        let lvm_settings = lvm::Settings {
+            enabled: t.enabled,
+            ssh_host: t.ssh_host,
+            ssh_port: t.ssh_port.and_then(|p| u16::try_from(p).ok()),
+            ssh_user: t.ssh_user,
+            ssh_keyfile: t.ssh_keyfile,
+            ssh_known_hosts: t.ssh_known_hosts,
+            ssh_verify_host_key: t.ssh_verify_host_key,
+            sudo: t.sudo == Some(true),
+            command_timeout,
+        };
         Ok(Ctx {
             uri,
             opts,
             conn: tokio::sync::OnceCell::new(),
             stopping,
+            lvm_settings,
+            lvm: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// LVM's tools on the hypervisor, when this provider can and may use them: decided at first
+    /// use (the URI and the `lvm_tools` block say how; `lvm version` must answer) and kept for the
+    /// provider's life. `Ok(None)`: not used (see [`Ctx::lvm_unavailable`] for why); an error only
+    /// when `lvm_tools.enabled = true` and they cannot be used.
+    pub async fn lvm(&self) -> Result<Option<Arc<Channel>>, Diagnostic> {
+        let tools = self.lvm.get_or_init(|| self.open_lvm()).await;
+        match (tools, self.lvm_settings.enabled) {
+            (Tools::Ready(c), _) => Ok(Some(c.clone())),
+            (Tools::Off(why), Some(true)) => Err(Diagnostic::error(
+                "LVM Tools Not Reachable",
+                format!("lvm_tools.enabled = true, but LVM's tools cannot be used: {why}"),
+            )
+            .at(crate::framework::AttrPath::attr("lvm_tools").then_attr("enabled"))),
+            (Tools::Off(_), _) => Ok(None),
+            (Tools::HostKeyRefused(why), _) => Err(Diagnostic::error(
+                "Hypervisor Host Key Refused",
+                format!(
+                    "{why}. Nothing was run on the hypervisor. Verify the host key out of band; set \
+                     lvm_tools.enabled = false to manage storage through libvirt alone."
+                ),
+            )
+            .at_attr("lvm_tools")),
+        }
+    }
+
+    /// Why LVM's tools are not used (after [`Ctx::lvm`] said so), with how to enable them.
+    pub async fn lvm_unavailable(&self) -> String {
+        match self.lvm.get_or_init(|| self.open_lvm()).await {
+            Tools::Ready(_) => "they are available".into(),
+            Tools::Off(why) | Tools::HostKeyRefused(why) => why.clone(),
+        }
+    }
+
+    async fn open_lvm(&self) -> Tools {
+        if self.lvm_settings.enabled == Some(false) {
+            return Tools::Off("lvm_tools.enabled = false in the provider block".into());
+        }
+        let transport = match lvm::transport_for(&self.uri, &self.lvm_settings) {
+            Ok(Ok(t)) => t,
+            Ok(Err(why)) => return Tools::Off(why),
+            Err(bad) => return Tools::Off(bad),
+        };
+        let channel = Arc::new(Channel::new(
+            transport,
+            self.lvm_settings.sudo,
+            self.lvm_settings
+                .command_timeout
+                .unwrap_or(lvm::DEFAULT_COMMAND_TIMEOUT),
+            self.opts.connect_timeout,
+            redact_uri(&self.uri).1,
+        ));
+        let probe = channel.clone();
+        match tokio::task::spawn_blocking(move || probe.probe()).await {
+            Ok(Ok(())) => Tools::Ready(channel),
+            Ok(Err(e @ lvm::Error::HostKey { .. })) => Tools::HostKeyRefused(e.to_string()),
+            Ok(Err(e)) => {
+                tracing::warn!("LVM's tools on {} are not used: {e}", channel.place());
+                Tools::Off(format!("`lvm version` on {} failed: {e}", channel.place()))
+            }
+            Err(e) => Tools::Off(format!("probing LVM's tools: {e}")),
+        }
     }
 
     /// A context for the test driver at `uri`, as `configure` makes it (tests).
@@ -201,6 +408,7 @@ impl Ctx {
             ("connect_timeout", Value::Null),
             ("keepalive_interval", Value::Null),
             ("keepalive_count", Value::Null),
+            ("lvm_tools", Value::Null),
         ]);
         Ctx::configure(&config, Arc::new(AtomicBool::new(false))).expect("a test context")
     }

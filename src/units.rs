@@ -289,6 +289,24 @@ mod tests {
         }
         let long = format!("0.{}1GiB", "0".repeat(40));
         assert_eq!(parse_size(&long), Err(SizeError::TooManyDecimals(long.clone())));
+        // Exactly the most decimals computed exactly: judged on its value, not refused for length.
+        let edge = format!("0.{}1GiB", "0".repeat(MAX_DECIMALS - 1));
+        assert_eq!(parse_size(&edge), Err(SizeError::Fractional(edge.clone())));
+    }
+
+    /// Fractions whose numerator does not divide the power of ten: the reduction must use their
+    /// greatest common divisor, not the numerator.
+    #[test]
+    fn fractions_are_reduced_by_their_gcd() {
+        assert_eq!(parse_size("0.75K"), Ok(768));
+        assert_eq!(parse_size("2.375M"), Ok(2_490_368));
+        assert_eq!(
+            parse_size("1.6G"),
+            Err(SizeError::Fractional("1.6G".into())),
+            "1.6 GiB is not a whole number of bytes"
+        );
+        assert_eq!(gcd(12, 18), 6);
+        assert_eq!(gcd(7, 0), 7);
     }
 
     #[test]

@@ -603,3 +603,87 @@ async fn no_network_listener_only_a_private_unix_socket() {
         "socket directory contents"
     );
 }
+
+/// The volume's passphrase is write-only in the schema Terraform reads, and a configuration that
+/// sets it is refused, naming it, unless the client says it allows write-only attributes
+/// (Terraform 1.11 and later): an older Terraform would keep the value in state and plans.
+#[tokio::test]
+async fn write_only_passphrases_need_a_client_that_allows_them() {
+    let id = common::client_identity();
+    let plugin = common::start(&id);
+    let mut client = common::provider_client(&plugin, &id).await;
+    let schema = client
+        .get_provider_schema(pb::get_provider_schema::Request {})
+        .await
+        .expect("schema")
+        .into_inner();
+    let block = schema.resource_schemas["libvirt_lvm_volume"]
+        .block
+        .as_ref()
+        .expect("block");
+    let encryption = block
+        .block_types
+        .iter()
+        .find(|b| b.type_name == "encryption")
+        .and_then(|b| b.block.as_ref())
+        .expect("encryption block");
+    let attr = |name: &str| {
+        encryption
+            .attributes
+            .iter()
+            .find(|a| a.name == name)
+            .unwrap_or_else(|| panic!("encryption.{name}"))
+    };
+    assert!(attr("passphrase_wo").write_only && attr("passphrase_wo").sensitive);
+    assert!(!attr("passphrase_wo").computed);
+    assert!(!attr("secret_uuid").write_only);
+
+    let ty = schema_type(&schema, "libvirt_lvm_volume");
+    let Type::Object(fields) = &ty else {
+        panic!("object type")
+    };
+    let enc_ty = fields["encryption"].clone();
+    let enc = obj(
+        &enc_ty,
+        &[
+            ("format", "luks".into()),
+            ("passphrase_wo", "s3cret-pass".into()),
+            ("passphrase_wo_version", Value::from(1i64)),
+        ],
+    );
+    let config = obj(
+        &ty,
+        &[
+            ("pool", "p".into()),
+            ("name", "v".into()),
+            ("capacity", "8MiB".into()),
+            ("encryption", enc),
+        ],
+    );
+    for (allowed, want_refusal) in [(None, true), (Some(false), true), (Some(true), false)] {
+        let r = client
+            .validate_resource_config(pb::validate_resource_config::Request {
+                type_name: "libvirt_lvm_volume".into(),
+                config: dv(&config, &ty),
+                client_capabilities: allowed.map(|a| pb::ClientCapabilities {
+                    deferral_allowed: false,
+                    write_only_attributes_allowed: a,
+                }),
+            })
+            .await
+            .expect("validate")
+            .into_inner();
+        let errs = errors(&r.diagnostics);
+        if want_refusal {
+            assert_eq!(errs.len(), 1, "{allowed:?}: {errs:?}");
+            assert!(
+                errs[0].contains("encryption.passphrase_wo") && errs[0].contains("1.11"),
+                "{}",
+                errs[0]
+            );
+            assert!(!errs[0].contains("s3cret-pass"), "{}", errs[0]);
+        } else {
+            assert!(errs.is_empty(), "{allowed:?}: {errs:?}");
+        }
+    }
+}

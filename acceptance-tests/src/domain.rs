@@ -64,9 +64,15 @@ pub struct Runtime {
 
 /// The XML of a fixture domain.
 pub fn domain_xml_def(name: &str, opts: DomainOpts) -> String {
+    domain_xml_with("qemu", name, opts, &[])
+}
+
+/// The XML of a diskless-but-for-`disks` domain of type `kind` (`qemu` on the lab, `test` for
+/// libvirt's test driver); `disks` are `<disk>` elements ([`crate::disk_element`]).
+pub fn domain_xml_with(kind: &str, name: &str, opts: DomainOpts, disks: &[String]) -> String {
     format!(
-        "<domain type='qemu'>\n  <name>{name}</name>\n  <memory unit='MiB'>64</memory>\n  <vcpu>1</vcpu>\n  \
-         <os><type arch='x86_64' machine='pc'>hvm</type></os>\n{}  <devices>\n{}  </devices>\n</domain>\n",
+        "<domain type='{kind}'>\n  <name>{name}</name>\n  <memory unit='MiB'>64</memory>\n  <vcpu>1</vcpu>\n  \
+         <os><type arch='x86_64' machine='pc'>hvm</type></os>\n{}  <devices>\n{}{}  </devices>\n</domain>\n",
         if opts.acpi {
             "  <features><acpi/></features>\n"
         } else {
@@ -77,6 +83,7 @@ pub fn domain_xml_def(name: &str, opts: DomainOpts) -> String {
         } else {
             ""
         },
+        disks.iter().map(|d| format!("    {d}\n")).collect::<String>(),
     )
 }
 
@@ -196,5 +203,9 @@ mod tests {
         let x = domain_xml_def("d1", DomainOpts::shut_off().no_acpi().no_scsi());
         assert!(!x.contains("<acpi/>") && !x.contains("controller"), "{x}");
         assert!(!DomainOpts::shut_off().running);
+        let disk = crate::disk_element("sdb", &crate::DiskSource::Block("/dev/vg/lv".into()), "scsi");
+        let x = domain_xml_with("test", "d2", DomainOpts::shut_off(), std::slice::from_ref(&disk));
+        assert!(x.starts_with("<domain type='test'>") && x.contains(&disk), "{x}");
+        assert_eq!(crate::disk_targets(&x), ["sdb"]);
     }
 }

@@ -4,8 +4,11 @@
 //! unusable ([`Lab::mark_unusable`]: later scenarios of the process fail at once saying why, and
 //! the lab is stopped so the next test process boots a clean one).
 
+use std::process::Command;
+use std::time::Duration;
+
 use crate::lab::Lab;
-use crate::log;
+use crate::{log, run_command};
 
 type Undo<'l> = Box<dyn FnOnce(&Lab) -> Result<(), String> + 'l>;
 
@@ -107,6 +110,71 @@ fn guest_script(lab: &Lab, script: &str) -> Result<(), String> {
     }
 }
 
+// ------------------------------------------------------------------------------------------------
+// Freezing the lab
+
+impl Lab {
+    /// Freezes the whole lab (SIGSTOP to its QEMU): the hypervisor stops answering, as a host
+    /// that hangs or whose network is cut. It runs again when the guard is dropped or
+    /// [`Paused::resume`]d (SIGCONT, checked: a lab that stays stopped is marked unusable and the
+    /// test fails).
+    #[track_caller]
+    pub fn pause(&self) -> Paused<'_> {
+        let pid = self
+            .qemu_pid()
+            .unwrap_or_else(|e| panic!("cannot pause the lab: {e}"));
+        let fault = Fault::inject(
+            self,
+            &format!("lab frozen (SIGSTOP to QEMU pid {pid})"),
+            |_| signal(pid, "-STOP"),
+            move |_| {
+                signal(pid, "-CONT")?;
+                // The kernel acts on SIGCONT before kill(1) returns; the state says whether it did.
+                match process_state(pid)? {
+                    'T' | 't' => Err(format!("QEMU pid {pid} is still stopped after SIGCONT")),
+                    _ => Ok(()),
+                }
+            },
+        );
+        Paused { fault }
+    }
+}
+
+/// The lab frozen by [`Lab::pause`]; resumed when dropped.
+pub struct Paused<'l> {
+    fault: Fault<'l>,
+}
+
+impl Paused<'_> {
+    /// Lets the lab run again (SIGCONT); panics (and marks the lab unusable) if it does not.
+    #[track_caller]
+    pub fn resume(self) {
+        self.fault.undo();
+    }
+}
+
+/// `kill SIGNAL PID` (our lab's QEMU, found through its pid file and checked by its cmdline).
+fn signal(pid: u32, sig: &str) -> Result<(), String> {
+    let mut c = Command::new("kill");
+    c.args([sig, &pid.to_string()]);
+    let r = run_command(c, Duration::from_secs(10));
+    if r.ok() {
+        Ok(())
+    } else {
+        Err(format!("kill {sig} {pid} failed:\n{r}"))
+    }
+}
+
+/// The state letter of a process (`R`, `S`, `T` …) from `/proc/PID/stat`.
+fn process_state(pid: u32) -> Result<char, String> {
+    let stat =
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| format!("/proc/{pid}/stat: {e}"))?;
+    // The command name may hold spaces and parentheses; the state follows its last ')'.
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim_start().chars().next())
+        .ok_or_else(|| format!("cannot read the state from /proc/{pid}/stat: {stat:?}"))
+}
+
 #[cfg(test)]
 mod tests {
     use std::cell::Cell;
@@ -202,5 +270,11 @@ mod tests {
         assert!(msg.contains("mv failed") && msg.contains("(undone)"), "{msg}");
         assert!(undone.get());
         assert_eq!(lab.unusable(), None);
+    }
+
+    #[test]
+    fn process_states() {
+        assert!(matches!(process_state(std::process::id()), Ok('R' | 'S')));
+        assert!(process_state(u32::MAX).is_err());
     }
 }

@@ -57,6 +57,25 @@ pub fn expected_volume_sha256(image: &Path, capacity: u64) -> String {
     sha256_of_file(&raw)
 }
 
+/// The sha256 a volume of `capacity` bytes holding `file` byte for byte must have: the file as it
+/// is (no conversion, whatever its format), padded with zeros to `capacity`.
+pub fn verbatim_volume_sha256(file: &Path, capacity: u64) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let copy = dir.path().join("verbatim");
+    std::fs::copy(file, &copy).expect("copy the file");
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&copy)
+        .expect("open the copy");
+    let len = f.metadata().expect("copy size").len();
+    assert!(
+        len <= capacity,
+        "the file ({len} bytes) is larger than {capacity}"
+    );
+    f.set_len(capacity).expect("pad the copy");
+    sha256_of_file(&copy)
+}
+
 /// A logical pool `name` over `devices` (its VG also `name`), built and started with virsh.
 pub fn make_logical_pool(lab: &Lab, name: &str, devices: &[String]) {
     let sources: String = devices.iter().map(|d| format!("<device path='{d}'/>")).collect();

@@ -39,7 +39,11 @@
 //! - `TF_BIN`: the terraform binary (default `terraform` on PATH; Terraform 1.0.3 lives at
 //!   /var/cache/terraform-provider-libvirt/terraform-1.0.3/terraform after scripts/install-deps).
 //! - `TF_PROVIDER_DIR`: a directory holding a built `terraform-provider-libvirt`; without it the
-//!   harness runs `cargo build --release -p terraform-provider-libvirt` once per test binary.
+//!   harness runs `cargo build --release -p terraform-provider-libvirt` once per test binary. Any
+//!   build works, one with a guard switched off included: `scripts/test --data-safety DIR` runs the
+//!   data-loss tests (sequence, adversarial, safety) against the binary in DIR.
+//! - `SEQUENCE_SEED`, `SEQUENCE_SEEDS`, `SEQUENCE_STEPS`, `SEQUENCE_FOCUS`: the randomized sequence's
+//!   knobs ([`sequence`]).
 //! - `TF_LOG`: passed to terraform when set for the run.
 //! - `ACCEPTANCE_SKIP=1`: skip every scenario (a loud line says so) instead of starting the lab.
 //!   Ignored when `CI=true`: in CI the lab must start or the tests fail, saying why.
@@ -61,25 +65,32 @@
 //!   output, kept for failure messages).
 //! - [`lab`]: [`Lab`], the hypervisor: `ssh` into the guest, `lvs`/`vgs`/`pvs` parsed (a line that
 //!   does not parse fails the test with its text), `virsh` on the host against `LIBVIRT_URI`,
-//!   pool/volume/domain XML, [`Snapshot`] of everything a refused change must leave alone,
-//!   [`Clients`] (libvirtd's client list: which transports reached the daemon).
+//!   pool/volume/domain XML; [`snapshot`]: [`Snapshot`] of everything a refused change must leave
+//!   alone; [`clients`]: [`Clients`] (libvirtd's client list: which transports reached the daemon).
 //! - [`calibration`]: [`Calibration`], the lab's and terraform's speed measured when the lab comes
 //!   up; time limits are derived from it instead of fixed seconds.
 //! - [`fault`]: [`Fault`], an injected fault (a wrapped LVM command, an immutable directory, a
-//!   frozen lab) whose undo is checked: a failed undo fails the test and marks the lab unusable.
+//!   frozen lab: [`Lab::pause`]) whose undo is checked: a failed undo fails the test and marks the
+//!   lab unusable.
 //! - [`domain`]: [`Domain`], a diskless fixture domain made with virsh (not with the provider),
 //!   running or shut off, with or without ACPI and a SCSI controller, with helpers to prove it never
 //!   restarted.
 //! - [`hcl`]: quoting for generated configurations; [`xml`]: libvirt's XML is regular enough that
-//!   a few string searches read it ([`disk_targets`], [`tag_text`], …).
+//!   a few string searches read it ([`disk_targets`], [`tag_text`], [`disk_sources`], …);
+//!   [`names`]: the paths an LV goes by (`/dev/mapper` with `-` doubled, `dm-name`, `dm-uuid`).
 //! - [`http`]: [`HttpServer`], a loopback HTTP server for `source.url` scenarios, stopped by its
 //!   handle; [`images`]: images made with qemu-img, their raw reference's sha256, pools and LVs
 //!   made with virsh, extents left dirty on purpose.
 //! - [`provider`]: the provider binary and the terraform binary; [`net`]: a port that refuses
-//!   connections and stays reserved.
+//!   connections and stays reserved; [`libvirtd`]: a private libvirtd serving the test driver.
+//! - [`judge`]: the scenarios' data-loss judges ([`Tally`] and [`World`] of the adversarial
+//!   orderings, the LV marks of the safety and fault scenarios), each unit-tested.
+//! - [`sequence`]: the randomized data-loss sequences (generator, world, ledger, backends) that
+//!   `tests/sequence.rs` runs on the test driver and on the lab.
 //! - [`coverage`]: the coverage map's check (unit tests only).
 
 pub mod calibration;
+pub mod clients;
 #[cfg(test)]
 mod coverage;
 pub mod domain;
@@ -87,28 +98,37 @@ pub mod fault;
 pub mod hcl;
 pub mod http;
 pub mod images;
+pub mod judge;
 pub mod lab;
 pub mod libvirtd;
+pub mod names;
 pub mod net;
 pub mod provider;
 pub mod scenario;
+pub mod sequence;
+pub mod snapshot;
 pub mod workdir;
 pub mod xml;
 
 pub use calibration::Calibration;
-pub use domain::{domain_xml_def, Domain, DomainOpts, Runtime};
-pub use fault::Fault;
+pub use clients::{Client, ClientRecorder, Clients};
+pub use domain::{domain_xml_def, domain_xml_with, Domain, DomainOpts, Runtime};
+pub use fault::{Fault, Paused};
 pub use hcl::{hcl_list, hcl_string, provider_block};
 pub use http::{HttpServer, Reply};
-pub use lab::{
-    lab_suite, parse_env_lines, Client, ClientRecorder, Clients, Lab, Lv, Paused, Pv, Snapshot, Vg,
-};
+pub use judge::{Tally, World};
+pub use lab::{lab_suite, parse_env_lines, Lab, Lv, Pv, Vg};
+pub use names::{dm_escape, lv_paths};
 pub use net::RefusingPort;
 pub use provider::{provider_dir, terraform_bin};
 pub use scenario::Scenario;
+pub use snapshot::Snapshot;
 pub use tfrun::{run_command, Background, Run, PROVIDER_SOURCE};
 pub use workdir::Workdir;
-pub use xml::{attr_value, disk_block, disk_blocks, disk_targets, tag_text, tag_text_attrs};
+pub use xml::{
+    attr_value, disk_block, disk_blocks, disk_element, disk_source, disk_sources, disk_targets, tag_text,
+    tag_text_attrs, DiskSource,
+};
 
 use std::fmt;
 use std::path::{Path, PathBuf};

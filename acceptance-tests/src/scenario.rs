@@ -118,16 +118,20 @@ impl Scenario {
 
     /// A work directory whose main.tf is `body` after the provider block.
     pub fn workdir(&self, body: &str) -> Workdir<'_> {
-        let wd = Workdir::new(self);
+        let wd = self.new_workdir();
         wd.write(body);
         wd
     }
 
     /// A work directory whose main.tf is exactly `main_tf` (bring your own provider block).
     pub fn workdir_raw(&self, main_tf: &str) -> Workdir<'_> {
-        let wd = Workdir::new(self);
+        let wd = self.new_workdir();
         wd.write_raw(main_tf);
         wd
+    }
+
+    fn new_workdir(&self) -> Workdir<'_> {
+        Workdir::new(self.lab, &self.prefix, self.provider_block())
     }
 
     /// Defines (and, if asked, starts) a diskless fixture domain named `<prefix>-<what>`.

@@ -8,24 +8,31 @@ use std::time::Duration;
 
 use tfrun::TfDir;
 
+use crate::lab::Lab;
 use crate::provider::provider_dir;
-use crate::scenario::Scenario;
 use crate::{log, run_command, Background, Run, TF_TIMEOUT};
 
 /// A temporary Terraform working directory. Dropping it runs `terraform destroy` when its state still
-/// holds resources (the scenario's own direct cleanup follows).
+/// holds resources (the scenario's own direct cleanup follows). It borrows its scenario's prefix,
+/// so it cannot outlive the scenario whose cleanup comes after its destroy.
 pub struct Workdir<'s> {
     dir: Option<TfDir>,
-    scenario: &'s Scenario,
+    lab: &'static Lab,
+    /// The provider block and `required_providers` that [`Workdir::write`] puts first.
+    provider_block: String,
+    _prefix: &'s str,
 }
 
 impl<'s> Workdir<'s> {
-    pub(crate) fn new(scenario: &'s Scenario) -> Workdir<'s> {
-        let dir = TfDir::new(&format!("{}-", scenario.prefix()), provider_dir())
+    /// A new directory named after `prefix` (the scenario's) on `lab`.
+    pub(crate) fn new(lab: &'static Lab, prefix: &'s str, provider_block: String) -> Workdir<'s> {
+        let dir = TfDir::new(&format!("{prefix}-"), provider_dir())
             .unwrap_or_else(|e| panic!("a temporary terraform directory: {e}"));
         Workdir {
             dir: Some(dir),
-            scenario,
+            lab,
+            provider_block,
+            _prefix: prefix,
         }
     }
 
@@ -36,7 +43,7 @@ impl<'s> Workdir<'s> {
 
     /// Replaces main.tf with the provider block followed by `body`.
     pub fn write(&self, body: &str) {
-        self.write_raw(&format!("{}\n{body}", self.scenario.provider_block()));
+        self.write_raw(&format!("{}\n{body}", self.provider_block));
     }
 
     /// Replaces main.tf with exactly `main_tf`.
@@ -244,7 +251,7 @@ impl<'s> Workdir<'s> {
 
 impl Drop for Workdir<'_> {
     fn drop(&mut self) {
-        if let Some(why) = self.scenario.lab().unusable() {
+        if let Some(why) = self.lab.unusable() {
             log(format!("no terraform destroy: the lab is unusable ({why})"));
         } else if self.state_has_resources() {
             let r = self.tf_timeout(

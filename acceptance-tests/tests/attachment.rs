@@ -213,8 +213,25 @@ fn attachment_import_by_domain_and_target() {
         attachment("d", &dom.name, "libvirt_lvm_volume.v1.id", "sdb", "")
     ));
     wd.apply();
+    let lab = s.lab();
     let key = wd.state_str("libvirt_lvm_volume.v1", "id");
     let id = wd.state_str("libvirt_disk_attachment.d", "id");
+    // The id is the domain's UUID as libvirt knows it, and the target; the volume id is the LV's
+    // UUID, and the disk at sdb is that LV.
+    let uuid = lab.virsh_ok(&["domuuid", &dom.name]).trim().to_string();
+    assert_eq!(
+        id,
+        format!("{uuid}/sdb"),
+        "the attachment id is not <virsh domuuid>/<target>"
+    );
+    let lv = lab.lv(&pool, "v1").expect("v1 in lvs");
+    assert_eq!(key, lv.uuid, "the volume id is not the LV UUID in lvs");
+    let disk = dom.disk("sdb", false).expect("sdb in the live XML");
+    assert_eq!(
+        attr_value(&disk, "source", "volume").as_deref(),
+        Some("v1"),
+        "sdb is not v1:\n{disk}"
+    );
 
     let imp = s.workdir(&attachment("d", &dom.name, &format!("\"{key}\""), "sdb", ""));
     imp.import("libvirt_disk_attachment.d", &format!("{}/sdb", dom.name));

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use acceptance_tests::images::{
     dirty_extents, expected_volume_sha256, make_logical_pool, path_str, run_ok, sha256_of_file,
+    verbatim_volume_sha256,
 };
 use acceptance_tests::{hcl_string, HttpServer, Lab, Reply, Scenario, Workdir};
 
@@ -324,6 +325,12 @@ fn content_images_fill_volumes() {
             source("url", &server.url("/nolen.qcow2"), ""),
         ),
         ("uredir", "disk.raw", source("url", &server.url("/moved"), "")),
+        // A qcow2 file with `format = "raw"`: written as it is, its qcow2 header included.
+        (
+            "verbatim",
+            "v3.qcow2",
+            source("path", &file("v3.qcow2"), "    format = \"raw\"\n"),
+        ),
     ];
     // (label, capacity MiB, HCL body, the error summary)
     let bad: Vec<(&str, u64, String, &str)> = vec![
@@ -429,7 +436,17 @@ fn content_images_fill_volumes() {
     let labels: Vec<&str> = good.iter().map(|(l, _, _)| *l).collect();
     let got = lv_sha256(lab, &pool, &labels);
     for (label, image, _) in &good {
-        let expected = expected_volume_sha256(img.unwrapped(image), VOLUME_MIB * MIB);
+        let converted = expected_volume_sha256(img.unwrapped(image), VOLUME_MIB * MIB);
+        let expected = if *label == "verbatim" {
+            let verbatim = verbatim_volume_sha256(img.path(image), VOLUME_MIB * MIB);
+            assert_ne!(
+                verbatim, converted,
+                "the control: {image} as it is differs from its disk"
+            );
+            verbatim
+        } else {
+            converted
+        };
         assert_eq!(
             got.get(*label),
             Some(&expected),

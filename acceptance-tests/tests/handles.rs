@@ -14,7 +14,8 @@ use std::sync::Arc;
 use acceptance_tests::images::{make_logical_pool, path_str};
 use acceptance_tests::{Lab, Scenario};
 use terraform_provider_libvirt::libvirt::conn::ConnectOptions;
-use terraform_provider_libvirt::libvirt::volume::{Created, Lookup, VolumeDelete};
+use terraform_provider_libvirt::libvirt::facts::volume::Lookup;
+use terraform_provider_libvirt::libvirt::volume::{Created, VolumeDelete};
 use terraform_provider_libvirt::libvirt::xml::volume_xml;
 use terraform_provider_libvirt::libvirt::Connection;
 
@@ -113,7 +114,7 @@ fn calls_after_the_pool_was_made_again_under_its_name() {
         Some(Lookup::Gone) => {}
         other => panic!("{other:?}"),
     }
-    match rt.block_on(conn.delete_volume(&id, false)).expect("delete") {
+    match rt.block_on(conn.delete_volume(&id, false, None)).expect("delete") {
         VolumeDelete::Gone => {}
         other => panic!("{other:?}"),
     }
@@ -134,7 +135,7 @@ fn calls_after_the_pool_was_made_again_under_its_name() {
         None => panic!("the new pool's 'a' is there"),
     };
     match rt
-        .block_on(conn.delete_volume(&new_a.identity(), false))
+        .block_on(conn.delete_volume(&new_a.identity(), false, None))
         .expect("delete")
     {
         VolumeDelete::Deleted => {}

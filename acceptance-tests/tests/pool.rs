@@ -620,14 +620,33 @@ fn pool_overwrite_over_another_vgs_pv_and_a_partition_table() {
     assert!(lab.vg(&pool).is_none(), "a VG was built");
     s.step("partition table: build refused, untouched, nothing left");
 
-    // overwrite = true over both: one VG over the two disks; the other VG and the table are gone.
-    wd.write(&pool_body(
+    // overwrite = true over both, without LVM's tools (this lab's qemu+tcp URI): the other VG
+    // cannot be proven empty, so it is refused and both disks are untouched.
+    let over_both = pool_body(
         &format!("[\"{pv}\", \"{pt}\"]"),
         "  overwrite      = true\n  force_destroy  = true\n",
-    ));
+    );
+    wd.write(&over_both);
     let plan = wd.plan_detailed();
     assert_eq!(plan.code, Some(2), "{plan}");
-    plan.expect_mentions(&["Warning: Devices Will Be Overwritten", &other]);
+    plan.expect_mentions(&[
+        "Warning: Device Already In Use",
+        &other,
+        "could not be proven empty",
+    ]);
+    let r = wd.try_apply(&[]).expect_failure();
+    r.expect_diagnostic("Device Already In Use", "source_devices");
+    assert!(
+        lab.pvs().iter().any(|p| p.device == pv && p.vg == other),
+        "the other VG's PV was touched: {:?}",
+        lab.pvs()
+    );
+    assert_eq!(pttype(lab, &pt), "dos", "the partition table was touched");
+    assert_eq!(lab.pool_names(), pools_before, "a pool was left defined");
+    s.step("overwrite over another VG that cannot be proven empty: refused, both untouched");
+
+    // The other VG removed by hand: overwrite builds over its bare PV and the partition table.
+    lab.ssh_ok(&format!("vgremove -q -y {other}"));
     wd.apply();
     let pvs = lab.pvs();
     for dev in [&pv, &pt] {
@@ -636,13 +655,8 @@ fn pool_overwrite_over_another_vgs_pv_and_a_partition_table() {
             "{dev} is not a PV of {pool}: {pvs:?}"
         );
     }
-    assert!(
-        lab.vg(&other).is_none(),
-        "the other VG survived overwrite: {:?}",
-        lab.vgs()
-    );
     assert_eq!(pttype(lab, &pt), "", "the partition table survived overwrite");
     assert_eq!(lab.pool_info(&pool)["State"], "running");
     wd.expect_plan(0);
-    s.step("overwrite = true: built over both");
+    s.step("overwrite = true over a bare PV and a partition table: built over both");
 }

@@ -15,6 +15,15 @@ fn lookup(pool: &str) -> String {
     )
 }
 
+/// A lookup of pool `pool` whose UUID is printed as the output `id` by `terraform plan`: which
+/// hypervisor answered shows in the UUID.
+fn lookup_id(pool: &str) -> String {
+    format!(
+        "{}\noutput \"id\" {{\n  value = data.libvirt_lvm_pool.d.id\n}}\n",
+        lookup(pool)
+    )
+}
+
 #[test]
 fn provider_default_uri_chain_and_validate_never_connects() {
     let Some(s) = Scenario::start("provider::default_uri_chain_and_validate_never_connects") else {
@@ -23,14 +32,16 @@ fn provider_default_uri_chain_and_validate_never_connects() {
     let lab = s.lab();
     let missing = s.name("missing");
     let plan = ["plan", "-input=false"];
+    // A pool made on the lab with virsh: a lookup that returns its UUID was answered by the lab.
+    let pool = s.name("pool");
+    make_logical_pool(lab, &pool, &lab.pv_devices[..1]);
+    let uuid = lab.virsh_ok(&["pool-uuid", &pool]).trim().to_string();
 
     // No uri: LIBVIRT_DEFAULT_URI is used. The lab answers the lookup.
-    let wd = s.workdir_raw(&format!("{}{}", provider_block(""), lookup(&missing)));
-    let r = wd
-        .tf_env(&plan, &[("LIBVIRT_DEFAULT_URI", &lab.uri)])
-        .expect_failure();
-    r.expect_mentions(&["Storage Pool Not Found", &missing]);
-    s.step("no uri, LIBVIRT_DEFAULT_URI = the lab: the lab answered");
+    let wd = s.workdir_raw(&format!("{}{}", provider_block(""), lookup_id(&pool)));
+    let r = wd.tf_env(&plan, &[("LIBVIRT_DEFAULT_URI", &lab.uri)]).expect_ok();
+    r.expect_mentions(&[&format!("id = \"{uuid}\"")]);
+    s.step("no uri, LIBVIRT_DEFAULT_URI = the lab: the lab's pool UUID read");
 
     // Neither uri nor LIBVIRT_DEFAULT_URI (unset, then empty): qemu:///system, where nothing
     // listens on this host, and the error names it.
@@ -54,11 +65,11 @@ fn provider_default_uri_chain_and_validate_never_connects() {
         "qemu+tcp://127.0.0.1:{}/system",
         silent.local_addr().expect("port").port()
     );
-    let wd = s.workdir(&lookup(&missing));
+    let wd = s.workdir(&lookup_id(&pool));
     let r = wd
         .tf_env(&plan, &[("LIBVIRT_DEFAULT_URI", &silent_uri)])
-        .expect_failure();
-    r.expect_mentions(&["Storage Pool Not Found", &missing]);
+        .expect_ok();
+    r.expect_mentions(&[&format!("id = \"{uuid}\"")]);
     assert!(
         silent.accept().is_err(),
         "the provider connected to LIBVIRT_DEFAULT_URI although uri is set"
@@ -450,4 +461,163 @@ fn provider_keepalive_interval_zero_sends_no_pings() {
     );
     let without = run(0);
     assert_eq!(without, 0, "keepalive_interval = 0 still sent keepalive PINGs");
+}
+
+/// What one connection through [`freezing_proxy`] did.
+#[derive(Clone, Debug, Default)]
+struct Frozen {
+    /// The client sent the trigger: from then on the daemon's bytes were dropped.
+    frozen: bool,
+    /// Keepalive PINGs the client sent after the freeze.
+    pings_after: usize,
+    /// The client closed the connection after the freeze (libvirt gives up on a dead peer).
+    client_closed: bool,
+}
+
+/// A loopback proxy to `upstream` that forwards everything until the client's bytes contain
+/// `trigger` (the pool name of a lookup), and from then on drops every byte of the daemon's
+/// replies on that connection: the daemon seems to die mid-call, while the socket stays open. Only
+/// the first connection that sends the trigger is frozen (a provider that reconnects is answered).
+fn freezing_proxy(
+    upstream: String,
+    trigger: Vec<u8>,
+) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<Frozen>>>) {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+    let port = listener.local_addr().expect("proxy port").port();
+    let stats: Arc<Mutex<Vec<Frozen>>> = Arc::default();
+    let record = stats.clone();
+    let froze_once = Arc::new(AtomicBool::new(false));
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(&upstream) else {
+                continue;
+            };
+            let i = {
+                let mut s = record.lock().unwrap_or_else(|p| p.into_inner());
+                s.push(Frozen::default());
+                s.len() - 1
+            };
+            let frozen = Arc::new(AtomicBool::new(false));
+            let (mut c_in, mut c_out) = (client.try_clone().expect("clone"), client);
+            let (mut s_in, mut s_out) = (server.try_clone().expect("clone"), server);
+            let (stats, frozen_in, once, trigger) = (
+                record.clone(),
+                frozen.clone(),
+                froze_once.clone(),
+                trigger.clone(),
+            );
+            std::thread::spawn(move || {
+                let mut counter = PingCounter::default();
+                let mut pings_at_freeze = 0;
+                let mut recent: Vec<u8> = Vec::new();
+                let mut buf = [0u8; 65536];
+                loop {
+                    let n = c_in.read(&mut buf).unwrap_or(0);
+                    if n == 0 {
+                        let mut s = stats.lock().unwrap_or_else(|p| p.into_inner());
+                        s[i].client_closed = frozen_in.load(Ordering::SeqCst);
+                        break;
+                    }
+                    counter.feed(&buf[..n]);
+                    if !frozen_in.load(Ordering::SeqCst) {
+                        recent.extend_from_slice(&buf[..n]);
+                        if recent.windows(trigger.len()).any(|w| w == trigger.as_slice())
+                            && !once.swap(true, Ordering::SeqCst)
+                        {
+                            frozen_in.store(true, Ordering::SeqCst);
+                            pings_at_freeze = counter.pings;
+                            stats.lock().unwrap_or_else(|p| p.into_inner())[i].frozen = true;
+                        }
+                        let keep = recent.len().saturating_sub(trigger.len());
+                        recent.drain(..keep);
+                    } else {
+                        stats.lock().unwrap_or_else(|p| p.into_inner())[i].pings_after =
+                            counter.pings - pings_at_freeze;
+                    }
+                    // The daemon may be gone after the freeze: its replies are dropped anyway.
+                    if s_out.write_all(&buf[..n]).is_err() && !frozen_in.load(Ordering::SeqCst) {
+                        break;
+                    }
+                }
+                // Closing towards the daemon is all that is left to do; a failure changes nothing.
+                s_out.shutdown(std::net::Shutdown::Write).ok();
+            });
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 65536];
+                while let Ok(n) = s_in.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    if !frozen.load(Ordering::SeqCst) && c_out.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                if !frozen.load(Ordering::SeqCst) {
+                    c_out.shutdown(std::net::Shutdown::Write).ok();
+                }
+            });
+        }
+    });
+    (port, stats)
+}
+
+/// `keepalive_count` on the wire: with the daemon silent mid-call (its replies dropped by a proxy,
+/// the socket open), libvirt's client sends exactly `keepalive_count` PINGs, one per
+/// `keepalive_interval`, and then closes the connection. Two non-default counts (the default is
+/// 3), each seen exactly.
+#[test]
+fn provider_keepalive_count_pings_then_closes() {
+    let Some(s) = Scenario::start("provider::keepalive_count_pings_then_closes") else {
+        return;
+    };
+    let lab = s.lab();
+    let upstream = lab
+        .uri
+        .strip_prefix("qemu+tcp://")
+        .and_then(|rest| rest.split_once('/'))
+        .map(|(hostport, _)| hostport.to_string())
+        .unwrap_or_else(|| panic!("the lab's URI is not qemu+tcp://HOST:PORT/…: {}", lab.uri));
+    for count in [2usize, 5] {
+        // A name of its own per run: the trigger that freezes the daemon's side.
+        let missing = s.name(&format!("silent{count}"));
+        let (port, stats) = freezing_proxy(upstream.clone(), missing.clone().into_bytes());
+        let wd = s.workdir_raw(&format!(
+            "{}{}",
+            provider_block(&format!(
+                "uri = \"qemu+tcp://127.0.0.1:{port}/system\"\n  keepalive_interval = 1\n  \
+                 keepalive_count = {count}\n  connect_timeout = \"60s\""
+            )),
+            lookup(&missing)
+        ));
+        let r = wd.tf(&["plan", "-input=false"]).expect_failure();
+        // The proxy's threads see the provider's sockets close when it exits; give them a moment.
+        let settled = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let stats = loop {
+            let now = stats.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            if now.iter().all(|c| !c.frozen || c.client_closed) || std::time::Instant::now() > settled {
+                break now;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
+        s.step(&format!("keepalive_count = {count}: connections {stats:?}"));
+        let frozen: Vec<&Frozen> = stats.iter().filter(|c| c.frozen).collect();
+        assert_eq!(
+            frozen.len(),
+            1,
+            "the lookup never reached the proxy's trigger (connections: {stats:?}):\n{r}"
+        );
+        assert!(
+            frozen[0].client_closed,
+            "the provider never gave up on the silent daemon (connections: {stats:?}):\n{r}"
+        );
+        assert_eq!(
+            frozen[0].pings_after, count,
+            "keepalive_count = {count}: the client sent {} PINGs to the silent daemon before closing",
+            frozen[0].pings_after
+        );
+    }
 }

@@ -23,6 +23,7 @@
 
 use std::collections::BTreeMap;
 
+use acceptance_tests::judge::{compare_marks, probe, Mark};
 use acceptance_tests::{Domain, DomainOpts, Lab, Run, Scenario, Workdir};
 
 // ------------------------------------------------------------------------------------------------
@@ -83,52 +84,6 @@ const KEEP: &str = "  on_destroy     = \"keep\"";
 
 // ------------------------------------------------------------------------------------------------
 // Data ledger
-
-/// What an LV looked like: its UUID and the SHA-256 of its first MiB (`None` while inactive).
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Mark {
-    uuid: String,
-    sha: Option<String>,
-}
-
-/// What the guest says about one VG.
-#[derive(Debug, Default)]
-struct Probe {
-    vg_uuid: Option<String>,
-    lvs: BTreeMap<String, Mark>,
-}
-
-/// One `ssh` round trip: the VG's UUID and, per LV, its UUID and checksum.
-fn probe(lab: &Lab, vg: &str) -> Probe {
-    let out = lab.ssh_ok(&format!(
-        r#"set -e
-u=$(vgs --noheadings -o vg_uuid {vg} 2>/dev/null | tr -d ' ' || true)
-[ -n "$u" ] && echo "vg $u"
-lvs --noheadings -o lv_name,lv_uuid --separator , {vg} 2>/dev/null | tr -d ' ' | while IFS=, read -r n id; do
-  if [ -b "/dev/{vg}/$n" ]; then s=$(head -c 1048576 "/dev/{vg}/$n" | sha256sum | cut -c1-64); else s=inactive; fi
-  echo "lv $n $id $s"
-done
-true"#
-    ));
-    let mut p = Probe::default();
-    for line in out.lines() {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        match f.as_slice() {
-            ["vg", uuid] => p.vg_uuid = Some(uuid.to_string()),
-            ["lv", name, uuid, sha] => {
-                p.lvs.insert(
-                    name.to_string(),
-                    Mark {
-                        uuid: uuid.to_string(),
-                        sha: (*sha != "inactive").then(|| sha.to_string()),
-                    },
-                );
-            }
-            _ => {}
-        }
-    }
-    p
-}
 
 /// The LVs that must survive, with their marks, and the scenario's tally.
 struct Ledger {
@@ -209,58 +164,23 @@ impl Ledger {
     #[track_caller]
     fn verify_with(&mut self, removed: &[&str], inactive_ok: bool) {
         let p = probe(self.lab, &self.vg);
-        let mut problems = Vec::new();
-        if p.vg_uuid != self.vg_uuid {
-            problems.push(format!(
-                "VG {} changed: UUID {:?} -> {:?}",
-                self.vg, self.vg_uuid, p.vg_uuid
-            ));
-        }
-        for lv in removed {
-            // Destroyed on request: the LV we knew is gone. An LV of the same name with another
-            // UUID is its replacement (-replace), which the caller checks.
-            let known = self.expect.remove(*lv);
-            if let Some(m) = p.lvs.get(*lv) {
-                if known.as_ref().is_none_or(|k| k.uuid == m.uuid) {
-                    problems.push(format!(
-                        "{lv} should have been destroyed on request but exists: {m:?}"
-                    ));
-                }
-            }
-            if known.is_some() {
-                self.removed_on_request.push(lv.to_string());
-            }
-        }
-        for (lv, want) in &self.expect {
-            self.checks += 1;
-            match p.lvs.get(lv) {
-                None => {
-                    self.lost.push(format!("{lv} (deleted)"));
-                    problems.push(format!("LV {}/{lv} LOST: it no longer exists", self.vg));
-                }
-                Some(m) if m.uuid != want.uuid => {
-                    self.lost.push(format!("{lv} (recreated)"));
-                    problems.push(format!(
-                        "LV {}/{lv} LOST: recreated (UUID {} -> {})",
-                        self.vg, want.uuid, m.uuid
-                    ));
-                }
-                Some(Mark { sha: None, .. }) if inactive_ok => {}
-                Some(m) if m.sha != want.sha => {
-                    self.lost.push(format!("{lv} (content)"));
-                    problems.push(format!(
-                        "LV {}/{lv} data changed: sha256 {:?} -> {:?}",
-                        self.vg, want.sha, m.sha
-                    ));
-                }
-                Some(_) => {}
-            }
-        }
+        let v = compare_marks(
+            &self.vg,
+            self.vg_uuid.as_deref(),
+            &mut self.expect,
+            &p,
+            removed,
+            inactive_ok,
+        );
+        // `compare_marks` took the removed LVs out: what is left was checked.
+        self.checks += self.expect.len() as u32;
+        self.removed_on_request.extend(v.removed_on_request);
+        self.lost.extend(v.lost);
         assert!(
-            problems.is_empty(),
+            v.problems.is_empty(),
             "after {:?}:\n  {}\nguest: {p:?}",
             self.ops.last(),
-            problems.join("\n  ")
+            v.problems.join("\n  ")
         );
     }
 
@@ -463,11 +383,22 @@ fn safety_replace_each_resource() {
     expect_diff(&wd, 0, 0, 0);
     s.step("-replace pool refused, nothing changed");
 
-    // Arguments that force a replacement: the devices, the volume group's name.
+    // The volume group's name forces a replacement, refused by its destroy half's fresh check; the
+    // devices change in place, which without LVM's tools (this lab's qemu+tcp URI) is refused
+    // before anything changes.
     let second = acceptance_tests::hcl_list(&lab.pv_devices[1..2]);
     let vg2 = format!("{pool}-other");
-    for (what, changed) in [
-        ("source_devices", base(&pool, &second, &dom.name, GUARDED)),
+    for (what, changed, at_plan, at_apply) in [
+        (
+            "source_devices",
+            base(&pool, &second, &dom.name, GUARDED),
+            vec![
+                "1 to change",
+                "0 to destroy",
+                "Warning: Changing Devices Needs LVM's Tools",
+            ],
+            "Changing Devices Needs LVM's Tools",
+        ),
         (
             "volume_group",
             base(
@@ -476,27 +407,25 @@ fn safety_replace_each_resource() {
                 &dom.name,
                 &format!("{GUARDED}\n  volume_group   = \"{vg2}\""),
             ),
+            // Terraform keeps only the errors of a replacement's create half, so the warning
+            // comes from the plan of the change: what the destroy half does and what refuses it.
+            vec![
+                "must be replaced",
+                "Warning: Storage Pool Will Be Replaced",
+                "Changing volume_group cannot be done in place",
+                "refuses, before changing anything, while a domain uses any of its volumes",
+            ],
+            "Volume Group Has Volumes In Use",
         ),
     ] {
-        led.op(&format!("change {what} (forces replacement)"));
+        led.op(&format!("change {what}"));
         wd.write(&changed);
         let plan = wd.plan_detailed();
-        assert_eq!(
-            plan.code,
-            Some(2),
-            "the plan shows the replacement ({what}):\n{plan}"
-        );
-        // Terraform keeps only the errors of a replacement's create half, so the warning comes
-        // from the plan of the change: what the destroy half does and what refuses it.
-        plan.expect_mentions(&[
-            "must be replaced",
-            "Warning: Storage Pool Will Be Replaced",
-            &format!("Changing {what} cannot be done in place"),
-            "refuses, before changing anything, while a domain uses any of its volumes",
-        ]);
+        assert_eq!(plan.code, Some(2), "the plan shows the change ({what}):\n{plan}");
+        plan.expect_mentions(&at_plan);
         let r = wd.try_apply(&[]).expect_failure();
-        r.expect_mentions(&["Volume Group Has Volumes In Use"]);
-        led.guard(&format!("{what} change refused by the delete's fresh check"));
+        r.expect_mentions(&[at_apply]);
+        led.guard(&format!("{what} change refused before anything changed"));
         led.verify(&[]);
         assert!(lab.vg(&vg2).is_none(), "a VG {vg2} was created");
         assert!(

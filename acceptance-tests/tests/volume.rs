@@ -187,11 +187,7 @@ fn volume_grow_refused_and_data_kept() {
 
     wd.write(&config(&pool, &devices, &volume("v", "v", "128MiB", "")));
     let r = wd.expect_plan(2);
-    r.expect_mentions(&[
-        "Volume Resize Is Attempted In Place",
-        "1 to change",
-        "0 to destroy",
-    ]);
+    r.expect_mentions(&["Resizing Needs LVM's Tools", "1 to change", "0 to destroy"]);
     let r = wd.try_apply(&[]).expect_failure();
     r.expect_diagnostic("libvirt Cannot Resize LVM Volumes", "capacity");
     let after = lab.lv(&pool, "v").expect("LV still there");
@@ -607,11 +603,7 @@ resource "libvirt_lvm_volume" "m" {{
         !r.text().contains("Shrinking Would Destroy Data"),
         "allow_shrink = true still warns that shrinking is refused:\n{r}"
     );
-    r.expect_mentions(&[
-        "Volume Resize Is Attempted In Place",
-        "1 to change",
-        "0 to destroy",
-    ]);
+    r.expect_mentions(&["Resizing Needs LVM's Tools", "1 to change", "0 to destroy"]);
     let r = wd.try_apply(&[]).expect_failure();
     r.expect_diagnostic("libvirt Cannot Shrink LVM Volumes", "capacity");
     // libvirt's message, as terraform wraps it, and the way forward in bytes.

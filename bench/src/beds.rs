@@ -22,6 +22,22 @@ fn hcl_list(items: &[String]) -> String {
 
 /// A pool and `n` volumes through this provider.
 fn provider_config(uri: &str, l: &Layout, capacity: &str) -> String {
+    provider_config_with(uri, l, capacity, "")
+}
+
+/// The lab's ssh as the provider's `lvm_tools` block (LVM's tools over ssh, libvirt over `uri`).
+fn lab_lvm_tools() -> String {
+    format!(
+        "\n  lvm_tools {{\n    enabled         = true\n    ssh_host        = \"127.0.0.1\"\n    ssh_port        = {}\n    \
+         ssh_user        = \"root\"\n    ssh_keyfile     = {:?}\n    ssh_known_hosts = {:?}\n  }}",
+        env("LAB_SSH_PORT"),
+        env("LAB_SSH_KEY"),
+        env("LAB_KNOWN_HOSTS")
+    )
+}
+
+/// [`provider_config`] with `provider_extra` (HCL) in the provider block.
+fn provider_config_with(uri: &str, l: &Layout, capacity: &str, provider_extra: &str) -> String {
     let on_destroy = if l.delete_vg {
         "\n  on_destroy     = \"delete\""
     } else {
@@ -34,7 +50,7 @@ fn provider_config(uri: &str, l: &Layout, capacity: &str) -> String {
   }}
 }}
 provider "libvirt" {{
-  uri = {uri:?}
+  uri = {uri:?}{provider_extra}
 }}
 resource "libvirt_lvm_pool" "p" {{
   name           = {pool:?}
@@ -358,8 +374,8 @@ pub fn bed_b(runs: usize, sizes: &[usize]) {
         .collect();
     let floor = Floor::open(&uri);
     println!("\n### Bed B: real LVM on the lab ({uri}), medians of {runs}\n");
-    println!("| N | operation | provider (terraform, -parallelism=10) | libvirt floor (serial, one connection) | provider / libvirt | libvirt floor with the refresh `terraform destroy` runs first | provider / that | provider peak RSS |");
-    println!("|---:|---|---:|---:|---:|---:|---:|---:|");
+    println!("| N | operation | provider (terraform, -parallelism=10) | libvirt floor (serial, one connection) | provider / libvirt | libvirt floor with the refresh `terraform destroy` runs first | provider / that | provider with LVM's tools over ssh | that / libvirt | provider peak RSS |");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in sizes {
         let ours_l = Layout {
             pool: "benchvg".into(),
@@ -373,7 +389,9 @@ pub fn bed_b(runs: usize, sizes: &[usize]) {
             ..ours_l.clone()
         };
         let ours = Workdir::new(&provider_config(&uri, &ours_l, "8MiB"));
+        let tools = Workdir::new(&provider_config_with(&uri, &ours_l, "8MiB", &lab_lvm_tools()));
         let (mut apply, mut destroy) = (Row::default(), Row::default());
+        let (mut apply_tools, mut destroy_tools) = (Series::default(), Series::default());
         // `terraform destroy` refreshes everything first (one pool refresh, which runs the LVM
         // tools, and a read of each volume): the same calls made serially, shown beside the bare
         // destroy floor.
@@ -381,14 +399,20 @@ pub fn bed_b(runs: usize, sizes: &[usize]) {
         for _ in 0..runs {
             apply.ours.add(ours.apply(10));
             destroy.ours.add(ours.destroy(10));
+            apply_tools.add(tools.apply(10));
+            destroy_tools.add(tools.destroy(10));
             apply.libvirt.add_wall(floor.apply(&floor_l));
             let refresh = floor.refresh(&floor_l);
             let bare = floor.destroy(&floor_l);
             destroy.libvirt.add_wall(bare);
             refreshed_destroy.add_wall(refresh + bare);
         }
-        for (op, r) in [("apply", &apply), ("destroy", &destroy)] {
+        for (op, r, t) in [
+            ("apply", &apply, &apply_tools),
+            ("destroy", &destroy, &destroy_tools),
+        ] {
             let (o, l) = (r.ours.median(), r.libvirt.median());
+            let t = t.median();
             let with_refresh = if op == "destroy" {
                 let f = refreshed_destroy.median();
                 format!("{} | {:.2}", ms(f), o.as_secs_f64() / f.as_secs_f64())
@@ -396,14 +420,76 @@ pub fn bed_b(runs: usize, sizes: &[usize]) {
                 "- | -".to_string()
             };
             println!(
-                "| {n} | {op} | {} | {} | {:.2} | {with_refresh} | {} |",
+                "| {n} | {op} | {} | {} | {:.2} | {with_refresh} | {} | {:.2} | {} |",
                 ms(o),
                 ms(l),
                 o.as_secs_f64() / l.as_secs_f64(),
+                ms(t),
+                t.as_secs_f64() / l.as_secs_f64(),
                 mib(r.ours.peak_kib)
             );
         }
     }
+}
+
+/// Bed B, growing: one 1 GiB volume grown by 8 MiB per run through the provider (LVM's tools over
+/// ssh: `lvextend`, then libvirt's pool refresh) against the floor of the same change made by hand:
+/// one `ssh … lvextend` (a new ssh connection each time, as a script would) and one pool refresh
+/// through one libvirt connection.
+pub fn grow_b(runs: usize) {
+    let uri = env("LIBVIRT_URI");
+    let devices: Vec<String> = env("LAB_PV_DEVICES")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let floor = Floor::open(&uri);
+    let l = Layout {
+        pool: "growvg".into(),
+        devices,
+        volumes: 1,
+        volume_bytes: 1024 * MIB,
+        delete_vg: true,
+    };
+    let config = |mib: u64| provider_config_with(&uri, &l, &format!("{mib}MiB"), &lab_lvm_tools());
+    let wd = Workdir::new(&config(1024));
+    wd.apply(10);
+    let (mut ours, mut by_hand) = (Vec::new(), Vec::new());
+    for r in 0..runs as u64 {
+        wd.write(&config(1024 + 16 * r + 8));
+        ours.push(wd.apply(10).wall);
+        let t = std::time::Instant::now();
+        let out = std::process::Command::new("ssh")
+            .args(["-i", &env("LAB_SSH_KEY"), "-p", &env("LAB_SSH_PORT")])
+            .args(["-o", &format!("UserKnownHostsFile={}", env("LAB_KNOWN_HOSTS"))])
+            .args([
+                "-o",
+                "BatchMode=yes",
+                "root@127.0.0.1",
+                "lvm",
+                "lvextend",
+                "-q",
+                "-L",
+                "+8m",
+                "growvg/v0",
+            ])
+            .output()
+            .expect("ssh runs");
+        assert!(out.status.success(), "lvextend by hand: {out:?}");
+        floor.refresh_pool(&l.pool);
+        by_hand.push(t.elapsed());
+        // Terraform's state follows the size made by hand in the next apply's refresh.
+    }
+    wd.destroy(10);
+    let (o, f) = (median(ours), median(by_hand));
+    println!("\n### Bed B: growing a 1 GiB volume by 8 MiB, medians of {runs}\n");
+    println!("| operation | provider (terraform apply, LVM's tools over ssh) | by hand (ssh lvextend + pool refresh) | provider / by hand |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| grow | {} | {} | {:.2} |",
+        ms(o),
+        ms(f),
+        o.as_secs_f64() / f.as_secs_f64()
+    );
 }
 
 /// Applies then destroys `n` volumes at each parallelism; prints wall times and errors, and checks

@@ -109,6 +109,11 @@ impl Floor {
         })
     }
 
+    /// Refreshes `pool` (what libvirt must do to see a change LVM made).
+    pub fn refresh_pool(&self, pool: &str) {
+        timed(|| self.conn.lookup_storage_pool_by_name(pool)?.refresh(0));
+    }
+
     /// How many volumes `pool` holds (0 when it does not exist).
     pub fn count_volumes(&self, pool: &str) -> usize {
         self.conn

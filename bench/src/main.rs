@@ -9,6 +9,7 @@
 //!                                        served by a libvirtd (BENCH_LIBVIRT_URI)
 //!   bench bed-b [runs] [sizes]           provider vs libvirt's floor on real LVM (the lab:
 //!                                        LIBVIRT_URI, LAB_PV_DEVICES)
+//!   bench grow-b [runs]                  a 1 GiB volume grown through LVM's tools vs ssh lvextend
 //!   bench concurrency-a / concurrency-b  many volumes at -parallelism 10 and 32: errors, wall
 //!   bench protocol [runs] [n]            what driving a plugin costs Terraform: terraform_data vs
 //!                                        the plugin floor with a minimal schema and with the
@@ -49,6 +50,7 @@ fn main() {
             &list(args.get(3), &[1000]),
         ),
         Some("bed-b") => beds::bed_b(runs(3), &list(args.get(2), &[1, 10, 20])),
+        Some("grow-b") => beds::grow_b(runs(3)),
         Some("concurrency-a") => beds::concurrency_a(&list(args.get(1), &[10, 32])),
         Some("concurrency-b") => beds::concurrency_b(),
         Some("protocol") => beds::protocol(runs(5), &list(args.get(2), &[200, 1000])),

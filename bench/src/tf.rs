@@ -215,6 +215,11 @@ impl Workdir {
         )
     }
 
+    /// Replaces the configuration.
+    pub fn write(&self, main_tf: &str) {
+        self.dir.write_main(main_tf).expect("main.tf");
+    }
+
     pub fn init(&self) {
         self.run(&["init", "-input=false", "-no-color"]);
     }

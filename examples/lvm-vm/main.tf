@@ -4,6 +4,11 @@
 #
 #   terraform apply -var uri=qemu+ssh://root@hypervisor/system -var domain=web \
 #     -var image=debian-12-genericcloud-amd64.qcow2
+#
+# Then grow the data disk while the VM runs (LVM's tools over the same ssh: lvextend, and the
+# guest is told the new size; nothing is replaced):
+#
+#   terraform apply ... -var data_capacity=512MiB
 
 terraform {
   required_version = ">= 1.0"
@@ -36,6 +41,12 @@ variable "image" {
   type        = string
 }
 
+variable "data_capacity" {
+  description = "Size of the data volume; a larger one grows it in place."
+  type        = string
+  default     = "256MiB"
+}
+
 variable "pool_name" {
   description = "Name of the pool and volume group."
   type        = string
@@ -56,7 +67,7 @@ resource "libvirt_lvm_pool" "data" {
 resource "libvirt_lvm_volume" "data" {
   pool     = libvirt_lvm_pool.data.name
   name     = "data"
-  capacity = "256MiB"
+  capacity = var.data_capacity
 }
 
 resource "libvirt_lvm_volume" "scratch" {

@@ -17,6 +17,7 @@
 //! literals as text, so no precision is lost (serde_json, without its
 //! `arbitrary_precision` feature, would round them to `f64`).
 
+use super::json_string::write_string;
 use super::value::{dedup_set, CodecError, Number, Path, PathStep, Type, Value};
 use std::collections::BTreeMap;
 
@@ -52,31 +53,6 @@ fn decode_with(bytes: &[u8], ty: &Type, lenient: bool) -> Result<Value, CodecErr
     .document()
     .map_err(|e| CodecError::invalid(&Path::root(), format!("invalid JSON: {e}")))?;
     read_value(&j, ty, lenient, &mut Path::root())
-}
-
-/// Writes `s` as a JSON string exactly as Go's `encoding/json` does
-/// (with its default HTML-safe escaping).
-pub(crate) fn write_string(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
-    for c in s.chars() {
-        match c {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            '\u{8}' => out.extend_from_slice(b"\\b"),
-            '\u{c}' => out.extend_from_slice(b"\\f"),
-            c if c < ' ' || matches!(c, '<' | '>' | '&' | '\u{2028}' | '\u{2029}') => {
-                out.extend_from_slice(format!("\\u{:04x}", u32::from(c)).as_bytes());
-            }
-            c => {
-                let mut buf = [0u8; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            }
-        }
-    }
-    out.push(b'"');
 }
 
 fn write_value(out: &mut Vec<u8>, v: &Value, ty: &Type, path: &mut Path) -> Result<(), CodecError> {

@@ -3,6 +3,7 @@
 pub mod diag;
 pub mod function;
 pub mod json;
+mod json_string;
 pub mod msgpack;
 pub mod plan;
 pub mod resource;

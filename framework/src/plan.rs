@@ -27,6 +27,8 @@ pub struct Plan {
     /// Warnings (errors are returned instead).
     pub warnings: Diagnostics,
     computed_only: Vec<&'static str>,
+    /// Attributes that normally need a replacement but change in place in this plan.
+    in_place: Vec<String>,
 }
 
 static NULL: Value = Value::Null;
@@ -39,6 +41,7 @@ impl Plan {
             config,
             planned: proposed,
             requires_replace: Vec::new(),
+            in_place: Vec::new(),
             warnings: Diagnostics::new(),
             computed_only: schema
                 .attributes
@@ -113,6 +116,18 @@ impl Plan {
             .transpose()
     }
 
+    /// Lets a change of `name`, an attribute that normally requires a replacement, be made in
+    /// place by this plan's update (the resource can do it this time, for example because the
+    /// change only adds to what exists).
+    pub fn change_in_place(&mut self, name: &str) {
+        self.in_place.push(name.to_string());
+    }
+
+    /// Whether [`Plan::change_in_place`] was said of `name`.
+    pub fn is_in_place(&self, name: &str) -> bool {
+        self.in_place.iter().any(|n| n == name)
+    }
+
     /// Adds a warning shown with the plan.
     pub fn warn(&mut self, d: Diagnostic) {
         self.warnings.push(d);
@@ -169,8 +184,247 @@ pub fn finish(schema: &Schema, plan: &mut Plan) {
         }
     }
     for a in schema.attributes.iter().filter(|a| a.requires_replace) {
-        if plan.changes(a.name) {
+        if plan.changes(a.name) && !plan.in_place.iter().any(|n| n == a.name) {
             plan.requires_replace.push(AttrPath::attr(a.name));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+    use crate::diag::Severity;
+    use crate::schema::Attribute;
+
+    /// `name` (required, replaces), `size` (optional), `mode` (default "fast"), `id` (computed,
+    /// stable), `used` (computed), `path` (optional and computed, no default).
+    fn schema() -> Schema {
+        Schema::new(
+            "test",
+            vec![
+                Attribute::string("name").required().replace(),
+                Attribute::number("size").optional(),
+                Attribute::string("mode").default("fast"),
+                Attribute::string("id").computed().stable(),
+                Attribute::number("used").computed(),
+                Attribute::string("path").optional().computed(),
+            ],
+        )
+    }
+
+    fn obj(pairs: &[(&str, Value)]) -> Value {
+        Value::object(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())))
+    }
+
+    /// The prior state of an object `name = "a"`, size 8, mode fast, id ID, used 3, path /p.
+    fn prior() -> Value {
+        obj(&[
+            ("name", "a".into()),
+            ("size", 8i64.into()),
+            ("mode", "fast".into()),
+            ("id", "ID".into()),
+            ("used", 3i64.into()),
+            ("path", "/p".into()),
+        ])
+    }
+
+    /// What Terraform proposes for an update whose configuration says `name` and `size`:
+    /// computed values carried over from the prior state.
+    fn proposed(name: &str, size: i64) -> (Value, Value) {
+        let config = obj(&[
+            ("name", name.into()),
+            ("size", size.into()),
+            ("mode", Value::Null),
+            ("id", Value::Null),
+            ("used", Value::Null),
+            ("path", Value::Null),
+        ]);
+        let mut p = prior();
+        if let Some(v) = p.attr_mut("name") {
+            *v = name.into();
+        }
+        if let Some(v) = p.attr_mut("size") {
+            *v = size.into();
+        }
+        (p, config)
+    }
+
+    #[test]
+    fn accessors_read_config_plan_and_prior() {
+        let s = schema();
+        let (planned, config) = proposed("b", 8);
+        let mut plan = Plan::new(&s, Some(prior()), planned, config);
+        assert!(!plan.is_create());
+        assert_eq!(plan.config("name"), &Value::from("b"));
+        assert_eq!(plan.config("mode"), &Value::Null);
+        assert_eq!(plan.config("absent"), &Value::Null);
+        assert_eq!(plan.planned("used"), &Value::from(3i64));
+        assert_eq!(plan.planned("absent"), &Value::Null);
+        assert_eq!(plan.prior("name"), &Value::from("a"));
+        assert_eq!(plan.prior("absent"), &Value::Null);
+        assert!(plan.changes("name") && !plan.changes("size"));
+        plan.set("size", 9i64);
+        assert_eq!(plan.planned("size"), &Value::from(9i64));
+        assert!(plan.changes("size"));
+        plan.keep_prior("size");
+        assert_eq!(plan.planned("size"), &Value::from(8i64));
+        assert!(!plan.changes("size"));
+        plan.set_unknown("path");
+        assert_eq!(plan.planned("path"), &Value::Unknown);
+        // An attribute the object does not have is not added.
+        plan.set("absent", "x");
+        assert_eq!(plan.planned.attr("absent"), None);
+
+        let create = Plan::new(
+            &s,
+            None,
+            obj(&[("name", "a".into())]),
+            obj(&[("name", "a".into())]),
+        );
+        assert!(create.is_create());
+        assert_eq!(create.prior("name"), &Value::Null);
+        // Nothing "changes" on a create: there is nothing to compare with.
+        assert!(!create.changes("name"));
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Typed {
+        name: String,
+        size: Option<i64>,
+    }
+
+    #[test]
+    fn typed_views_of_the_plan_and_the_prior_state() {
+        let s = schema();
+        let (planned, config) = proposed("b", 4);
+        let plan = Plan::new(&s, Some(prior()), planned.clone(), config.clone());
+        assert_eq!(
+            plan.planned_as::<Typed>().expect("planned"),
+            Typed {
+                name: "b".into(),
+                size: Some(4)
+            }
+        );
+        assert_eq!(
+            plan.prior_as::<Typed>().expect("prior"),
+            Some(Typed {
+                name: "a".into(),
+                size: Some(8)
+            })
+        );
+        let create = Plan::new(&s, None, planned, config);
+        assert_eq!(create.prior_as::<Typed>().expect("none"), None);
+        // A prior state of the wrong shape is an internal error, not a silent None.
+        let bad = Plan::new(&s, Some(obj(&[("name", 5i64.into())])), obj(&[]), obj(&[]));
+        let e = bad.prior_as::<Typed>().expect_err("a number is no name");
+        assert!(e.0[0].detail.contains("reading the prior state"), "{e:?}");
+        assert!(bad.planned_as::<Typed>().is_err());
+    }
+
+    #[test]
+    fn warnings_and_refusals_shown_at_plan() {
+        let s = schema();
+        let (planned, config) = proposed("a", 8);
+        let mut plan = Plan::new(&s, Some(prior()), planned, config);
+        plan.warn(Diagnostic::warning("Heads Up", "detail"));
+        plan.warn_refusal(Diagnostic::error("Name Taken", "pool p exists"));
+        let w = &plan.warnings.0;
+        assert_eq!(w.len(), 2);
+        assert_eq!(w[0].summary, "Heads Up");
+        assert!(matches!(w[1].severity, Severity::Warning), "{w:?}");
+        assert!(
+            w[1].detail
+                .starts_with("pool p exists\n\nThe apply will stop at this check"),
+            "{w:?}"
+        );
+    }
+
+    #[test]
+    fn defaults_and_unknowns_on_create_and_update() {
+        let s = schema();
+        // Create: the default for mode, unknown for every computed attribute without one, config
+        // values left alone, a configured optional+computed value kept.
+        let config = obj(&[
+            ("name", "a".into()),
+            ("size", Value::Null),
+            ("mode", Value::Null),
+            ("id", Value::Null),
+            ("used", Value::Null),
+            ("path", "/mine".into()),
+        ]);
+        let mut plan = Plan::new(&s, None, config.clone(), config.clone());
+        apply_defaults(&s, &mut plan);
+        assert_eq!(plan.planned("mode"), &Value::from("fast"));
+        assert_eq!(plan.planned("id"), &Value::Unknown);
+        assert_eq!(plan.planned("used"), &Value::Unknown);
+        assert_eq!(plan.planned("path"), &Value::from("/mine"));
+        assert_eq!(plan.planned("name"), &Value::from("a"));
+        assert_eq!(plan.planned("size"), &Value::Null);
+        // A configured mode wins over the default.
+        let mut configured = config.clone();
+        if let Some(v) = configured.attr_mut("mode") {
+            *v = "slow".into();
+        }
+        let mut plan = Plan::new(&s, None, configured.clone(), configured);
+        apply_defaults(&s, &mut plan);
+        assert_eq!(plan.planned("mode"), &Value::from("slow"));
+        // Update: the default still applies to an unset mode; computed values keep what Terraform
+        // proposed (the prior values).
+        let (mut planned, config) = proposed("a", 8);
+        if let Some(v) = planned.attr_mut("mode") {
+            *v = "slow".into();
+        }
+        let mut plan = Plan::new(&s, Some(prior()), planned, config);
+        apply_defaults(&s, &mut plan);
+        assert_eq!(plan.planned("mode"), &Value::from("fast"));
+        assert_eq!(plan.planned("id"), &Value::from("ID"));
+        assert_eq!(plan.planned("used"), &Value::from(3i64));
+        assert_eq!(plan.planned("path"), &Value::from("/p"));
+    }
+
+    #[test]
+    fn finish_marks_what_may_change_and_what_replaces() {
+        let s = schema();
+        // No change: nothing becomes unknown, nothing is replaced.
+        let (planned, config) = proposed("a", 8);
+        let mut plan = Plan::new(&s, Some(prior()), planned, config);
+        finish(&s, &mut plan);
+        assert_eq!(plan.planned("used"), &Value::from(3i64));
+        assert!(plan.requires_replace.is_empty());
+        // A user-controlled change (size): computed-only values the resource did not plan may
+        // change (unknown), a stable one keeps its value, an optional+computed one too; size does
+        // not replace.
+        let (planned, config) = proposed("a", 9);
+        let mut plan = Plan::new(&s, Some(prior()), planned, config);
+        finish(&s, &mut plan);
+        assert_eq!(plan.planned("used"), &Value::Unknown);
+        assert_eq!(plan.planned("id"), &Value::from("ID"));
+        assert_eq!(plan.planned("path"), &Value::from("/p"));
+        assert!(plan.requires_replace.is_empty(), "{:?}", plan.requires_replace);
+        // A computed-only value the resource planned itself is left as planned.
+        let (planned, config) = proposed("a", 9);
+        let mut plan = Plan::new(&s, Some(prior()), planned, config);
+        plan.set("used", 5i64);
+        finish(&s, &mut plan);
+        assert_eq!(plan.planned("used"), &Value::from(5i64));
+        // A change of a computed-only value alone is not the user's: nothing else becomes unknown.
+        let (planned, config) = proposed("a", 8);
+        let mut plan = Plan::new(&s, Some(prior()), planned, config);
+        plan.set("id", "OTHER");
+        finish(&s, &mut plan);
+        assert_eq!(plan.planned("used"), &Value::from(3i64));
+        // name replaces.
+        let (planned, config) = proposed("b", 8);
+        let mut plan = Plan::new(&s, Some(prior()), planned, config);
+        finish(&s, &mut plan);
+        assert_eq!(plan.requires_replace, vec![AttrPath::attr("name")]);
+        // A create is left alone.
+        let config = obj(&[("name", "a".into()), ("used", Value::Null)]);
+        let mut plan = Plan::new(&s, None, config.clone(), config.clone());
+        finish(&s, &mut plan);
+        assert_eq!(plan.planned, config);
+        assert!(plan.requires_replace.is_empty());
     }
 }

@@ -62,6 +62,70 @@ pub struct IdentitySchema {
     pub attributes: Vec<(&'static str, Type, bool, &'static str)>,
 }
 
+/// What Terraform sends when a `moved` block moves another resource type's object here
+/// (MoveResourceState, Terraform 1.8+).
+#[derive(Clone, Copy, Debug)]
+pub struct MoveSource<'a> {
+    /// The source provider's address, such as `registry.terraform.io/dmacvicar/libvirt`.
+    pub provider_address: &'a str,
+    /// The source resource type, such as `libvirt_volume`.
+    pub type_name: &'a str,
+    /// The schema version the source state was written under.
+    pub schema_version: i64,
+    /// The source state, as the source provider wrote it.
+    pub state: &'a serde_json::Value,
+}
+
+/// A state moved here, not yet checked against the object.
+///
+/// Terraform asks for a move before it configures the provider, so a move can only read the
+/// source state. The object itself is found by [`Resource::adopt_moved`] at the refresh that
+/// follows in the same plan, from `pending`, which the state carries until then as its private
+/// data. A plan that skips that refresh is refused (see [`move_pending`]).
+#[derive(Debug)]
+pub struct Moved<S> {
+    /// The state as the source records it, in this type's schema.
+    pub state: S,
+    /// What the first read needs to find and check the object.
+    pub pending: serde_json::Value,
+    /// Shown with the move.
+    pub warnings: Diagnostics,
+}
+
+/// The key of the private data that marks a moved state as not yet read.
+const MOVE_PENDING_KEY: &str = "moved_pending";
+
+/// The private data of a moved state that has not been read yet (JSON `{"moved_pending": ..}`).
+fn pending_private(pending: &serde_json::Value) -> Vec<u8> {
+    serde_json::json!({ MOVE_PENDING_KEY: pending })
+        .to_string()
+        .into_bytes()
+}
+
+/// What a moved state still has to find, when `private` (a state's private data) marks it as
+/// moved and not yet read. Terraform's plan reads every object before planning it unless told
+/// not to (`-refresh=false`): a plan that meets such a state has skipped the read that checks
+/// the object, and must refuse.
+pub fn move_pending(private: &[u8]) -> Option<serde_json::Value> {
+    if private.is_empty() {
+        return None;
+    }
+    let mut v: serde_json::Value = serde_json::from_slice(private).ok()?;
+    v.get_mut(MOVE_PENDING_KEY).map(serde_json::Value::take)
+}
+
+/// The error of a plan over a moved state that was never read.
+pub fn move_not_read(type_name: &str) -> Diagnostic {
+    Diagnostic::error(
+        "Moved Object Not Read Yet",
+        format!(
+            "This {type_name} was moved from another resource type by a moved block, and the provider has \
+             not yet found and checked the object it stands for: that happens when Terraform refreshes it. \
+             Run the plan or apply again without -refresh=false."
+        ),
+    )
+}
+
 /// A managed resource type.
 #[async_trait]
 pub trait Resource: Send + Sync + 'static {
@@ -150,6 +214,40 @@ pub trait Resource: Send + Sync + 'static {
             .into())
         }
     }
+
+    /// A state moved here from another resource type (a `moved` block). Terraform asks before
+    /// configuring the provider: this reads only `from`, never the object. The default refuses.
+    fn move_state(from: &MoveSource<'_>) -> Result<Moved<Self::State>, Diagnostics> {
+        Err(Diagnostic::error(
+            "Move Not Supported",
+            format!(
+                "{} cannot take the state of {} ({}) by a moved block.",
+                Self::TYPE_NAME,
+                from.type_name,
+                from.provider_address
+            ),
+        )
+        .into())
+    }
+
+    /// Completes a move at its first read: finds the object `pending` (from [`Moved`]) names,
+    /// checks it is one this type manages and returns what an import of it records. Not found,
+    /// or not such an object, is an error (a move never drops the object from the state).
+    async fn adopt_moved(
+        &self,
+        _ctx: &Self::Ctx,
+        _pending: serde_json::Value,
+        _notes: &mut Diagnostics,
+    ) -> Result<Self::State, Diagnostics> {
+        Err(Diagnostic::error(
+            "Move Not Supported",
+            format!(
+                "{} cannot take objects moved from other resource types.",
+                Self::TYPE_NAME
+            ),
+        )
+        .into())
+    }
 }
 
 /// A data source type.
@@ -187,6 +285,20 @@ pub struct ReadOutput {
     pub identity: Option<Value>,
     /// Warnings.
     pub warnings: Diagnostics,
+    /// New private data, when the read replaces it (a moved state's first read clears its mark).
+    pub private: Option<Vec<u8>>,
+}
+
+/// The outcome of an erased move. It carries no identity: the object's identity is known once its
+/// first read has found it (Terraform takes an identity from a read when the state had none, but
+/// refuses one that changes).
+pub struct MoveOutput {
+    /// The moved state.
+    pub state: Value,
+    /// Its private data: what its first read must find.
+    pub private: Vec<u8>,
+    /// Warnings.
+    pub warnings: Diagnostics,
 }
 
 /// A resource type behind a `dyn`, working on cty values, for a provider whose context is `C`.
@@ -208,10 +320,18 @@ pub trait AnyResource<C>: Send + Sync {
         proposed: Value,
         config: Value,
     ) -> Result<Plan, Diagnostics>;
-    /// Creates, updates or deletes.
-    async fn apply(&self, ctx: &C, prior: Option<Value>, planned: Option<Value>) -> ApplyOutput;
-    /// Reads; Null when gone.
-    async fn read(&self, ctx: &C, state: Value) -> Result<ReadOutput, Diagnostics>;
+    /// Creates, updates or deletes. `config` is the configuration (Null for a delete): the
+    /// resource sees its write-only values in the planned state; the new state never holds them.
+    async fn apply(
+        &self,
+        ctx: &C,
+        prior: Option<Value>,
+        planned: Option<Value>,
+        config: &Value,
+    ) -> ApplyOutput;
+    /// Reads; Null when gone. `private` is the state's private data: a moved state's first read
+    /// finds and checks the object instead (see [`Moved`]).
+    async fn read(&self, ctx: &C, state: Value, private: &[u8]) -> Result<ReadOutput, Diagnostics>;
     /// Imports by id.
     async fn import(&self, ctx: &C, id: &str) -> Result<(Value, Option<Value>), Diagnostics>;
     /// The import id for an identity.
@@ -220,6 +340,8 @@ pub trait AnyResource<C>: Send + Sync {
     fn identity_of(&self, state: &Value) -> Option<Value>;
     /// Upgrades raw JSON state.
     fn upgrade_state(&self, version: i64, raw: serde_json::Value) -> Result<serde_json::Value, Diagnostics>;
+    /// Moves another type's state here.
+    fn move_state(&self, from: &MoveSource<'_>) -> Result<MoveOutput, Diagnostics>;
 }
 
 /// Wraps a [`Resource`] as an [`AnyResource`].
@@ -286,10 +408,75 @@ impl<R: Resource> AnyResource<R::Ctx> for Erased<R> {
         plan::apply_defaults(&self.schema, &mut p);
         self.resource.plan(ctx, &mut p).await?;
         plan::finish(&self.schema, &mut p);
+        // Terraform refuses a planned write-only value other than null; the resource's plan step
+        // reads them from `config`.
+        self.schema.null_write_only(&mut p.planned);
         Ok(p)
     }
 
-    async fn apply(&self, ctx: &R::Ctx, prior: Option<Value>, planned: Option<Value>) -> ApplyOutput {
+    async fn apply(
+        &self,
+        ctx: &R::Ctx,
+        prior: Option<Value>,
+        planned: Option<Value>,
+        config: &Value,
+    ) -> ApplyOutput {
+        let mut out = self.apply_inner(ctx, prior, planned, config).await;
+        self.schema.null_write_only(&mut out.state);
+        out
+    }
+
+    async fn read(&self, ctx: &R::Ctx, state: Value, private: &[u8]) -> Result<ReadOutput, Diagnostics> {
+        let mut out = self.read_inner(ctx, state, private).await?;
+        self.schema.null_write_only(&mut out.state);
+        Ok(out)
+    }
+
+    async fn import(&self, ctx: &R::Ctx, id: &str) -> Result<(Value, Option<Value>), Diagnostics> {
+        let s = self.resource.import(ctx, id).await?;
+        let mut state = self.encode(&s)?;
+        self.schema.null_write_only(&mut state);
+        Ok((state, R::identity(&s)))
+    }
+
+    fn import_id_from_identity(&self, identity: &Value) -> Result<String, Diagnostics> {
+        R::import_id_from_identity(identity)
+    }
+
+    fn identity_of(&self, state: &Value) -> Option<Value> {
+        let s = self.decode(state).ok()?;
+        R::identity(&s)
+    }
+
+    fn upgrade_state(&self, version: i64, raw: serde_json::Value) -> Result<serde_json::Value, Diagnostics> {
+        R::upgrade_state(version, raw)
+    }
+
+    fn move_state(&self, from: &MoveSource<'_>) -> Result<MoveOutput, Diagnostics> {
+        let moved = R::move_state(from)?;
+        let mut state = self.encode(&moved.state)?;
+        self.schema.null_write_only(&mut state);
+        Ok(MoveOutput {
+            state,
+            private: pending_private(&moved.pending),
+            warnings: moved.warnings,
+        })
+    }
+}
+
+impl<R: Resource> Erased<R> {
+    /// The apply, with the configured write-only values in the planned state the resource sees.
+    async fn apply_inner(
+        &self,
+        ctx: &R::Ctx,
+        prior: Option<Value>,
+        planned: Option<Value>,
+        config: &Value,
+    ) -> ApplyOutput {
+        let planned = planned.map(|mut p| {
+            self.schema.with_write_only(&mut p, config);
+            p
+        });
         let fail = |diags: Diagnostics, state: Value| ApplyOutput {
             state,
             identity: None,
@@ -349,9 +536,23 @@ impl<R: Resource> AnyResource<R::Ctx> for Erased<R> {
         }
     }
 
-    async fn read(&self, ctx: &R::Ctx, state: Value) -> Result<ReadOutput, Diagnostics> {
-        let s = self.decode(&state)?;
+    async fn read_inner(
+        &self,
+        ctx: &R::Ctx,
+        state: Value,
+        private: &[u8],
+    ) -> Result<ReadOutput, Diagnostics> {
         let mut warnings = Diagnostics::new();
+        if let Some(pending) = move_pending(private) {
+            let s = self.resource.adopt_moved(ctx, pending, &mut warnings).await?;
+            return Ok(ReadOutput {
+                state: self.encode(&s)?,
+                identity: R::identity(&s),
+                warnings,
+                private: Some(Vec::new()),
+            });
+        }
+        let s = self.decode(&state)?;
         let (state, identity) = match self.resource.read(ctx, s, &mut warnings).await? {
             Some(s) => (self.encode(&s)?, R::identity(&s)),
             None => (Value::Null, None),
@@ -360,25 +561,8 @@ impl<R: Resource> AnyResource<R::Ctx> for Erased<R> {
             state,
             identity,
             warnings,
+            private: None,
         })
-    }
-
-    async fn import(&self, ctx: &R::Ctx, id: &str) -> Result<(Value, Option<Value>), Diagnostics> {
-        let s = self.resource.import(ctx, id).await?;
-        Ok((self.encode(&s)?, R::identity(&s)))
-    }
-
-    fn import_id_from_identity(&self, identity: &Value) -> Result<String, Diagnostics> {
-        R::import_id_from_identity(identity)
-    }
-
-    fn identity_of(&self, state: &Value) -> Option<Value> {
-        let s = self.decode(state).ok()?;
-        R::identity(&s)
-    }
-
-    fn upgrade_state(&self, version: i64, raw: serde_json::Value) -> Result<serde_json::Value, Diagnostics> {
-        R::upgrade_state(version, raw)
     }
 }
 
@@ -429,5 +613,251 @@ impl<D: DataSource> AnyDataSource<D::Ctx> for ErasedData<D> {
         let model = typed::from_value(&config).map_err(|e| internal(D::TYPE_NAME, "reading", e))?;
         let out = self.source.read(ctx, model).await?;
         typed::to_value(&out, &self.ty).map_err(|e| internal(D::TYPE_NAME, "writing", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::Attribute;
+    use serde::Deserialize;
+    use serde_json::json;
+
+    /// Runs a future that never waits (the test resources below do no I/O).
+    fn now<F: std::future::Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match f.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => panic!("the test future waited"),
+        }
+    }
+
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    struct S {
+        id: Option<String>,
+        name: String,
+    }
+
+    /// Takes moves from `other_thing`; its read returns the state as it is.
+    struct Thing;
+
+    /// Takes no moves.
+    struct Plain;
+
+    #[async_trait]
+    impl Resource for Thing {
+        type Ctx = ();
+        type State = S;
+        const TYPE_NAME: &'static str = "test_thing";
+        fn schema() -> Schema {
+            Schema::new(
+                "t",
+                vec![
+                    Attribute::string("id").computed(),
+                    Attribute::string("name").required(),
+                ],
+            )
+        }
+        async fn create(&self, _: &(), planned: S) -> Outcome<S> {
+            Ok(planned)
+        }
+        async fn read(&self, _: &(), s: S, _: &mut Diagnostics) -> Result<Option<S>, Diagnostics> {
+            Ok(Some(s))
+        }
+        async fn update(&self, _: &(), _: S, planned: S) -> Outcome<S> {
+            Ok(planned)
+        }
+        async fn delete(&self, _: &(), _: S, _: &mut Diagnostics) -> Result<(), Diagnostics> {
+            Ok(())
+        }
+        async fn import(&self, _: &(), id: &str) -> Result<S, Diagnostics> {
+            Ok(S {
+                id: Some(id.into()),
+                name: id.into(),
+            })
+        }
+
+        fn move_state(from: &MoveSource<'_>) -> Result<Moved<S>, Diagnostics> {
+            let name = from.state["label"].as_str().unwrap_or_default().to_string();
+            Ok(Moved {
+                state: S {
+                    id: None,
+                    name: name.clone(),
+                },
+                pending: json!({ "label": name }),
+                warnings: Diagnostics::new(),
+            })
+        }
+
+        async fn adopt_moved(
+            &self,
+            _: &(),
+            pending: serde_json::Value,
+            _: &mut Diagnostics,
+        ) -> Result<S, Diagnostics> {
+            let name = pending["label"].as_str().unwrap_or_default();
+            Ok(S {
+                id: Some(format!("found-{name}")),
+                name: name.into(),
+            })
+        }
+    }
+
+    #[async_trait]
+    impl Resource for Plain {
+        type Ctx = ();
+        type State = S;
+        const TYPE_NAME: &'static str = "test_plain";
+        fn schema() -> Schema {
+            Schema::new(
+                "t",
+                vec![
+                    Attribute::string("id").computed(),
+                    Attribute::string("name").required(),
+                ],
+            )
+        }
+        async fn create(&self, _: &(), planned: S) -> Outcome<S> {
+            Ok(planned)
+        }
+        async fn read(&self, _: &(), s: S, _: &mut Diagnostics) -> Result<Option<S>, Diagnostics> {
+            Ok(Some(s))
+        }
+        async fn update(&self, _: &(), _: S, planned: S) -> Outcome<S> {
+            Ok(planned)
+        }
+        async fn delete(&self, _: &(), _: S, _: &mut Diagnostics) -> Result<(), Diagnostics> {
+            Ok(())
+        }
+        async fn import(&self, _: &(), id: &str) -> Result<S, Diagnostics> {
+            Ok(S {
+                id: Some(id.into()),
+                name: id.into(),
+            })
+        }
+    }
+
+    fn from(state: &serde_json::Value) -> MoveSource<'_> {
+        MoveSource {
+            provider_address: "registry.terraform.io/example/other",
+            type_name: "other_thing",
+            schema_version: 0,
+            state,
+        }
+    }
+
+    #[test]
+    fn a_moved_state_is_marked_until_its_first_read_finds_the_object() {
+        let thing = Erased::new(Thing);
+        let src = json!({"label": "x"});
+        let moved = thing.move_state(&from(&src)).expect("moved");
+        assert_eq!(moved.state.attr("name"), Some(&Value::from("x")));
+        assert_eq!(moved.state.attr("id"), Some(&Value::Null));
+        assert_eq!(move_pending(&moved.private), Some(json!({"label": "x"})));
+
+        // The first read adopts the object and clears the mark.
+        let read = now(thing.read(&(), moved.state.clone(), &moved.private)).expect("read");
+        assert_eq!(read.state.attr("id"), Some(&Value::from("found-x")));
+        assert_eq!(read.private, Some(Vec::new()));
+        assert_eq!(move_pending(read.private.as_deref().unwrap_or_default()), None);
+
+        // Any other read is the resource's own, private data left as Terraform holds it.
+        let read = now(thing.read(&(), moved.state, br#"{"other":1}"#)).expect("read");
+        assert_eq!(read.state.attr("id"), Some(&Value::Null));
+        assert_eq!(read.private, None);
+    }
+
+    #[test]
+    fn private_data_that_is_not_a_move_mark_is_not_one() {
+        assert_eq!(move_pending(b""), None);
+        assert_eq!(move_pending(b"null"), None);
+        assert_eq!(move_pending(b"not json"), None);
+        assert_eq!(move_pending(br#"{"schema_version":"0"}"#), None);
+        assert_eq!(move_pending(&pending_private(&json!(3))), Some(json!(3)));
+    }
+
+    #[test]
+    fn types_that_take_no_moves_refuse_them() {
+        let src = json!({});
+        let Err(d) = Erased::new(Plain).move_state(&from(&src)) else {
+            panic!("Plain takes no moves");
+        };
+        assert_eq!(d.0[0].summary, "Move Not Supported");
+        assert!(d.0[0]
+            .detail
+            .contains("test_plain cannot take the state of other_thing"));
+        let Err(d) = now(Erased::new(Plain).read(&(), Value::Null, &pending_private(&json!({})))) else {
+            panic!("Plain adopts nothing");
+        };
+        assert_eq!(d.0[0].summary, "Move Not Supported");
+    }
+
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    struct W {
+        id: Option<String>,
+        secret_wo: Option<String>,
+    }
+
+    /// Records in `id` the write-only value its create and read were given.
+    struct Secretive;
+
+    #[async_trait]
+    impl Resource for Secretive {
+        type Ctx = ();
+        type State = W;
+        const TYPE_NAME: &'static str = "test_secretive";
+        fn schema() -> Schema {
+            Schema::new(
+                "t",
+                vec![
+                    Attribute::string("id").computed(),
+                    Attribute::string("secret_wo").optional().write_only(),
+                ],
+            )
+        }
+        async fn create(&self, _: &(), planned: W) -> Outcome<W> {
+            Ok(W {
+                id: Some(format!("made with {:?}", planned.secret_wo)),
+                secret_wo: planned.secret_wo,
+            })
+        }
+        async fn read(&self, _: &(), s: W, _: &mut Diagnostics) -> Result<Option<W>, Diagnostics> {
+            Ok(Some(W {
+                secret_wo: Some("leaked".into()),
+                ..s
+            }))
+        }
+        async fn update(&self, _: &(), _: W, planned: W) -> Outcome<W> {
+            Ok(planned)
+        }
+        async fn delete(&self, _: &(), _: W, _: &mut Diagnostics) -> Result<(), Diagnostics> {
+            Ok(())
+        }
+        async fn import(&self, _: &(), id: &str) -> Result<W, Diagnostics> {
+            Ok(W {
+                id: Some(id.into()),
+                secret_wo: Some("leaked".into()),
+            })
+        }
+    }
+
+    #[test]
+    fn write_only_values_reach_the_apply_and_never_a_plan_or_state() {
+        let r = Erased::new(Secretive);
+        let config = Value::object([("id", Value::Null), ("secret_wo", Value::from("s3cret"))]);
+        let plan = now(r.plan(&(), None, config.clone(), config.clone())).expect("plan");
+        assert_eq!(plan.planned.attr("secret_wo"), Some(&Value::Null));
+        let out = now(r.apply(&(), None, Some(plan.planned), &config));
+        assert!(!out.diags.has_errors());
+        assert_eq!(
+            out.state.attr("id"),
+            Some(&Value::from("made with Some(\"s3cret\")"))
+        );
+        assert_eq!(out.state.attr("secret_wo"), Some(&Value::Null));
+        let read = now(r.read(&(), out.state, b"")).expect("read");
+        assert_eq!(read.state.attr("secret_wo"), Some(&Value::Null));
+        let (imported, _) = now(r.import(&(), "x")).expect("import");
+        assert_eq!(imported.attr("secret_wo"), Some(&Value::Null));
     }
 }

@@ -78,9 +78,30 @@ pub struct Attribute {
     pub stable: bool,
     /// Checks of known values.
     pub validators: Vec<Validator>,
+    /// Write-only (Terraform 1.11+): the configured value reaches the provider at plan and apply,
+    /// and is never planned, stored in state or read back (always null there).
+    pub write_only: bool,
 }
 
 impl Attribute {
+    /// The description shown to users (in Terraform's schema and the generated docs): the
+    /// attribute's own text, plus the valid values and deprecation when the schema knows them.
+    pub fn full_description(&self) -> String {
+        let mut d = self.description.clone();
+        for v in &self.validators {
+            if let Validator::OneOf(values) = v {
+                let list: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+                if !d.contains("One of") {
+                    d.push_str(&format!(" One of {}.", list.join(", ")));
+                }
+            }
+        }
+        if let Some(msg) = self.deprecated {
+            d.push_str(&format!(" **Deprecated:** {msg}"));
+        }
+        d
+    }
+
     fn new(name: &'static str, ty: Type) -> Self {
         Attribute {
             name,
@@ -95,6 +116,7 @@ impl Attribute {
             default: None,
             stable: false,
             validators: Vec::new(),
+            write_only: false,
         }
     }
 
@@ -150,6 +172,12 @@ impl Attribute {
     /// Hidden in plan output.
     pub fn sensitive(mut self) -> Self {
         self.sensitive = true;
+        self
+    }
+    /// Write-only: configured, used by the apply, never in plans or state (see
+    /// [`Schema::null_write_only`]). Cannot be computed or have a default ([`Schema::check`]).
+    pub fn write_only(mut self) -> Self {
+        self.write_only = true;
         self
     }
     /// Deprecated, with a message saying what to use instead.
@@ -287,6 +315,110 @@ impl Schema {
         self.attributes.iter().find(|a| a.name == name)
     }
 
+    /// Every attribute with its path: the top-level ones, then each block's.
+    fn paths(&self) -> impl Iterator<Item = (AttrPath, &Attribute)> {
+        let top = self.attributes.iter().map(|a| (AttrPath::attr(a.name), a));
+        let nested = self.blocks.iter().flat_map(|b| {
+            b.attributes
+                .iter()
+                .map(move |a| (AttrPath::attr(b.name).then_attr(a.name), a))
+        });
+        top.chain(nested)
+    }
+
+    /// Mistakes in the schema itself that Terraform would refuse at `GetProviderSchema`: a
+    /// write-only attribute must be neither computed nor defaulted (its value is never the
+    /// provider's to choose, and it is never planned).
+    pub fn check(&self) -> Result<(), String> {
+        for (path, a) in self.paths() {
+            if a.write_only && (a.computed || a.default.is_some()) {
+                return Err(format!(
+                    "{path}: a write-only attribute cannot be computed or have a default"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets every write-only attribute of `v` (a state or planned value, blocks included) to null:
+    /// what Terraform requires of planned and new states, and what keeps secrets out of state.
+    pub fn null_write_only(&self, v: &mut Value) {
+        for a in self.attributes.iter().filter(|a| a.write_only) {
+            if let Some(slot) = v.attr_mut(a.name) {
+                *slot = Value::Null;
+            }
+        }
+        for b in &self.blocks {
+            let Some(block) = v.attr_mut(b.name) else {
+                continue;
+            };
+            for a in b.attributes.iter().filter(|a| a.write_only) {
+                if let Some(slot) = block.attr_mut(a.name) {
+                    *slot = Value::Null;
+                }
+            }
+        }
+    }
+
+    /// Copies the configured values of the write-only attributes from `config` into `planned`,
+    /// so the apply sees them (Terraform sends them only in the configuration).
+    pub fn with_write_only(&self, planned: &mut Value, config: &Value) {
+        for a in self.attributes.iter().filter(|a| a.write_only) {
+            if let (Some(slot), Some(v)) = (planned.attr_mut(a.name), config.attr(a.name)) {
+                *slot = v.clone();
+            }
+        }
+        for b in &self.blocks {
+            let (Some(block), Some(cb)) = (planned.attr_mut(b.name), config.attr(b.name)) else {
+                continue;
+            };
+            for a in b.attributes.iter().filter(|a| a.write_only) {
+                if let (Some(slot), Some(v)) = (block.attr_mut(a.name), cb.attr(a.name)) {
+                    *slot = v.clone();
+                }
+            }
+        }
+    }
+
+    /// The write-only attributes set (not null) in `config`, by path.
+    pub fn write_only_set(&self, config: &Value) -> Vec<AttrPath> {
+        let set = |v: Option<&Value>| v.is_some_and(|v| !v.is_null());
+        let mut paths: Vec<AttrPath> = self
+            .attributes
+            .iter()
+            .filter(|a| a.write_only && set(config.attr(a.name)))
+            .map(|a| AttrPath::attr(a.name))
+            .collect();
+        for b in &self.blocks {
+            let block = config.attr(b.name);
+            for a in b.attributes.iter().filter(|a| a.write_only) {
+                if set(block.and_then(|bv| bv.attr(a.name))) {
+                    paths.push(AttrPath::attr(b.name).then_attr(a.name));
+                }
+            }
+        }
+        paths
+    }
+
+    /// Errors for write-only values configured through a Terraform that does not support
+    /// write-only attributes (before 1.11): it would store them in state and show them in plans.
+    pub fn refuse_write_only(&self, config: &Value, diags: &mut Diagnostics) {
+        for path in self.write_only_set(config) {
+            diags.push(
+                Diagnostic::error(
+                    "Write-Only Attribute Not Supported By This Terraform",
+                    format!(
+                        "{path} is a write-only attribute: its value must never be stored in state or shown in \
+                         plans, and this version of Terraform does not support write-only attributes (they need \
+                         Terraform 1.11 or later). Upgrade Terraform, or leave {path} unset and use the \
+                         alternative the attribute's documentation names."
+                    ),
+                )
+                .at(path),
+            );
+        }
+    }
+
     /// Runs every attribute's validators on a configuration value.
     pub fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         for a in &self.attributes {
@@ -418,5 +550,196 @@ mod tests {
             &mut d,
         );
         assert!(d.0.is_empty());
+    }
+
+    fn secret_schema() -> Schema {
+        Schema::new(
+            "t",
+            vec![
+                Attribute::string("name").required(),
+                Attribute::string("token_wo").optional().sensitive().write_only(),
+            ],
+        )
+        .with_block(Block {
+            name: "enc",
+            description: String::new(),
+            attributes: vec![
+                Attribute::string("passphrase_wo").optional().write_only(),
+                Attribute::number("version").optional(),
+            ],
+        })
+    }
+
+    fn secret_value(token: Value, pass: Value) -> Value {
+        Value::object([
+            ("name", Value::from("a")),
+            ("token_wo", token),
+            (
+                "enc",
+                Value::object([("passphrase_wo", pass), ("version", Value::from(1i64))]),
+            ),
+        ])
+    }
+
+    #[test]
+    fn write_only_values_are_nulled_everywhere_and_copied_from_config() {
+        let schema = secret_schema();
+        let config = secret_value(Value::from("t0k"), Value::from("s3cret"));
+        let mut v = config.clone();
+        schema.null_write_only(&mut v);
+        assert_eq!(v, secret_value(Value::Null, Value::Null));
+        schema.with_write_only(&mut v, &config);
+        assert_eq!(v, config);
+        // A null block stays null: there is nothing to copy into.
+        let mut no_block = Value::object([
+            ("name", Value::from("a")),
+            ("token_wo", Value::Null),
+            ("enc", Value::Null),
+        ]);
+        schema.with_write_only(&mut no_block, &config);
+        assert_eq!(no_block.attr("enc"), Some(&Value::Null));
+        assert_eq!(no_block.attr("token_wo"), Some(&Value::from("t0k")));
+    }
+
+    #[test]
+    fn write_only_values_are_refused_for_clients_without_support() {
+        let schema = secret_schema();
+        let config = secret_value(Value::Null, Value::Unknown);
+        assert_eq!(
+            schema.write_only_set(&config),
+            vec![AttrPath::attr("enc").then_attr("passphrase_wo")]
+        );
+        let mut d = Diagnostics::new();
+        schema.refuse_write_only(&config, &mut d);
+        assert_eq!(d.0.len(), 1);
+        assert!(d.0[0].detail.contains("enc.passphrase_wo"), "{}", d.0[0].detail);
+        assert!(d.0[0].detail.contains("1.11"), "{}", d.0[0].detail);
+        let mut d = Diagnostics::new();
+        schema.refuse_write_only(&secret_value(Value::Null, Value::Null), &mut d);
+        assert!(d.0.is_empty());
+    }
+
+    #[test]
+    fn a_write_only_attribute_cannot_be_computed() {
+        assert_eq!(secret_schema().check(), Ok(()));
+        let bad = Schema::new(
+            "t",
+            vec![Attribute::string("x_wo").optional().computed().write_only()],
+        );
+        let e = bad.check().expect_err("computed and write-only");
+        assert!(e.contains("x_wo"), "{e}");
+        let bad = Schema::new("t", vec![]).with_block(Block {
+            name: "b",
+            description: String::new(),
+            attributes: vec![Attribute::string("y_wo").default("v").write_only()],
+        });
+        let e = bad.check().expect_err("defaulted and write-only");
+        assert!(e.contains("b.y_wo"), "{e}");
+    }
+
+    #[test]
+    fn validators_pass_valid_values_and_read_lists_element_by_element() {
+        let a = Attribute::string("on_destroy").one_of(&["keep", "delete"]);
+        let mut d = Diagnostics::new();
+        a.check(
+            &AttrPath::attr("on_destroy"),
+            &Value::String("keep".into()),
+            &mut d,
+        );
+        assert!(d.0.is_empty(), "{d:?}");
+        // Lists, sets and tuples: each element checked, the diagnostic at its index.
+        let devices = Attribute::typed(
+            "source_devices",
+            crate::value::Type::List(Box::new(crate::value::Type::String)),
+        )
+        .validate(Validator::Str(|s| {
+            if s.starts_with('/') {
+                Ok(())
+            } else {
+                Err(format!("{s:?} is not an absolute path"))
+            }
+        }));
+        for list in [Value::List, Value::Set, Value::Tuple] {
+            let mut d = Diagnostics::new();
+            let v = list(vec![
+                Value::String("/dev/vdb".into()),
+                Value::String("vdc".into()),
+            ]);
+            devices.check(&AttrPath::attr("source_devices"), &v, &mut d);
+            assert_eq!(d.0.len(), 1, "{d:?}");
+            assert_eq!(d.0[0].summary, "Invalid source_devices");
+            assert_eq!(
+                d.0[0].attribute,
+                Some(AttrPath::attr("source_devices").then_index(1))
+            );
+        }
+        // A whole number too large for an i64 is out of range, not "not a whole number".
+        let count = Attribute::number("count").validate(Validator::Int(|_| Ok(())));
+        let mut d = Diagnostics::new();
+        count.check(
+            &AttrPath::attr("count"),
+            &Value::Number(Number::Float(1e30)),
+            &mut d,
+        );
+        assert_eq!(d.0.len(), 1);
+        assert!(d.0[0].detail.contains("out of range"), "{}", d.0[0].detail);
+        // Int validators see the number; a refusal names the attribute.
+        let small = Attribute::number("n").validate(Validator::Int(|n| {
+            if n < 10 {
+                Ok(())
+            } else {
+                Err(format!("{n} is too big"))
+            }
+        }));
+        let mut d = Diagnostics::new();
+        small.check(&AttrPath::attr("n"), &Value::from(12i64), &mut d);
+        assert_eq!(d.0[0].detail, "12 is too big");
+        assert_eq!(format!("{:?}", Validator::OneOf(&["a"])), "OneOf([\"a\"])");
+        assert_eq!(format!("{:?}", Validator::Int(|_| Ok(()))), "Int(..)");
+        assert_eq!(format!("{:?}", Validator::Str(|_| Ok(()))), "Str(..)");
+    }
+
+    #[test]
+    fn a_schema_validates_attributes_and_block_attributes() {
+        let s = Schema::new(
+            "t",
+            vec![
+                Attribute::string("mode").optional().one_of(&["a", "b"]),
+                Attribute::string("name").optional(),
+            ],
+        )
+        .with_block(Block::timeouts(&[("create", "5m")]));
+        assert_eq!(s.attribute("name").map(|a| a.name), Some("name"));
+        assert_eq!(s.attribute("mode").map(|a| a.name), Some("mode"));
+        assert!(s.attribute("absent").is_none());
+        let config = |mode: &str, create: &str| {
+            Value::object([
+                ("mode".to_string(), Value::String(mode.into())),
+                ("name".to_string(), Value::Null),
+                (
+                    "timeouts".to_string(),
+                    Value::object([("create".to_string(), Value::String(create.into()))]),
+                ),
+            ])
+        };
+        let mut d = Diagnostics::new();
+        s.validate(&config("a", "30s"), &mut d);
+        assert!(d.0.is_empty(), "{d:?}");
+        let mut d = Diagnostics::new();
+        s.validate(&config("c", "soon"), &mut d);
+        let at: Vec<Option<AttrPath>> = d.0.iter().map(|d| d.attribute.clone()).collect();
+        assert_eq!(
+            at,
+            [
+                Some(AttrPath::attr("mode")),
+                Some(AttrPath::attr("timeouts").then_attr("create"))
+            ]
+        );
+    }
+
+    #[test]
+    fn milliseconds_are_a_unit() {
+        assert_eq!(parse_duration("1500ms"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1m30s500ms"), Ok(Duration::from_millis(90_500)));
     }
 }

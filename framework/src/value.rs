@@ -123,7 +123,7 @@ impl Type {
                     if i > 0 {
                         out.push(b',');
                     }
-                    super::json::write_string(out, name);
+                    super::json_string::write_string(out, name);
                     out.push(b':');
                     t.write_json(out);
                 }

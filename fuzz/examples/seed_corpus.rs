@@ -275,6 +275,7 @@ fn main() {
         cache: Some("none".into()),
         io: Some("native".into()),
         discard: Some("unmap".into()),
+        encryption: None,
     };
     write(&xml, "disk-attach", spec.to_xml().expect("disk").as_bytes());
 }

@@ -44,6 +44,7 @@ fn as_spec(disk: &DiskXml) -> Option<DiskSpec> {
         cache: disk.driver.cache.clone(),
         io: disk.driver.io.clone(),
         discard: disk.driver.discard.clone(),
+        encryption: None,
     })
 }
 
@@ -193,6 +194,7 @@ fuzz_target!(|data: &[u8]| {
             has_acpi: false,
             disks: vec![d],
             controllers: Vec::new(),
+            devices: Vec::new(),
         });
     }
     if let Ok(dom) = DomainXml::parse(xml) {

@@ -106,6 +106,7 @@ fuzz_target!(|input: Input| match input {
             cache,
             io,
             discard,
+            encryption: None,
         };
         let Ok(xml) = spec.to_xml() else {
             let mut all = vec![spec.target_dev.as_str()];

@@ -2,7 +2,7 @@
 # Build the lab guest image (part of the image recipe: scripts/lab hashes every file in scripts/lab.d/
 # into the cache stamp, so editing this file makes the next `scripts/lab up` rebuild the image).
 #
-#   build-image.sh SUITE OUTDIR PUBKEY_FILE TLS_DIR
+#   build-image.sh SUITE OUTDIR PUBKEY_FILE TLS_DIR HOSTKEY_FILE
 #
 # Produces OUTDIR/root.img (2 GiB sparse ext4, label $LAB_ROOT_LABEL), OUTDIR/vmlinuz and
 # OUTDIR/initrd.img (Debian cloud kernel, direct kernel boot). OUTDIR must not exist yet.
@@ -14,6 +14,7 @@ suite=${1:?suite}
 out=${2:?outdir}
 pubkey=${3:?pubkey file}
 tls=${4:?tls dir (cacert.pem, servercert.pem, serverkey.pem)}
+hostkey=${5:?ssh host key (private; its .pub beside it)}
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 label=labroot
@@ -29,6 +30,11 @@ pkgs=(
     libvirt-daemon-system libvirt-daemon libvirt-clients qemu-system-x86
     # qemu-img: libvirt converts a non-raw clone source with it (clone_from a dir pool's qcow2).
     qemu-utils
+    # thin_check/thin_repair: lvm2 only recommends them, and without them LVM activates thin pools
+    # with a warning and cannot check their metadata (thin pools and thin volumes are tested).
+    thin-provisioning-tools
+    # cryptsetup: the encrypted-volume tests read the LUKS header in the guest (luksDump).
+    cryptsetup-bin
 )
 case $suite in
     bookworm) ;;  # the logical/disk/fs/... storage backends are inside libvirt-daemon on bookworm
@@ -68,7 +74,7 @@ mmdebstrap --variant=minbase --mode=root --format=directory \
     --dpkgopt='path-exclude=/usr/share/info/*' \
     --dpkgopt='path-exclude=/usr/bin/qemu-system-i386' \
     --essential-hook="\"$here/essential-hook.sh\" \"\$1\"" \
-    --customize-hook="\"$here/customize.sh\" \"\$1\" \"$hostname\" \"$label\" \"$pubkey\" \"$tls\"" \
+    --customize-hook="\"$here/customize.sh\" \"\$1\" \"$hostname\" \"$label\" \"$pubkey\" \"$tls\" \"$hostkey\"" \
     "$suite" "$rootfs" \
     "deb $mirror $suite main" \
     "deb $mirror $suite-updates main" \

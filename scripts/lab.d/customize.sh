@@ -1,7 +1,7 @@
 #!/bin/bash
 # mmdebstrap --customize-hook for the lab guest (part of the image recipe, covered by the cache stamp).
 #
-#   customize.sh ROOTFS HOSTNAME ROOT_LABEL PUBKEY_FILE TLS_DIR
+#   customize.sh ROOTFS HOSTNAME ROOT_LABEL PUBKEY_FILE TLS_DIR HOSTKEY_FILE
 #
 # Runs on the host after all packages are installed into ROOTFS; configures a throw-away, test-only
 # hypervisor: passwordless root on the serial console, key-only root ssh, DHCP networking, libvirtd
@@ -15,6 +15,7 @@ hostname=${2:?hostname}
 label=${3:?root label}
 pubkey=${4:?pubkey file}
 tls=${5:?tls dir}
+hostkey=${6:?ssh host key}
 
 in_root() { chroot "$root" "$@"; }
 
@@ -31,6 +32,11 @@ rm -f "$root/var/lib/dbus/machine-id"
 in_root passwd --delete root >/dev/null
 install -d -m 0700 "$root/root/.ssh"
 install -m 0600 "$pubkey" "$root/root/.ssh/authorized_keys"
+# The host key the lab host made (HOSTKEY_FILE): clients verify it instead of trusting on first use.
+# The keys openssh-server generated at install are dropped, so this is the only one offered.
+rm -f "$root"/etc/ssh/ssh_host_*_key "$root"/etc/ssh/ssh_host_*_key.pub
+install -m 0600 "$hostkey" "$root/etc/ssh/ssh_host_ed25519_key"
+install -m 0644 "$hostkey.pub" "$root/etc/ssh/ssh_host_ed25519_key.pub"
 mkdir -p "$root/etc/ssh/sshd_config.d"
 cat >"$root/etc/ssh/sshd_config.d/lab.conf" <<'EOF'
 PermitRootLogin prohibit-password
@@ -41,6 +47,7 @@ UseDNS no
 UsePAM no
 PrintMotd no
 PrintLastLog no
+HostKey /etc/ssh/ssh_host_ed25519_key
 # `lab ssh` multiplexes sessions over one connection; let parallel test commands share it.
 MaxSessions 100
 MaxStartups 100:30:200

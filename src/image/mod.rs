@@ -77,6 +77,7 @@ use std::time::Instant;
 
 pub use extents::{is_zero, Sink, GRAIN};
 pub use progress::Progress;
+pub use source::display_url;
 
 /// How much is read and handed to a [`Sink`] at a time (raw content; qcow2 runs of clusters).
 pub const READ_CHUNK: usize = 1 << 20;
@@ -323,6 +324,17 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A qcow2 download or decompression went on past what its disk's size allows.
+    #[error(
+        "{what} goes on past {limit} bytes, more than a qcow2 file of its disk's size can hold (a damaged or hostile \
+         image, or a decompression bomb): stopped there, nothing was written"
+    )]
+    SpoolLimit {
+        /// The image.
+        what: String,
+        /// The bound, in bytes.
+        limit: u64,
+    },
     /// The wrapper's compressed data is damaged or truncated.
     #[error("decompressing the {wrapper} image {what}: {source}")]
     Decompress {
@@ -453,6 +465,7 @@ impl Error {
                 | Error::ChecksumMismatch { .. }
                 | Error::TooLarge { .. }
                 | Error::Decompress { .. }
+                | Error::SpoolLimit { .. }
         )
     }
 }
@@ -496,7 +509,22 @@ impl fmt::Debug for Image {
 /// whole image to a temporary file (logged with progress). A configured checksum is verified here
 /// whenever the whole file is read before the upload (local files, spooled downloads).
 pub fn open(spec: &Spec, cancel: &Cancel) -> Result<Image> {
-    source::open(spec, cancel)
+    source::open(spec, None, cancel)
+}
+
+/// [`open`] for a volume of `capacity` bytes: a qcow2 whose disk is larger is refused from its
+/// header, before anything is downloaded or decompressed beyond it, and what is spooled is
+/// bounded by the disk's size ([`Error::SpoolLimit`]).
+pub fn open_for(spec: &Spec, capacity: u64, cancel: &Cancel) -> Result<Image> {
+    source::open(spec, Some(capacity), cancel)
+}
+
+/// Refuses a qcow2 header (`head`: the image's first bytes) that makes a reader open other files:
+/// a backing file or an external data file (and what the engine refuses anyway: encryption, a
+/// damaged header). What is checked before libvirt converts such an image on the hypervisor as
+/// root, which would follow its backing file wherever it points.
+pub fn check_qcow2_head(head: &[u8], what: &str) -> Result<()> {
+    qcow2::parse_header(head, what).map(drop)
 }
 
 impl Image {

@@ -148,6 +148,7 @@ fn feature_name<R: ReadAt + ?Sized>(
 }
 
 /// Parses and checks the header: everything this reader cannot handle is refused here, naming it.
+// Over 100 lines on purpose: the header's fields in the order the qcow2 specification lists them, each with its check.
 pub(crate) fn parse_header<R: ReadAt + ?Sized>(r: &R, what: &str) -> Result<Header> {
     let corrupt = |detail: String| Error::Corrupt {
         what: what.to_string(),

@@ -363,9 +363,24 @@ fn decode(input: Input, what: &str) -> Result<(Stream, Wrapper, Vec<u8>)> {
 // ------------------------------------------------------------------------------------------------
 // Spooling
 
+/// The most a qcow2 file holding a `virtual_size`-byte disk may take: its data (never more than
+/// the disk), its tables (a few parts per thousand at qcow2's smallest cluster size) and room for
+/// an internal snapshot's copy, with 64 MiB of slack. A stream that goes on past it (a header
+/// followed by endless bytes, a decompression bomb) is stopped there instead of filling the disk.
+pub(crate) fn spool_limit(virtual_size: u64) -> u64 {
+    virtual_size.saturating_mul(2).saturating_add(64 << 20)
+}
+
 /// Copies the decompressed content into an anonymous temporary file (deleted by the kernel when
-/// closed), leaving all-zero grains as holes; returns it with its length.
-fn spool(stream: &mut Stream, what: &str, wrapper: Wrapper, cancel: &Cancel) -> Result<(File, u64)> {
+/// closed), leaving all-zero grains as holes; returns it with its length. More than `limit` bytes
+/// fail at once ([`Error::SpoolLimit`]).
+fn spool(
+    stream: &mut Stream,
+    what: &str,
+    wrapper: Wrapper,
+    limit: Option<u64>,
+    cancel: &Cancel,
+) -> Result<(File, u64)> {
     let spool_err = |source| Error::Spool {
         what: what.to_string(),
         source,
@@ -386,6 +401,12 @@ fn spool(stream: &mut Stream, what: &str, wrapper: Wrapper, cancel: &Cancel) -> 
             }
         }
         pos += n as u64;
+        if let Some(limit) = limit.filter(|l| pos > *l) {
+            return Err(Error::SpoolLimit {
+                what: what.to_string(),
+                limit,
+            });
+        }
     }
     file.set_len(pos).map_err(spool_err)?;
     Ok((file, pos))
@@ -515,14 +536,14 @@ fn next_region(_file: &File, _pos: u64, len: u64) -> (bool, u64) {
     (true, len)
 }
 
-pub(crate) fn open(spec: &Spec, cancel: &Cancel) -> Result<Image> {
+pub(crate) fn open(spec: &Spec, capacity: Option<u64>, cancel: &Cancel) -> Result<Image> {
     match &spec.location {
-        Location::Path(p) => open_path(p, spec, cancel),
-        Location::Url(u) => open_url(u, spec, cancel),
+        Location::Path(p) => open_path(p, spec, capacity, cancel),
+        Location::Url(u) => open_url(u, spec, capacity, cancel),
     }
 }
 
-fn open_path(path: &Path, spec: &Spec, cancel: &Cancel) -> Result<Image> {
+fn open_path(path: &Path, spec: &Spec, capacity: Option<u64>, cancel: &Cancel) -> Result<Image> {
     let what = path.display().to_string();
     let file = open_file(path)?;
     let io_err = |source| Error::Io {
@@ -566,6 +587,7 @@ fn open_path(path: &Path, spec: &Spec, cancel: &Cancel) -> Result<Image> {
         None,
         digest,
         recorded,
+        capacity,
         cancel,
     )
     .map(|(format, virtual_size, body)| Image {
@@ -589,17 +611,29 @@ fn finish_open(
     pending: Option<&Checksum>,
     verified: Option<String>,
     raw_size: Option<u64>,
+    capacity: Option<u64>,
     cancel: &Cancel,
 ) -> Result<(Format, Option<u64>, Body)> {
     let format = decide(content_head, spec.format, what)?;
-    // Refuse what the header refuses (backing file, encryption, ...) before spooling a whole
-    // download: the fixed header is in the first bytes.
+    // Refuse what the header refuses (backing file, encryption, a disk larger than the volume)
+    // before spooling a whole download: the fixed header is in the first bytes.
+    let mut limit = None;
     if format == Format::Qcow2 {
-        qcow2::parse_header(content_head, what)?;
+        let header = qcow2::parse_header(content_head, what)?;
+        if let Some(capacity) = capacity {
+            if header.size > capacity {
+                return Err(Error::TooLarge {
+                    what: what.to_string(),
+                    virtual_size: header.size,
+                    capacity,
+                });
+            }
+        }
+        limit = Some(spool_limit(header.size));
     }
     Ok(match format {
         Format::Qcow2 => {
-            let (file, len) = spool(stream, what, wrapper, cancel)?;
+            let (file, len) = spool(stream, what, wrapper, limit, cancel)?;
             let digest = stream.finish_input(pending, what)?.or(verified);
             let q = Qcow2::open(file, len, what)?;
             let size = q.virtual_size();
@@ -639,7 +673,7 @@ fn placeholder() -> Stream {
 // Downloads
 
 /// The URL as it may be shown: no user:password, no query (signed URLs carry tokens there).
-pub(crate) fn display_url(url: &str) -> String {
+pub fn display_url(url: &str) -> String {
     let (base, had_query) = match url.find(['?', '#']) {
         Some(i) => (&url[..i], true),
         None => (url, false),
@@ -692,7 +726,7 @@ fn agent(cancel: &Cancel) -> ureq::Agent {
     ureq::Agent::new_with_config(config)
 }
 
-fn open_url(url: &str, spec: &Spec, cancel: &Cancel) -> Result<Image> {
+fn open_url(url: &str, spec: &Spec, capacity: Option<u64>, cancel: &Cancel) -> Result<Image> {
     let what = display_url(url);
     let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
     if !matches!(scheme.as_deref(), Some("http" | "https")) {
@@ -733,6 +767,7 @@ fn open_url(url: &str, spec: &Spec, cancel: &Cancel) -> Result<Image> {
         spec.checksum.as_ref(),
         None,
         raw_size,
+        capacity,
         cancel,
     )?;
     Ok(Image {
@@ -788,5 +823,88 @@ mod tests {
         assert_eq!(compare(&c, h.hex(), "x").unwrap(), format!("{c}"));
         let e = compare(&c, "00".repeat(32), "x").unwrap_err().to_string();
         assert!(e.contains(&c.hex) && e.contains(&"00".repeat(32)), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod bound_tests {
+    use std::io::Write;
+    use std::process::Command;
+
+    use super::*;
+    use crate::image::{Checksum, FormatChoice};
+
+    /// A qcow2 image of `virtual_size` bytes made by qemu-img, read back.
+    fn qcow2(dir: &Path, virtual_size: u64) -> Vec<u8> {
+        let path = dir.join("disk.qcow2");
+        let status = Command::new("qemu-img")
+            .args(["create", "-q", "-f", "qcow2"])
+            .arg(&path)
+            .arg(virtual_size.to_string())
+            .status()
+            .expect("qemu-img runs (it is on every machine of this project: scripts/install-deps)");
+        assert!(status.success(), "qemu-img create failed");
+        std::fs::read(path).expect("read the image")
+    }
+
+    fn gzip_to(path: &Path, parts: &[&[u8]]) {
+        let mut gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(path).expect("create"),
+            flate2::Compression::fast(),
+        );
+        for p in parts {
+            gz.write_all(p).expect("write");
+        }
+        gz.finish().expect("finish");
+    }
+
+    fn spec_of(path: &Path) -> Spec {
+        Spec {
+            location: Location::Path(path.to_path_buf()),
+            format: FormatChoice::Auto,
+            checksum: None::<Checksum>,
+        }
+    }
+
+    /// A gzip-wrapped qcow2 header followed by far more bytes than a qcow2 file of its disk's
+    /// size can hold (a decompression bomb's shape): the spool stops at the bound, naming it.
+    #[test]
+    fn a_spool_stops_at_the_bound_of_its_disk_size() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut img = qcow2(dir.path(), 1 << 20);
+        img.resize(img.len().max(4096), 0);
+        let filler = vec![0x5au8; 1 << 20];
+        let bomb = dir.path().join("bomb.qcow2.gz");
+        let mut parts: Vec<&[u8]> = vec![&img];
+        let over = (spool_limit(1 << 20) >> 20) + 2;
+        parts.extend(std::iter::repeat_n(filler.as_slice(), over as usize));
+        gzip_to(&bomb, &parts);
+        match open(&spec_of(&bomb), Some(8 << 20), &Cancel::never()) {
+            Err(Error::SpoolLimit { limit, .. }) => assert_eq!(limit, spool_limit(1 << 20)),
+            Err(e) => panic!("expected the spool limit, got {e}"),
+            Ok(_) => panic!("expected the spool limit, the image opened"),
+        }
+    }
+
+    /// A qcow2 whose disk is larger than the volume is refused from its header, before any of
+    /// it is spooled; the same image fits a volume of its size.
+    #[test]
+    fn a_qcow2_larger_than_the_volume_is_refused_before_spooling() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let img = qcow2(dir.path(), 64 << 20);
+        let gz = dir.path().join("disk.qcow2.gz");
+        gzip_to(&gz, &[&img]);
+        match open(&spec_of(&gz), Some(1 << 20), &Cancel::never()) {
+            Err(Error::TooLarge {
+                virtual_size,
+                capacity,
+                ..
+            }) => {
+                assert_eq!((virtual_size, capacity), (64 << 20, 1 << 20))
+            }
+            Err(e) => panic!("expected TooLarge, got {e}"),
+            Ok(_) => panic!("expected TooLarge, the image opened"),
+        }
+        assert!(open(&spec_of(&gz), Some(64 << 20), &Cancel::never()).is_ok());
     }
 }

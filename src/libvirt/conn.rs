@@ -115,9 +115,9 @@ pub(super) fn connection_address(c: &Connect) -> usize {
 /// the plans of creates found missing.
 #[derive(Default)]
 pub(super) struct Shared {
-    pub(super) pools: Coalesced<String, Option<super::pool::PoolInfo>>,
-    pub(super) domains: Coalesced<(), Vec<super::domain::DomainInfo>>,
-    pub(super) sources: tokio::sync::Mutex<Option<(Instant, super::pool::Sources)>>,
+    pub(super) pools: Coalesced<String, Option<super::facts::pool::PoolInfo>>,
+    pub(super) domains: Coalesced<(), Vec<super::facts::domain::DomainInfo>>,
+    pub(super) sources: tokio::sync::Mutex<Option<(Instant, super::facts::pool::Sources)>>,
     pub(super) refreshes: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Instant>>>>>,
     pub(super) pool_changes: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Pools the plan of a create found missing, with when that read started (see
@@ -127,6 +127,11 @@ pub(super) struct Shared {
     /// reads of the pool's volumes in the same walk start from it instead of looking the pool up
     /// again (see `Connection::read_volume`).
     pub(super) pool_handles: std::sync::Mutex<HashMap<String, PoolHandle>>,
+    /// Held by every disk attach: the check that a volume is used nowhere else and the attach
+    /// are one piece of work, and this provider's attaches must not interleave between the two.
+    pub(super) attaches: tokio::sync::Mutex<()>,
+    /// Bytes the plans of creates and grows claimed, per pool (see `Connection::claim_space`).
+    pub(super) claims: std::sync::Mutex<HashMap<String, u64>>,
 }
 
 /// libvirt's default handler prints every error; stdout carries the plugin
@@ -360,6 +365,7 @@ impl Connection {
         self.work(Kind::VolumeChange, op, object, f).await
     }
 
+    // Over 100 lines on purpose: the connection's one worker loop: every state of a call (queued, sent, lost, retried) in one place.
     async fn work<T, F>(&self, kind: Kind, op: &'static str, object: &str, f: F) -> Result<T>
     where
         T: Send + 'static,
@@ -495,6 +501,29 @@ impl Connection {
         last.is_none_or(|c| at >= c)
     }
 
+    /// Adds `bytes` to what the plans of this configured provider (one Terraform walk) claimed of
+    /// pool `pool`, and returns the total: creates and grows planned together are checked against
+    /// the pool's space together, not each on its own.
+    pub fn claim_space(&self, pool: &str, bytes: u64) -> u64 {
+        let mut map = self.shared().claims.lock().unwrap_or_else(|p| p.into_inner());
+        let total = map.entry(pool.to_string()).or_default();
+        *total = total.saturating_add(bytes);
+        *total
+    }
+
+    /// Records a change made outside libvirt (through LVM's tools) to what libvirt's pools hold:
+    /// libvirt's view of every pool as its last refresh left it is stale from now on, as after
+    /// any change other than a volume change through libvirt.
+    pub fn changed_outside_libvirt(&self) {
+        let now = Some(Instant::now());
+        *self.inner.last_change.lock().unwrap_or_else(|p| p.into_inner()) = now;
+        *self
+            .inner
+            .last_pool_change
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = now;
+    }
+
     /// How many pieces of blocking libvirt work this connection started (each one or a few libvirt
     /// calls): what tests count to check that a read was shared or reused.
     pub fn runs(&self) -> u64 {
@@ -592,6 +621,20 @@ pub fn redact_uri(uri: &str) -> (String, Vec<String>) {
                     add(v);
                 }
             }
+        }
+    }
+    // A URI carries its secrets percent-encoded (`p%40ss`), and libvirt decodes them: its
+    // messages (and anything that echoes the decoded value) show `p@ss`. Both forms are secret.
+    let decoded: Vec<String> = secrets
+        .iter()
+        .filter_map(|s| {
+            let d = percent_encoding::percent_decode_str(s).decode_utf8_lossy();
+            (d != s.as_str()).then(|| d.into_owned())
+        })
+        .collect();
+    for d in decoded {
+        if !d.is_empty() && !secrets.contains(&d) {
+            secrets.push(d);
         }
     }
     // Longest first, so that one secret inside another is not left half shown.
@@ -713,6 +756,12 @@ mod tests {
                 "qemu+tcp://admin:1?x@host/system",
                 "qemu+tcp://admin:***@host/system",
                 &["1?x"],
+            ),
+            // Percent-encoded secrets: the decoded forms are secret too.
+            (
+                "qemu+ssh://admin:p%40ss%2Fw@host/system?keyfile=/k&passphrase=s%26cret",
+                "qemu+ssh://admin:***@host/system?keyfile=/k&passphrase=***",
+                &["p%40ss%2Fw", "p@ss/w", "s%26cret", "s&cret"],
             ),
             // An `@` in a query value is not a user part.
             (

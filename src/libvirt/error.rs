@@ -89,6 +89,7 @@ impl Code {
                 ErrorNumber::NoStoragePool
                 | ErrorNumber::NoStorageVolume
                 | ErrorNumber::NoDomain
+                | ErrorNumber::NoSecret
                 | ErrorNumber::NoStorage,
             ) => Code::NotFound,
             Enum::Known(ErrorNumber::OperationInvalid) => Code::OperationInvalid,

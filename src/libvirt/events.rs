@@ -204,6 +204,7 @@ fn libvirt_events(revents: libc::c_short) -> c_int {
 }
 
 /// The loop's thread.
+// Over 100 lines on purpose: libvirt's event loop and its shutdown in one place.
 fn run() {
     let Some(lp) = the_loop() else {
         return;

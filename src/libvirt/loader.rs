@@ -6,8 +6,8 @@
 //! (gnutls, glib, libxml2, …) and run their constructors: ~20 ms of a ~23 ms start, and most of the
 //! idle memory.
 //!
-//! So on x86_64 this module defines every libvirt function the `virt` crate calls as a two-instruction
-//! trampoline: jump through a slot. The linker resolves the `virt` crate's references to these
+//! So on x86_64 and aarch64 Linux this module defines every libvirt function the `virt` crate calls
+//! as a trampoline: load a slot, jump through it. The linker resolves the `virt` crate's references to these
 //! definitions and, being invoked with `--as-needed` (rustc's default), leaves libvirt out of the
 //! binary's dependencies. [`load`] `dlopen`s libvirt and fills the slots; a trampoline reached with
 //! an empty slot calls [`load`] itself first, so no call order can jump into nothing.
@@ -22,11 +22,15 @@ use std::sync::OnceLock;
 /// The library, by its soname.
 const LIBRARY: &CStr = c"libvirt.so.0";
 
-/// Why libvirt could not be loaded.
+/// Why libvirt could not be loaded. The provider speaks to every hypervisor, local or remote,
+/// through this client library, so it is needed where Terraform runs: the message names the
+/// package that holds `libvirt.so.0` on each family of distributions.
 #[derive(Clone, Debug, thiserror::Error)]
 #[error(
-    "the libvirt client library (libvirt.so.0) could not be loaded: {0}. Install it on the machine \
-     that runs Terraform (Debian/Ubuntu: libvirt0; Fedora/RHEL: libvirt-libs; Arch: libvirt)"
+    "the libvirt client library (libvirt.so.0) could not be loaded: {0}. The provider needs it on the \
+     machine that runs Terraform, also for a remote hypervisor. Install it: `apt-get install libvirt0` \
+     (Debian, Ubuntu), `dnf install libvirt-libs` (Fedora, RHEL and its rebuilds), `apk add libvirt-libs` \
+     (Alpine) or `pacman -S libvirt` (Arch)"
 )]
 pub struct LoadError(String);
 
@@ -61,7 +65,7 @@ fn open_library() -> Result<*mut c_void, LoadError> {
     }
 }
 
-#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[cfg(all(any(target_arch = "x86_64", target_arch = "aarch64"), target_os = "linux"))]
 mod imp {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -82,6 +86,7 @@ mod imp {
                 // vector-register count of variadic calls), load libvirt,
                 // restore them and jump. `jmp` leaves the caller's frame untouched, so the libvirt
                 // function returns straight to the caller.
+                #[cfg(target_arch = "x86_64")]
                 std::arch::global_asm!(
                     concat!(".pushsection .text.libvirt_trampoline.", stringify!($name), ",\"ax\",@progbits"),
                     concat!(".globl ", stringify!($name)),
@@ -96,6 +101,46 @@ mod imp {
                     "call {on_first_use}",
                     "pop rax", "pop r9", "pop r8", "pop rcx", "pop rdx", "pop rsi", "pop rdi",
                     "jmp qword ptr [rip + {slot}]",
+                    concat!(".size ", stringify!($name), ", . - ", stringify!($name)),
+                    ".popsection",
+                    slot = sym slots::$name,
+                    on_first_use = sym on_first_use,
+                );
+                // The same on aarch64: the slot is read with a load-acquire (it is filled by another
+                // thread, and the jump must see libvirt as that thread left it); x0-x7 carry the
+                // arguments and x8 the address of a returned structure, so those are saved (with the
+                // frame and link registers, 96 bytes keep sp 16-byte aligned) around the load. x16 is
+                // the intra-procedure-call scratch register, free to use in a veneer like this one.
+                #[cfg(target_arch = "aarch64")]
+                std::arch::global_asm!(
+                    concat!(".pushsection .text.libvirt_trampoline.", stringify!($name), ",\"ax\",%progbits"),
+                    concat!(".globl ", stringify!($name)),
+                    concat!(".type ", stringify!($name), ",%function"),
+                    concat!(stringify!($name), ":"),
+                    "adrp x16, {slot}",
+                    "add x16, x16, :lo12:{slot}",
+                    "ldar x16, [x16]",
+                    "cbz x16, 2f",
+                    "br x16",
+                    "2:",
+                    "stp x29, x30, [sp, #-96]!",
+                    "mov x29, sp",
+                    "stp x0, x1, [sp, #16]",
+                    "stp x2, x3, [sp, #32]",
+                    "stp x4, x5, [sp, #48]",
+                    "stp x6, x7, [sp, #64]",
+                    "str x8, [sp, #80]",
+                    "bl {on_first_use}",
+                    "ldr x8, [sp, #80]",
+                    "ldp x6, x7, [sp, #64]",
+                    "ldp x4, x5, [sp, #48]",
+                    "ldp x2, x3, [sp, #32]",
+                    "ldp x0, x1, [sp, #16]",
+                    "ldp x29, x30, [sp], #96",
+                    "adrp x16, {slot}",
+                    "add x16, x16, :lo12:{slot}",
+                    "ldar x16, [x16]",
+                    "br x16",
                     concat!(".size ", stringify!($name), ", . - ", stringify!($name)),
                     ".popsection",
                     slot = sym slots::$name,
@@ -127,9 +172,11 @@ mod imp {
         virConnectIsAlive,
         virConnectIsEncrypted,
         virConnectListAllDomains,
+        virConnectListAllNodeDevices,
         virConnectOpen,
         virConnectSetKeepAlive,
         virDomainAttachDeviceFlags,
+        virDomainBlockResize,
         virDomainDetachDeviceFlags,
         virDomainFree,
         virDomainGetInfo,
@@ -142,6 +189,18 @@ mod imp {
         virDomainLookupByName,
         virDomainLookupByUUIDString,
         virEventRegisterImpl,
+        virNodeDeviceFree,
+        // Secrets (src/libvirt/secret.rs): the passphrases of encrypted volumes.
+        virSecretDefineXML,
+        virSecretFree,
+        virSecretGetUUIDString,
+        virSecretGetUsageID,
+        virSecretGetUsageType,
+        virSecretLookupByUUIDString,
+        virSecretLookupByUsage,
+        virSecretSetValue,
+        virSecretUndefine,
+        virNodeDeviceGetXMLDesc,
         virGetLastError,
         virGetVersion,
         virSetErrorFunc,
@@ -168,6 +227,7 @@ mod imp {
         virStorageVolCreateXML,
         virStorageVolCreateXMLFrom,
         virStorageVolDelete,
+        virStorageVolDownload,
         virStorageVolFree,
         virStorageVolGetInfo,
         virStorageVolGetKey,
@@ -225,7 +285,7 @@ mod imp {
 }
 
 /// Elsewhere libvirt is linked the ordinary way; loading it again only checks it is there.
-#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+#[cfg(not(all(any(target_arch = "x86_64", target_arch = "aarch64"), target_os = "linux")))]
 mod imp {
     pub(super) fn load() -> Result<(), super::LoadError> {
         super::open_library().map(|_| ())

@@ -254,6 +254,7 @@ fn identify(c: &Connect, t: &UploadTarget, object: &str) -> Result<Result<(Stora
 
 /// Streams `image` into an open upload stream, then the tail; finishes the stream, or aborts it
 /// on any failure (libvirt requires one or the other before the stream is freed).
+// Over 100 lines on purpose: the stream's states (data, holes, cancel, the end) in one loop.
 fn transfer(
     conn: &Connect,
     stream: Stream,

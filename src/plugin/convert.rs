@@ -2,7 +2,7 @@
 
 use crate::framework::diag::PathStep;
 use crate::framework::resource::IdentitySchema;
-use crate::framework::schema::{Attribute, Block, Validator};
+use crate::framework::schema::{Attribute, Block};
 use std::collections::HashMap;
 
 use crate::framework::{
@@ -112,37 +112,19 @@ fn block(b: &Block) -> pb::schema::NestedBlock {
     }
 }
 
-/// The description shown to users: the attribute's own text, plus the valid
-/// values and deprecation when the schema knows them.
-pub fn full_description(a: &Attribute) -> String {
-    let mut d = a.description.clone();
-    for v in &a.validators {
-        if let Validator::OneOf(values) = v {
-            let list: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
-            if !d.contains("One of") {
-                d.push_str(&format!(" One of {}.", list.join(", ")));
-            }
-        }
-    }
-    if let Some(msg) = a.deprecated {
-        d.push_str(&format!(" **Deprecated:** {msg}"));
-    }
-    d
-}
-
 fn attribute(a: &Attribute) -> pb::schema::Attribute {
     pb::schema::Attribute {
         name: a.name.to_string(),
         r#type: a.ty.to_json_bytes(),
         nested_type: None,
-        description: full_description(a),
+        description: a.full_description(),
         required: a.required,
         optional: a.optional,
         computed: a.computed,
         sensitive: a.sensitive,
         description_kind: pb::StringKind::Markdown as i32,
         deprecated: a.deprecated.is_some(),
-        write_only: false,
+        write_only: a.write_only,
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, decode, diags, encode};
-use crate::framework::resource::{AnyDataSource, AnyResource};
+use crate::framework::resource::{move_not_read, move_pending, AnyDataSource, AnyResource, MoveSource};
 use crate::framework::Function;
 use crate::framework::{json, Diagnostic, Diagnostics, Type, Value};
 use crate::proto::tfplugin6 as pb;
@@ -171,7 +171,7 @@ fn capabilities() -> pb::ServerCapabilities {
     pb::ServerCapabilities {
         plan_destroy: false,
         get_provider_schema_optional: true,
-        move_resource_state: false,
+        move_resource_state: true,
     }
 }
 
@@ -266,9 +266,20 @@ impl pb::provider_server::Provider for ProviderService {
         req: Request<pb::validate_resource_config::Request>,
     ) -> Rpc<pb::validate_resource_config::Response> {
         let req = req.into_inner();
-        let d = self
-            .resource(&req.type_name)
-            .and_then(|r| Ok(r.resource.validate(&decode(req.config.as_ref(), &r.ty)?)));
+        // Terraform before 1.11 does not say it allows write-only attributes: it would keep their
+        // values in state and plans, so they are refused.
+        let write_only_allowed = req
+            .client_capabilities
+            .as_ref()
+            .is_some_and(|c| c.write_only_attributes_allowed);
+        let d = self.resource(&req.type_name).and_then(|r| {
+            let config = decode(req.config.as_ref(), &r.ty)?;
+            let mut d = r.resource.validate(&config);
+            if !write_only_allowed {
+                r.resource.schema().refuse_write_only(&config, &mut d);
+            }
+            Ok(d)
+        });
         let d = match d {
             Ok(d) | Err(d) => d,
         };
@@ -404,7 +415,7 @@ impl pb::provider_server::Provider for ProviderService {
         req: Request<pb::read_resource::Request>,
     ) -> Rpc<pb::read_resource::Response> {
         let req = req.into_inner();
-        let private = req.private.clone();
+        let mut private = req.private.clone();
         let mut identity = None;
         let mut warnings = Diagnostics::new();
         let result = async {
@@ -414,9 +425,12 @@ impl pb::provider_server::Provider for ProviderService {
                 return encode(&Value::Null, &r.ty);
             }
             let ctx = self.ctx()?;
-            let read = r.resource.read(&ctx, state).await?;
+            let read = r.resource.read(&ctx, state, &req.private).await?;
             identity = r.identity_data(read.identity);
             warnings = read.warnings;
+            if let Some(p) = read.private {
+                private = p;
+            }
             encode(&read.state, &r.ty)
         }
         .await;
@@ -441,6 +455,9 @@ impl pb::provider_server::Provider for ProviderService {
         let mut identity = None;
         let result = async {
             let r = self.resource(&req.type_name)?;
+            if move_pending(&req.prior_private).is_some() {
+                return Err(move_not_read(&req.type_name).into());
+            }
             let ty = &r.ty;
             let prior = decode(req.prior_state.as_ref(), ty)?;
             let proposed = decode(req.proposed_new_state.as_ref(), ty)?;
@@ -484,6 +501,7 @@ impl pb::provider_server::Provider for ProviderService {
             let ty = &r.ty;
             let prior = decode(req.prior_state.as_ref(), ty)?;
             let planned = decode(req.planned_state.as_ref(), ty)?;
+            let config = decode(req.config.as_ref(), ty)?;
             let ctx = self.ctx()?;
             let out = r
                 .resource
@@ -491,6 +509,7 @@ impl pb::provider_server::Provider for ProviderService {
                     &ctx,
                     (!prior.is_null()).then_some(prior),
                     (!planned.is_null()).then_some(planned),
+                    &config,
                 )
                 .await;
             identity = r.identity_data(out.identity);
@@ -549,20 +568,41 @@ impl pb::provider_server::Provider for ProviderService {
         }))
     }
 
+    /// A `moved` block from another type. Terraform asks before configuring the provider: the
+    /// resource reads only the source state here and finds the object at the refresh that follows
+    /// (see `framework::resource::Moved`).
     async fn move_resource_state(
         &self,
-        _: Request<pb::move_resource_state::Request>,
+        req: Request<pb::move_resource_state::Request>,
     ) -> Rpc<pb::move_resource_state::Response> {
+        let req = req.into_inner();
+        let mut private = Vec::new();
+        let mut warnings = Diagnostics::new();
+        let result = (|| {
+            let r = self.resource(&req.target_type_name)?;
+            let raw = req.source_state.unwrap_or_default();
+            let state: serde_json::Value = serde_json::from_slice(&raw.json).map_err(|e| {
+                Diagnostics::from(Diagnostic::error(
+                    "Invalid Source State",
+                    format!("The state of {} to move is not JSON: {e}", req.source_type_name),
+                ))
+            })?;
+            let moved = r.resource.move_state(&MoveSource {
+                provider_address: &req.source_provider_address,
+                type_name: &req.source_type_name,
+                schema_version: req.source_schema_version,
+                state: &state,
+            })?;
+            private = moved.private;
+            warnings = moved.warnings;
+            encode(&moved.state, &r.ty)
+        })();
+        let (target_state, mut diagnostics) = split(result);
+        diagnostics.extend(diags(warnings));
         Ok(Response::new(pb::move_resource_state::Response {
-            target_state: None,
-            diagnostics: diags(
-                Diagnostic::error(
-                    "Move Not Supported",
-                    "This provider's resources cannot be the target of a moved block from another type.",
-                )
-                .into(),
-            ),
-            target_private: Vec::new(),
+            target_state,
+            diagnostics,
+            target_private: private,
             target_identity: None,
         }))
     }

@@ -1,13 +1,19 @@
-//! Managed resource types, one file each, and the list of them: adding a resource is its file and
-//! two lines here.
+//! Managed resource types, one module each (a directory when it has parts), and the list of them:
+//! adding a resource is its module and two lines here. `moved` reads the Go provider's states for
+//! the resources' `moved` hooks.
 
 use crate::framework::resource::{AnyResource, Erased};
 use crate::framework::{Diagnostic, Diagnostics, Value};
 use crate::provider::Ctx;
 
 pub mod disk_attachment;
+mod lv_common;
 pub mod lvm_pool;
+pub mod lvm_snapshot;
+pub mod lvm_thin_pool;
+pub mod lvm_thin_volume;
 pub mod lvm_volume;
+pub mod moved;
 
 /// Every managed resource type, as the provider serves them.
 pub fn all() -> Vec<Box<dyn AnyResource<Ctx>>> {
@@ -15,6 +21,9 @@ pub fn all() -> Vec<Box<dyn AnyResource<Ctx>>> {
         Box::new(Erased::new(lvm_pool::LvmPool)),
         Box::new(Erased::new(lvm_volume::LvmVolume)),
         Box::new(Erased::new(disk_attachment::DiskAttachment)),
+        Box::new(Erased::new(lvm_thin_pool::LvmThinPool)),
+        Box::new(Erased::new(lvm_thin_volume::LvmThinVolume)),
+        Box::new(Erased::new(lvm_snapshot::LvmSnapshot)),
     ]
 }
 
@@ -87,6 +96,15 @@ mod tests {
                 text.contains("Invalid Identity") && text.contains(&format!("{attr} {problem}")),
                 "{identity:?}: {text}"
             );
+        }
+    }
+
+    #[test]
+    fn every_schema_is_one_terraform_accepts() {
+        for r in all() {
+            if let Err(e) = r.schema().check() {
+                panic!("{}: {e}", r.type_name());
+            }
         }
     }
 }

@@ -58,3 +58,29 @@ resource "libvirt_lvm_volume" "web2_root" {
   capacity   = "20GiB"
   clone_from = libvirt_lvm_volume.web_root.id
 }
+
+# Encrypted at rest with LUKS (libvirt formats the LV with qemu-img on the
+# hypervisor). The passphrase is write-only (Terraform 1.11 or later): the
+# provider makes it the value of a libvirt secret it defines for the volume, and
+# it is never stored in state or shown in plans. Give it through an ephemeral
+# variable: a saved plan keeps the values of ordinary input variables. A
+# libvirt_disk_attachment of this volume tells the domain the secret.
+variable "vault_passphrase" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
+
+resource "libvirt_lvm_volume" "vault" {
+  pool     = libvirt_lvm_pool.data.name
+  name     = "vault"
+  capacity = "10GiB"
+
+  encryption {
+    format                = "luks"
+    passphrase_wo         = var.vault_passphrase
+    passphrase_wo_version = 1
+    # or, with a libvirt secret of usage type "volume" made beforehand:
+    # secret_uuid = "675f09f9-ce67-4ba6-bc7f-4614de90d640"
+  }
+}

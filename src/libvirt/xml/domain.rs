@@ -23,6 +23,19 @@ pub struct DomainXml {
     pub disks: Vec<DiskXml>,
     /// `<devices><controller>`, in document order.
     pub controllers: Vec<ControllerXml>,
+    /// The devices other than disks that read a host block device or file: each can be a use of a
+    /// volume ([`DeviceXml`]).
+    pub devices: Vec<DeviceXml>,
+}
+
+/// A device other than a `<disk>` that reads a host path: what the in-use rule must see beside
+/// disks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceXml {
+    /// What it is, for messages: `filesystem /mnt`, `hostdev`, `memory nvdimm`.
+    pub kind: String,
+    /// The host path(s) it reads (as `dev` or `file`).
+    pub source: DiskSourceXml,
 }
 
 /// One `<disk>` of a domain.
@@ -38,7 +51,8 @@ pub struct DiskXml {
     /// `<source>`; all empty for an empty cdrom.
     pub source: DiskSourceXml,
     /// The sources behind it: every `<backingStore>` of its chain (an overlay on a volume uses
-    /// that volume too) and the `<mirror>` of a block copy under way.
+    /// that volume too), every `<dataStore>` (a qcow2 image whose data lives in an external file
+    /// or device) and the `<mirror>` of a block copy under way.
     pub behind: Vec<DiskSourceXml>,
     /// `<target dev=…>`: the guest name (`vda`, `sdb`…), unique per domain.
     pub target_dev: String,
@@ -209,9 +223,11 @@ impl DiskXml {
             source: DiskSourceXml::of(el.child("source")),
             behind: {
                 let mut behind = Vec::new();
+                data_stores(el.child("source"), &mut behind);
                 let mut next = el.child("backingStore");
                 while let Some(b) = next {
                     behind.push(DiskSourceXml::of(b.child("source")));
+                    data_stores(b.child("source"), &mut behind);
                     next = b.child("backingStore");
                 }
                 // libvirt writes a mirror's source as <source> inside it, or (older) as file=.
@@ -248,6 +264,60 @@ impl DiskXml {
     }
 }
 
+/// The `<dataStore>` of a `<source>` (libvirt 10.10+: a qcow2 image's external data file), itself
+/// a `<source>` of its own.
+fn data_stores(source: Option<&Element>, out: &mut Vec<DiskSourceXml>) {
+    if let Some(ds) = source.and_then(|s| s.child("dataStore")) {
+        out.push(DiskSourceXml::of(ds.child("source")));
+    }
+}
+
+/// The non-disk devices of `<devices>` that read a host path: `<filesystem>` (a block device or
+/// an image file holding the filesystem), `<hostdev mode='capabilities' type='storage'>` (its
+/// `<source><block>`), and `<memory>` devices backed by a file or device (nvdimm, virtio-pmem:
+/// `<source><path>`).
+fn path_devices(devs: Option<&Element>) -> Vec<DeviceXml> {
+    let Some(devs) = devs else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let path_source = |p: Option<String>| DiskSourceXml {
+        dev: p,
+        ..Default::default()
+    };
+    for fs in devs.children("filesystem") {
+        let mut source = DiskSourceXml::of(fs.child("source"));
+        source.pool = None;
+        source.volume = None;
+        if source.dev.is_none() && source.file.is_none() {
+            continue;
+        }
+        let target = fs.attr_at(&["target"], "dir").unwrap_or_default();
+        out.push(DeviceXml {
+            kind: format!("filesystem {target}").trim_end().to_string(),
+            source,
+        });
+    }
+    for h in devs.children("hostdev") {
+        if let Some(block) = h.text_at(&["source", "block"]) {
+            out.push(DeviceXml {
+                kind: "hostdev".into(),
+                source: path_source(Some(block)),
+            });
+        }
+    }
+    for m in devs.children("memory") {
+        if let Some(path) = m.text_at(&["source", "path"]) {
+            let model = m.attr("model").unwrap_or("memory");
+            out.push(DeviceXml {
+                kind: format!("memory {model}"),
+                source: path_source(Some(path)),
+            });
+        }
+    }
+    out
+}
+
 impl DomainXml {
     /// Parses a `<domain>` document (live or inactive).
     pub fn parse(xml: &str) -> Result<Self, XmlError> {
@@ -275,6 +345,7 @@ impl DomainXml {
                     })
                 })
                 .collect::<Result<_, XmlError>>()?,
+            devices: path_devices(devs),
         })
     }
 
@@ -327,6 +398,10 @@ pub struct DiskSpec {
     pub io: Option<String>,
     /// `<driver discard=…>`.
     pub discard: Option<String>,
+    /// The passphrase secret of a LUKS-encrypted source: `<encryption format='luks'>` inside
+    /// `<source>`, where QEMU's block layer opens it (the form libvirt documents for current
+    /// QEMU; the older place, directly under `<disk>`, is for qcow encryption).
+    pub encryption: Option<String>,
 }
 
 impl DiskSpec {
@@ -356,8 +431,16 @@ impl DiskSpec {
             ("discard", self.discard.as_deref()),
         ])?;
         let target = attrs(&[("dev", Some(&self.target_dev)), ("bus", Some(self.bus.as_str()))])?;
+        let source = match &self.encryption {
+            None => format!("<source{source}/>"),
+            Some(uuid) => format!(
+                "<source{source}>\n    <encryption format='luks'>\n      <secret type='passphrase' uuid='{}'/>\n    \
+                 </encryption>\n  </source>",
+                esc(DISK, "secret UUID", uuid)?
+            ),
+        };
         let mut xml = format!(
-            "<disk type='{disk_type}' device='disk'>\n  <driver{driver}/>\n  <source{source}/>\n  <target{target}/>\n"
+            "<disk type='{disk_type}' device='disk'>\n  <driver{driver}/>\n  {source}\n  <target{target}/>\n"
         );
         if self.read_only {
             xml += "  <readonly/>\n";
@@ -390,7 +473,24 @@ mod tests {
             cache: None,
             io: None,
             discard: None,
+            encryption: None,
         }
+    }
+
+    #[test]
+    fn encrypted_sources_carry_their_secret_inside_source() {
+        let xml = DiskSpec {
+            encryption: Some("675f09f9-ce67-4ba6-bc7f-4614de90d640".into()),
+            ..spec()
+        }
+        .to_xml()
+        .expect("xml");
+        let source = xml.find("<source").expect("source");
+        let enc = xml.find("<encryption format='luks'>").expect("encryption");
+        let end = xml.find("</source>").expect("source closed");
+        assert!(source < enc && enc < end, "{xml}");
+        assert!(xml.contains("<secret type='passphrase' uuid='675f09f9-ce67-4ba6-bc7f-4614de90d640'/>"));
+        assert!(!spec().to_xml().expect("xml").contains("encryption"));
     }
 
     #[test]
@@ -578,6 +678,7 @@ mod tests {
             cache: Some("none".into()),
             io: Some("native".into()),
             discard: Some("unmap".into()),
+            encryption: None,
         };
         let xml = spec.to_xml().unwrap();
         assert!(

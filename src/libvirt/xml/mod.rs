@@ -21,6 +21,7 @@ const POOL: &str = "storage pool";
 const VOLUME: &str = "storage volume";
 const DOMAIN: &str = "domain";
 const DISK: &str = "disk";
+const SECRET: &str = "secret";
 /// libvirt documents nest about 10 deep; the bound only stops hostile input.
 const MAX_DEPTH: usize = 64;
 

@@ -82,6 +82,24 @@ pub fn parse_pool_sources(xml: &str) -> Result<Vec<(String, Vec<String>)>, XmlEr
         .collect())
 }
 
+/// The device node and its other names (`/dev/disk/by-id/…`, `/dev/disk/by-path/…`) from a node
+/// device document (`virsh nodedev-dumpxml` of a storage device): `None` for a device without a
+/// `<devnode type='dev'>`.
+pub fn parse_nodedev_names(xml: &str) -> Result<Option<(String, Vec<String>)>, XmlError> {
+    const NODEDEV: &str = "node device";
+    let root = parse_tree(xml, NODEDEV, "device")?;
+    let of_type = |t: &'static str| {
+        root.children("devnode")
+            .filter(move |d| d.attr("type") == Some(t))
+            .map(|d| d.text.trim().to_string())
+            .filter(|p| !p.is_empty())
+    };
+    let Some(dev) = of_type("dev").next() else {
+        return Ok(None);
+    };
+    Ok(Some((dev, of_type("link").collect())))
+}
+
 /// The XML to define a `logical` pool on volume group `vg_name`, built from `devices` (may be
 /// empty for an existing VG). The UUID is chosen by the caller, so that a define whose reply was
 /// lost can be recognised by it. libvirt always uses `/dev/<vg>` as the target path of such a
@@ -176,5 +194,27 @@ mod tests {
         );
         assert!(parse_pool_sources("<sources/>").expect("empty").is_empty());
         assert!(parse_pool_sources("<sources><source>").is_err());
+    }
+
+    #[test]
+    fn parses_node_device_names() {
+        let xml = "<device><name>block_vdb_lab_pv1</name>\
+            <devnode type='dev'>/dev/vdb</devnode>\
+            <devnode type='link'>/dev/disk/by-id/virtio-lab-pv1</devnode>\
+            <devnode type='link'>/dev/disk/by-path/pci-0000:00:03.0</devnode>\
+            <capability type='storage'><block>/dev/vdb</block></capability></device>";
+        let (dev, links) = parse_nodedev_names(xml).unwrap().unwrap();
+        assert_eq!(dev, "/dev/vdb");
+        assert_eq!(
+            links,
+            [
+                "/dev/disk/by-id/virtio-lab-pv1",
+                "/dev/disk/by-path/pci-0000:00:03.0"
+            ]
+        );
+        assert_eq!(
+            parse_nodedev_names("<device><name>x</name></device>").unwrap(),
+            None
+        );
     }
 }

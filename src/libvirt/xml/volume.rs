@@ -1,6 +1,6 @@
 //! Storage volume documents: `virsh vol-dumpxml` and the definition of a new volume.
 
-use super::{esc, parse_tree, size, XmlError, VOLUME};
+use super::{esc, parse_tree, size, XmlError, SECRET, VOLUME};
 
 /// `virsh vol-dumpxml` of a volume.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +19,9 @@ pub struct VolumeXml {
     pub target_path: Option<String>,
     /// `<target><format type=…>`; logical volumes have none.
     pub format: Option<String>,
+    /// `<backingStore><path>`: for a thick LVM snapshot, its origin's path; for a file image, its
+    /// backing file.
+    pub backing_path: Option<String>,
 }
 
 impl VolumeXml {
@@ -33,8 +36,23 @@ impl VolumeXml {
             allocation: size(&root, "allocation", VOLUME)?,
             target_path: root.text_at(&["target", "path"]),
             format: root.attr_at(&["target", "format"], "type"),
+            backing_path: root
+                .text_at(&["backingStore", "path"])
+                .map(|p| p.trim().to_string()),
         })
     }
+}
+
+/// The UUID of the passphrase secret of a LUKS volume, from its `virsh vol-dumpxml`
+/// (`<target><encryption format='luks'><secret type='passphrase' uuid=…/>`). libvirt's logical
+/// backend reports it only until the pool is refreshed: a refresh re-reads the LVs and forgets it
+/// (measured, libvirt 9.0).
+pub fn volume_encryption_secret(xml: &str) -> Result<Option<String>, XmlError> {
+    let root = parse_tree(xml, VOLUME, "volume")?;
+    let luks = root.attr_at(&["target", "encryption"], "format").as_deref() == Some("luks");
+    Ok(luks
+        .then(|| root.attr_at(&["target", "encryption", "secret"], "uuid"))
+        .flatten())
 }
 
 /// The XML to create a volume. In a logical pool libvirt rounds sizes up to
@@ -45,6 +63,35 @@ pub fn volume_xml(name: &str, capacity: u64, allocation: u64) -> Result<String, 
         "<volume>\n  <name>{}</name>\n  <capacity unit='bytes'>{capacity}</capacity>\n  \
          <allocation unit='bytes'>{allocation}</allocation>\n</volume>\n",
         esc(VOLUME, "volume name", name)?
+    ))
+}
+
+/// The XML to create a LUKS-encrypted volume whose passphrase is libvirt secret `secret_uuid`:
+/// libvirt formats it with `qemu-img create -f luks` on the hypervisor, so the volume's first
+/// bytes are a LUKS header and its capacity is what the guest sees inside it.
+pub fn luks_volume_xml(
+    name: &str,
+    capacity: u64,
+    allocation: u64,
+    secret_uuid: &str,
+) -> Result<String, XmlError> {
+    Ok(format!(
+        "<volume>\n  <name>{}</name>\n  <capacity unit='bytes'>{capacity}</capacity>\n  \
+         <allocation unit='bytes'>{allocation}</allocation>\n  <target>\n    <encryption format='luks'>\n      \
+         <secret type='passphrase' uuid='{}'/>\n    </encryption>\n  </target>\n</volume>\n",
+        esc(VOLUME, "volume name", name)?,
+        esc(VOLUME, "secret UUID", secret_uuid)?
+    ))
+}
+
+/// The XML of a private, persistent libvirt secret used as the passphrase of the volume at
+/// `path` (the usage libvirt checks when it opens the volume).
+pub fn volume_secret_xml(path: &str) -> Result<String, XmlError> {
+    Ok(format!(
+        "<secret ephemeral='no' private='yes'>\n  <description>passphrase of {0}, managed by \
+         terraform-provider-libvirt</description>\n  <usage type='volume'>\n    <volume>{0}</volume>\n  \
+         </usage>\n</secret>\n",
+        esc(SECRET, "volume path", path)?
     ))
 }
 
@@ -66,7 +113,14 @@ mod tests {
                 allocation: 1 << 30,
                 target_path: Some("/dev/vg_data/data1".into()),
                 format: None,
+                backing_path: None,
             }
+        );
+        let snapshot = "<volume type='block'><name>snap</name><capacity>8</capacity><allocation>8</allocation>\
+            <target><path>/dev/vg/snap</path></target><backingStore><path>/dev/vg/plain</path></backingStore></volume>";
+        assert_eq!(
+            VolumeXml::parse(snapshot).unwrap().backing_path.as_deref(),
+            Some("/dev/vg/plain")
         );
         let file = "<volume type='file'><name>a.qcow2</name><target><format type='qcow2'/></target></volume>";
         assert_eq!(VolumeXml::parse(file).unwrap().format.as_deref(), Some("qcow2"));
@@ -86,5 +140,29 @@ mod tests {
         );
         let max = VolumeXml::parse(&volume_xml("v", u64::MAX, 0).unwrap()).unwrap();
         assert_eq!((max.capacity, max.allocation), (u64::MAX, 0));
+    }
+
+    #[test]
+    fn luks_volumes_name_their_secret_and_read_it_back() {
+        let xml =
+            luks_volume_xml("enc", 64 << 20, 64 << 20, "675f09f9-ce67-4ba6-bc7f-4614de90d640").expect("xml");
+        assert!(xml.contains("<encryption format='luks'>"), "{xml}");
+        // What libvirt 9.0 answered for that create, before a pool refresh (trimmed).
+        let dump =
+            "<volume type='block'><name>enc</name><key>k</key><capacity unit='bytes'>71303168</capacity>\
+            <allocation unit='bytes'>71303168</allocation><target><path>/dev/ep/enc</path>\
+            <encryption format='luks'><secret type='passphrase' uuid='675f09f9-ce67-4ba6-bc7f-4614de90d640'/>\
+            </encryption></target></volume>";
+        assert_eq!(
+            volume_encryption_secret(dump).expect("parse").as_deref(),
+            Some("675f09f9-ce67-4ba6-bc7f-4614de90d640")
+        );
+        let qcow = dump.replace("format='luks'", "format='qcow'");
+        assert_eq!(volume_encryption_secret(&qcow).expect("parse"), None);
+        assert_eq!(volume_encryption_secret(VOLUME_DUMP).expect("parse"), None);
+        let secret = volume_secret_xml("/dev/ep/a&b").expect("xml");
+        assert!(secret.contains("<volume>/dev/ep/a&amp;b</volume>"), "{secret}");
+        assert!(secret.contains("private='yes'"), "{secret}");
+        assert!(volume_secret_xml("/dev/ep/\u{7}").is_err());
     }
 }

@@ -1,7 +1,8 @@
 //! Generates the provider's documentation in the Terraform registry layout
-//! (`docs/index.md`, `docs/resources/`, `docs/data-sources/`, `docs/functions/`)
-//! from the schemas the provider serves and the example files under
-//! `examples/`.
+//! (`docs/index.md`, `docs/resources/`, `docs/data-sources/`, `docs/functions/`,
+//! `docs/guides/`) from the schemas the provider serves, the example files
+//! under `examples/`, and the hand-written guides in `tools/docgen/guides/`
+//! (each with its registry front matter checked and rewritten).
 //!
 //! The output is deterministic: attributes are sorted by name within each
 //! section, types by name, and nothing depends on the time or the machine.
@@ -17,7 +18,6 @@ use terraform_provider_libvirt::framework::schema::{Attribute, Block};
 use terraform_provider_libvirt::framework::Function;
 use terraform_provider_libvirt::framework::{Schema, Type, Value};
 use terraform_provider_libvirt::functions::functions;
-use terraform_provider_libvirt::plugin::convert::full_description;
 use terraform_provider_libvirt::provider;
 
 /// The provider's local name, as in `provider "libvirt"` and `libvirt_…` type names.
@@ -30,7 +30,15 @@ pub const REGENERATE: &str = "cargo run -p docgen";
 const PROVIDER_GUIDE: &str = include_str!("../templates/provider.md");
 
 /// The directories whose `.md` files are all generated (others under `docs/` are left alone).
-const GENERATED_DIRS: &[&str] = &["docs/resources", "docs/data-sources", "docs/functions"];
+const GENERATED_DIRS: &[&str] = &[
+    "docs/resources",
+    "docs/data-sources",
+    "docs/functions",
+    "docs/guides",
+];
+
+/// Where the guides are written by hand: `<name>.md` becomes `docs/guides/<name>.md`.
+pub const GUIDES: &str = "tools/docgen/guides";
 
 /// Where function examples live (the owned `examples/` subdirectories have no `functions/`).
 const FUNCTION_EXAMPLES: &str = "tools/docgen/function-examples";
@@ -105,7 +113,90 @@ pub fn generate(root: &Path) -> Result<BTreeMap<PathBuf, String>, Error> {
         let page = function_page(name, def, &examples)?;
         files.insert(PathBuf::from(format!("docs/functions/{name}.md")), page);
     }
+
+    for source in markdown_files(root, Path::new(GUIDES))? {
+        let name = source.file_name().expect("a file name").to_owned();
+        let text = examples.read(&source.to_string_lossy())?;
+        let page = guide_page(&source, &text)?;
+        files.insert(Path::new("docs/guides").join(name), page);
+    }
     Ok(files)
+}
+
+/// A guide's registry front matter, as written at the top of its source.
+#[derive(Debug, PartialEq, Eq)]
+pub struct GuideMeta {
+    /// `page_title`.
+    pub title: String,
+    /// `subcategory`: the group the registry lists the guide under.
+    pub subcategory: String,
+    /// `description`, one paragraph.
+    pub description: String,
+}
+
+/// Splits a guide source into its front matter and its body. The front matter is the registry's:
+/// `page_title: "…"`, `subcategory: "…"` (not empty) and `description: |-` followed by indented
+/// lines; anything else in it, or any of them missing, is an error naming the file.
+pub fn parse_guide(source: &Path, text: &str) -> Result<(GuideMeta, String), Error> {
+    let bad = |why: &str| Error(format!("{}: {why}", source.display()));
+    let rest = text
+        .strip_prefix("---\n")
+        .ok_or_else(|| bad("does not start with front matter (a line `---`)"))?;
+    let (front, body) = rest
+        .split_once("\n---\n")
+        .ok_or_else(|| bad("its front matter has no closing `---` line"))?;
+    let quoted = |line: &str, key: &str| -> Option<Result<String, Error>> {
+        let v = line.strip_prefix(key)?.strip_prefix(": ")?.trim();
+        Some(match v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+            Some(v) if !v.is_empty() && !v.contains('"') => Ok(v.to_string()),
+            _ => Err(bad(&format!("`{key}` must be a non-empty double-quoted string"))),
+        })
+    };
+    let (mut title, mut subcategory, mut description) = (None, None, None);
+    let mut lines = front.lines().peekable();
+    while let Some(line) = lines.next() {
+        if let Some(v) = quoted(line, "page_title") {
+            title = Some(v?);
+        } else if let Some(v) = quoted(line, "subcategory") {
+            subcategory = Some(v?);
+        } else if line == "description: |-" {
+            let mut text = Vec::new();
+            while let Some(l) = lines.next_if(|l| l.starts_with("  ")) {
+                text.push(l.trim());
+            }
+            description = Some(text.join("\n")).filter(|d| !d.is_empty());
+        } else {
+            return Err(bad(&format!(
+                "unexpected front matter line {line:?} (page_title, subcategory and description only)"
+            )));
+        }
+    }
+    let meta = GuideMeta {
+        title: title.ok_or_else(|| bad("no page_title"))?,
+        subcategory: subcategory.ok_or_else(|| bad("no subcategory"))?,
+        description: description
+            .ok_or_else(|| bad("no description (`description: |-` and indented lines)"))?,
+    };
+    Ok((meta, body.to_string()))
+}
+
+fn guide_page(source: &Path, text: &str) -> Result<String, Error> {
+    let (meta, body) = parse_guide(source, text)?;
+    let mut out = String::from("---\n");
+    let _ = writeln!(
+        out,
+        "# generated by tools/docgen ({REGENERATE}) from {}",
+        source.display()
+    );
+    let _ = writeln!(out, "page_title: \"{}\"", meta.title);
+    let _ = writeln!(out, "subcategory: \"{}\"", meta.subcategory);
+    out.push_str("description: |-\n");
+    for line in meta.description.lines() {
+        let _ = writeln!(out, "  {line}");
+    }
+    out.push_str("---\n");
+    out.push_str(&body);
+    Ok(finish(out))
 }
 
 /// The differences between the committed docs under `root` and what
@@ -209,7 +300,7 @@ pub fn lint() -> Vec<String> {
 }
 
 fn lint_attribute(path: &str, a: &Attribute, notes: &mut Vec<String>) {
-    let text = full_description(a);
+    let text = a.full_description();
     let text = text.trim();
     if text.is_empty() {
         notes.push(format!("{path}: no description"));
@@ -493,7 +584,7 @@ fn attribute_item(a: &Attribute, kind: Kind, parent: &str) -> Item {
         flags.push("Deprecated".into());
     }
     let mut parts = Vec::new();
-    let description = full_description(a);
+    let description = a.full_description();
     if !description.trim().is_empty() {
         parts.push(description.trim().to_string());
     }
@@ -679,6 +770,51 @@ fn markdown_files(root: &Path, dir: &Path) -> Result<Vec<PathBuf>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guide_front_matter_is_checked() {
+        let ok = "---\npage_title: \"T\"\nsubcategory: \"S\"\ndescription: |-\n  one\n  two\n---\n\n# T\n";
+        let (meta, body) = parse_guide(Path::new("g.md"), ok).expect("parses");
+        assert_eq!(
+            meta,
+            GuideMeta {
+                title: "T".into(),
+                subcategory: "S".into(),
+                description: "one\ntwo".into()
+            }
+        );
+        assert_eq!(body, "\n# T\n");
+        let page = guide_page(Path::new("tools/docgen/guides/g.md"), ok).expect("page");
+        assert!(page.starts_with("---\n# generated by tools/docgen"), "{page}");
+        assert!(
+            page.contains("subcategory: \"S\"\ndescription: |-\n  one\n  two\n---\n\n# T\n"),
+            "{page}"
+        );
+        for (bad, why) in [
+            ("# T\n", "does not start with front matter"),
+            ("---\npage_title: \"T\"\n", "no closing"),
+            (
+                "---\npage_title: \"T\"\ndescription: |-\n  d\n---\n",
+                "no subcategory",
+            ),
+            (
+                "---\npage_title: \"T\"\nsubcategory: \"\"\ndescription: |-\n  d\n---\n",
+                "`subcategory` must be",
+            ),
+            (
+                "---\npage_title: \"T\"\nsubcategory: \"S\"\n---\n",
+                "no description",
+            ),
+            (
+                "---\npage_title: T\nsubcategory: \"S\"\ndescription: |-\n  d\n---\n",
+                "`page_title` must be",
+            ),
+            ("---\nlayout: x\n---\n", "unexpected front matter line"),
+        ] {
+            let e = parse_guide(Path::new("g.md"), bad).expect_err(bad).to_string();
+            assert!(e.contains(why) && e.starts_with("g.md: "), "{bad:?}: {e}");
+        }
+    }
 
     #[test]
     fn type_names_follow_the_registry() {

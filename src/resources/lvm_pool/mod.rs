@@ -13,10 +13,12 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::framework::plan::Plan;
-use crate::framework::resource::{Failed, IdentitySchema, Outcome, Resource};
+use crate::framework::resource::{Failed, IdentitySchema, MoveSource, Moved, Outcome, Resource};
 use crate::framework::schema::{Attribute, Validator};
 use crate::framework::{Diagnostic, Diagnostics, Schema, Type, Value};
-use crate::libvirt::pool::{build_plan, BuildPlan, Built, OnDestroy, PoolDelete, PoolIdentity, PoolInfo};
+use crate::libvirt::facts::pool::{PoolIdentity, PoolInfo};
+use crate::libvirt::pool::{Built, OnDestroy, PoolDelete};
+use crate::libvirt::rules::vg::{build_plan, decide, BuildDecision, BuildPlan};
 use crate::libvirt::{xml, Connection};
 use crate::names;
 use crate::provider::Ctx;
@@ -254,6 +256,10 @@ impl Resource for LvmPool {
                 }
             }
         }
+        // With LVM's tools, a changed device list is made in place (the group grows or shrinks).
+        if !plan.is_create() && plan.changes("source_devices") {
+            devices::plan_change(ctx, plan).await?;
+        }
         if let Some(d) = replacement_warning(plan)? {
             // Terraform drops the warnings of the create half of a replacement (it plans it in a
             // second call and keeps only its errors), so what the replacement will do, and what
@@ -319,12 +325,13 @@ impl Resource for LvmPool {
             conn.define_pool(&planned.name, define_xml).await?;
             if planned.build == Some(true) {
                 let outcome = conn
-                    .build_pool(&uuid, planned.vg(), planned.devices(), planned.overwrite == Some(true))
+                    .build_pool(&uuid, planned.vg(), planned.devices(), planned.overwrite == Some(true), &[])
                     .await;
                 match outcome {
                     Ok(Built::Built) => built = Some(true),
                     Ok(Built::Adopted) => {}
                     Ok(Built::Refused(why)) => return Err(device_conflict(why)),
+                    Ok(Built::Grow(added)) => return Err(grow_needs_lvm_tools(&planned, &added)),
                     Err(e) => {
                         built = if e.is_connection_lost() { None } else { Some(false) };
                         return Err(build_error(e, &planned));
@@ -403,6 +410,12 @@ impl Resource for LvmPool {
     async fn update(&self, ctx: &Ctx, prior: State, planned: State) -> Outcome<State> {
         let conn = ctx.conn().await?;
         let id = prior.identity().ok_or_else(|| vanished(&planned.name))?;
+        if !same_set(prior.devices(), planned.devices()) {
+            let Some(lvm) = ctx.lvm().await? else {
+                return Err(devices::needs_lvm_tools(&ctx.lvm_unavailable().await).into());
+            };
+            devices::apply_change(conn, &lvm, &id, &prior, &planned).await?;
+        }
         if planned.active != prior.active {
             if planned.active == Some(false) {
                 if !conn.stop_pool(&id).await? {
@@ -441,82 +454,13 @@ impl Resource for LvmPool {
             return Ok(());
         };
         let conn = ctx.conn().await?;
-        match conn.delete_pool(&id, prior.on_destroy()).await? {
-            PoolDelete::Deleted { vg_already_gone, .. } => {
-                if vg_already_gone {
-                    notes.push(Diagnostic::warning(
-                        "Volume Group Was Already Deleted",
-                        format!(
-                            "Volume group {:?} was removed by an earlier destroy whose undefine did not finish; the \
-                             pool definition was undefined now.",
-                            id.vg
-                        ),
-                    ));
-                }
-                Ok(())
-            }
-            PoolDelete::Gone => {
-                notes.push(Diagnostic::warning(
-                    "Pool Already Gone",
-                    format!(
-                        "No storage pool with UUID {} exists any more, so nothing was stopped, deleted or undefined. \
-                         A pool that now has the name {:?} is another pool and was left alone.",
-                        id.uuid, id.name
-                    ),
-                ));
-                Ok(())
-            }
-            PoolDelete::NotThisPool(p) => {
-                notes.push(not_this_pool(
-                    "Pool Not Deleted",
-                    &id,
-                    &p,
-                    "It is not the pool this resource made, so it was left alone; only the state entry is removed.",
-                ));
-                Ok(())
-            }
-            PoolDelete::InUse(in_use) => {
-                let lines: Vec<String> = in_use
-                    .iter()
-                    .flat_map(|(v, users)| {
-                        users
-                            .iter()
-                            .map(move |u| format!("  - {} ({}): {u}", v.xml.name, v.path()))
-                    })
-                    .collect();
-                Err(Diagnostic::error(
-                    "Volume Group Has Volumes In Use",
-                    format!(
-                        "on_destroy = \"delete\" would remove volume group {:?}, whose volumes domains still use:\n{}\n\n\
-                         Nothing was changed; force_destroy does not override this. Detach those disks first \
-                         (remove their libvirt_disk_attachment, or `virsh detach-disk`), or set on_destroy = \
-                         \"keep\" to leave the volume group and its data in place.",
-                        id.vg,
-                        lines.join("\n")
-                    ),
-                )
-                .at_attr("on_destroy")
-                .into())
-            }
-            PoolDelete::HoldsVolumes(volumes) => {
-                let list: Vec<String> = volumes
-                    .iter()
-                    .map(|v| format!("  - {} ({}, {})", v.xml.name, v.path(), human(v.xml.capacity)))
-                    .collect();
-                Err(Diagnostic::error(
-                    "Volume Group Still Holds Logical Volumes",
-                    format!(
-                        "on_destroy = \"delete\" would remove volume group {:?}, which still holds:\n{}\n\nNothing \
-                         was changed. Remove those volumes, set on_destroy = \"keep\" to leave the volume group \
-                         and its data in place, or set force_destroy = true to delete them with it.",
-                        id.vg,
-                        list.join("\n")
-                    ),
-                )
-                .at_attr("on_destroy")
-                .into())
-            }
-        }
+        // LVM's own report, where the provider can have it, shows what libvirt's listing does not.
+        let lvm = match prior.on_destroy() {
+            OnDestroy::Delete { .. } => ctx.lvm().await?,
+            OnDestroy::Keep => None,
+        };
+        let outcome = conn.delete_pool(&id, prior.on_destroy(), lvm).await?;
+        delete_outcome(&id, outcome, notes)
     }
 
     // ------------------------------------------------------------ import
@@ -581,6 +525,165 @@ impl Resource for LvmPool {
             .into());
         }
         Ok(name)
+    }
+
+    // ------------------------------------------------------------ moved from the Go provider
+
+    fn move_state(from: &MoveSource<'_>) -> Result<Moved<State>, Diagnostics> {
+        super::moved::pool_state(from)
+    }
+
+    async fn adopt_moved(
+        &self,
+        ctx: &Ctx,
+        p: serde_json::Value,
+        _notes: &mut Diagnostics,
+    ) -> Result<State, Diagnostics> {
+        let uuid = super::moved::moved_pool_uuid(ctx, p).await?;
+        self.import(ctx, &uuid).await
+    }
+}
+
+/// What a pool delete's outcome means for the user: a note when nothing was there to delete, an
+/// error naming what stopped it otherwise. Over 100 lines on purpose: one arm per outcome, each
+/// with its whole message, read in one place.
+fn delete_outcome(
+    id: &PoolIdentity,
+    outcome: PoolDelete,
+    notes: &mut Diagnostics,
+) -> Result<(), Diagnostics> {
+    match outcome {
+        PoolDelete::Deleted { vg_already_gone, .. } => {
+            if vg_already_gone {
+                notes.push(Diagnostic::warning(
+                    "Volume Group Was Already Deleted",
+                    format!(
+                        "Volume group {:?} was removed by an earlier destroy whose undefine did not finish; the \
+                         pool definition was undefined now.",
+                        id.vg
+                    ),
+                ));
+            }
+            Ok(())
+        }
+        PoolDelete::Gone => {
+            notes.push(Diagnostic::warning(
+                "Pool Already Gone",
+                format!(
+                    "No storage pool with UUID {} exists any more, so nothing was stopped, deleted or undefined. \
+                     A pool that now has the name {:?} is another pool and was left alone.",
+                    id.uuid, id.name
+                ),
+            ));
+            Ok(())
+        }
+        PoolDelete::NotThisPool(p) => {
+            notes.push(not_this_pool(
+                "Pool Not Deleted",
+                id,
+                &p,
+                "It is not the pool this resource made, so it was left alone; only the state entry is removed.",
+            ));
+            Ok(())
+        }
+        PoolDelete::InUse(in_use) => {
+            let lines: Vec<String> = in_use
+                .iter()
+                .flat_map(|(v, users)| {
+                    users
+                        .iter()
+                        .map(move |u| format!("  - {v}: {u}"))
+                })
+                .collect();
+            Err(Diagnostic::error(
+                "Volume Group Has Volumes In Use",
+                format!(
+                    "on_destroy = \"delete\" would remove volume group {:?}, whose volumes domains still use:\n{}\n\n\
+                     Nothing was changed; force_destroy does not override this. Detach those disks first \
+                     (remove their libvirt_disk_attachment, or `virsh detach-disk`), or set on_destroy = \
+                     \"keep\" to leave the volume group and its data in place.",
+                    id.vg,
+                    lines.join("\n")
+                ),
+            )
+            .at_attr("on_destroy")
+            .into())
+        }
+        PoolDelete::HiddenExtents(u) => Err(Diagnostic::error(
+            "Volume Group Holds Volumes libvirt Does Not List",
+            format!(
+                "on_destroy = \"delete\" would remove volume group {:?}, which has {} ({} bytes) allocated \
+                 while the volumes libvirt lists account for {} ({} bytes): {} ({} bytes) belong to logical \
+                 volumes libvirt does not show (thin pools and thin volumes, LVs deactivated while the pool \
+                 runs, their metadata). Nothing was changed, and force_destroy does not override this: what they \
+                 are, and whether anything uses them, cannot be checked through libvirt. See them with `lvs -a \
+                 {}` on the hypervisor; remove them by hand if they are not needed, or set on_destroy = \"keep\" \
+                 to leave the volume group and its data in place.",
+                id.vg,
+                human(u.allocation),
+                u.allocation,
+                human(u.listed),
+                u.listed,
+                human(u.hidden()),
+                u.hidden(),
+                id.vg
+            ),
+        )
+        .at_attr("on_destroy")
+        .into()),
+        PoolDelete::VgElsewhere { defined, now } => Err(Diagnostic::error(
+            "Volume Group Is Not The One This Pool Was Made Over",
+            format!(
+                "on_destroy = \"delete\" would remove volume group {:?}, but it now lives on {} while pool {:?} \
+                 was defined over {}: it is another volume group under the same name (or one whose devices \
+                 changed outside Terraform). Nothing was changed. Check `pvs` on the hypervisor; set on_destroy = \
+                 \"keep\" to only stop and undefine the pool.",
+                id.vg,
+                now.join(", "),
+                id.name,
+                defined.join(", ")
+            ),
+        )
+        .at_attr("on_destroy")
+        .into()),
+        PoolDelete::Open(open) => Err(Diagnostic::error(
+            "Volume Group Has Open Logical Volumes",
+            format!(
+                "on_destroy = \"delete\" would remove volume group {:?}, whose logical volumes are open now \
+                 (mounted, held by a guest or another program on the hypervisor):\n{}\n\nNothing was changed; \
+                 force_destroy does not override this. Close them first (see `lsblk`, `fuser -vm` on the \
+                 hypervisor), or set on_destroy = \"keep\".",
+                id.vg,
+                open.iter().map(|h| format!("  - {h}")).collect::<Vec<_>>().join("\n")
+            ),
+        )
+        .at_attr("on_destroy")
+        .into()),
+        PoolDelete::Unchecked(why) => Err(Diagnostic::error(
+            "Volume Group Could Not Be Checked",
+            format!(
+                "on_destroy = \"delete\" would remove volume group {:?}, but LVM's report of it, which the \
+                 delete reads first, could not be had: {why}. Nothing was changed.",
+                id.vg
+            ),
+        )
+        .at_attr("on_destroy")
+        .into()),
+        PoolDelete::HoldsVolumes(volumes) => {
+            let list: Vec<String> = volumes.iter().map(|v| format!("  - {v}")).collect();
+            Err(Diagnostic::error(
+                "Volume Group Still Holds Logical Volumes",
+                format!(
+                    "on_destroy = \"delete\" would remove volume group {:?}, which still holds:\n{}\n\nNothing \
+                     was changed. Remove those volumes, set on_destroy = \"keep\" to leave the volume group \
+                     and its data in place, or set force_destroy = true to delete them with it.",
+                    id.vg,
+                    list.join("\n")
+                ),
+            )
+            .at_attr("on_destroy")
+            .into())
+        }
     }
 }
 
@@ -647,8 +750,11 @@ async fn create_checks(conn: &Connection, planned: &State) -> Result<CreateCheck
         }
         return Ok(out);
     }
-    match build_plan(&sources, planned.vg(), planned.devices()) {
-        BuildPlan::Adopt => out.notes.push(Diagnostic::warning(
+    let names = conn.device_names().await?;
+    let plan = build_plan(&sources, planned.vg(), planned.devices(), &names);
+    let other_groups = matches!(plan, BuildPlan::OtherGroups(_));
+    match decide(plan, planned.devices(), planned.overwrite == Some(true), &[], names.known()) {
+        BuildDecision::Adopt => out.notes.push(Diagnostic::warning(
             "Existing Volume Group Will Be Adopted",
             format!(
                 "Volume group {:?} already exists on {}. It will be adopted with its logical volumes intact \
@@ -657,14 +763,14 @@ async fn create_checks(conn: &Connection, planned: &State) -> Result<CreateCheck
                 planned.devices().join(", ")
             ),
         )),
-        BuildPlan::Build => {}
-        BuildPlan::Conflict(detail) if planned.overwrite != Some(true) => {
-            out.refusals.push(device_conflict(detail))
-        }
-        BuildPlan::Conflict(detail) => out.notes.push(Diagnostic::warning(
+        BuildDecision::Build { overwrite: true } if other_groups => out.notes.push(Diagnostic::warning(
             "Devices Will Be Overwritten",
-            format!("{detail} overwrite = true: building will destroy it."),
+            "overwrite = true: the devices hold physical volumes of volume groups that hold no logical volume; \
+             building destroys those groups.",
         )),
+        BuildDecision::Build { .. } => {}
+        BuildDecision::Grow(added) => out.refusals.push(grow_needs_lvm_tools(planned, &added)),
+        BuildDecision::Refuse(why) => out.refusals.push(device_conflict(why)),
     }
     Ok(out)
 }
@@ -677,7 +783,7 @@ const REPLACING: [&str; 3] = ["name", "volume_group", "source_devices"];
 fn replacement_warning(plan: &Plan) -> Result<Option<Diagnostic>, Diagnostics> {
     let changed: Vec<&str> = REPLACING
         .into_iter()
-        .filter(|a| plan.changes(a) && plan.planned(a).is_wholly_known())
+        .filter(|a| plan.changes(a) && plan.planned(a).is_wholly_known() && !plan.is_in_place(a))
         .collect();
     if changed.is_empty() {
         return Ok(None);
@@ -706,8 +812,11 @@ fn replacement_detail(prior: &State, changed: &[&str]) -> Diagnostic {
         "Storage Pool Will Be Replaced",
         format!(
             "Changing {} cannot be done in place: pool {:?} is destroyed first, then created again. {destroy} \
-             The new pool is then created with the checks of any create (a name, volume group or device in use \
-             refuses it).",
+             The new pool is then created with the checks of any create: a volume group of its name that still \
+             exists is adopted when it has exactly the configured devices, and is never built over otherwise (the \
+             create refuses, or, with LVM's tools configured, grows it by the added devices); devices holding \
+             another volume group refuse it unless overwrite = true and LVM's report shows that group holds no \
+             logical volume.",
             changed.join(", "),
             prior.name
         ),
@@ -757,10 +866,12 @@ async fn undo_create(
         Some(b) => Ok(b),
         // The build's reply was lost after its request went out: the build's own scan had found
         // no such volume group on these devices, so one there now is this create's.
-        None => conn
-            .logical_sources()
-            .await
-            .map(|sources| build_plan(&sources, planned.vg(), planned.devices()) == BuildPlan::Adopt),
+        None => match (conn.logical_sources().await, conn.device_names().await) {
+            (Ok(sources), Ok(names)) => {
+                Ok(build_plan(&sources, planned.vg(), planned.devices(), &names) == BuildPlan::Adopt)
+            }
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        },
     };
     let undone = match built {
         Ok(built) => conn.undo_pool_create(&uuid, built).await.map(|()| built),
@@ -801,11 +912,23 @@ fn name_taken(name: &str, existing: &PoolInfo) -> Diagnostic {
 }
 
 fn device_conflict(detail: String) -> Diagnostic {
+    Diagnostic::error("Device Already In Use", format!("{detail} Nothing was changed."))
+        .at_attr("source_devices")
+}
+
+fn grow_needs_lvm_tools(planned: &State, added: &[String]) -> Diagnostic {
     Diagnostic::error(
-        "Device Already In Use",
+        "Volume Group Would Have To Grow",
         format!(
-            "{detail} Choose devices that no other volume group uses, or set overwrite = true to build over them \
-             (what they hold is lost)."
+            "Volume group {:?} already exists on some of the configured devices; {} would have to be added to it \
+             (pvcreate, vgextend), which libvirt cannot do and this provider does only through LVM's own tools, \
+             not configured here (see the provider's lvm_tools block). It is never built again over its logical \
+             volumes. Add the devices by hand (`vgextend {} {}`) and apply again, or list only the devices it has. \
+             Nothing was changed.",
+            planned.vg(),
+            added.join(", "),
+            planned.vg(),
+            added.join(" ")
         ),
     )
     .at_attr("source_devices")
@@ -871,235 +994,6 @@ fn not_this_pool(summary: &str, id: &PoolIdentity, found: &PoolInfo, what_now: &
     )
 }
 
+mod devices;
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn uuids_are_version_4_and_distinct() {
-        let a = new_uuid().expect("uuid");
-        let b = new_uuid().expect("uuid");
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 36);
-        assert_eq!(&a[14..15], "4", "{a}");
-        assert!("89ab".contains(&a[19..20]), "{a}");
-    }
-
-    #[test]
-    fn duplicate_devices_are_refused_at_validate() {
-        let config = |devices: &[&str]| {
-            Value::object([
-                ("name", Value::from("p")),
-                (
-                    "source_devices",
-                    Value::List(devices.iter().map(|d| Value::from(*d)).collect()),
-                ),
-            ])
-        };
-        let mut diags = Diagnostics::new();
-        LvmPool::validate(&config(&["/dev/sdb", "/dev/sdc"]), &mut diags);
-        assert!(!diags.has_errors(), "{diags:?}");
-        LvmPool::validate(&config(&["/dev/sdb", "/dev/sdb"]), &mut diags);
-        assert!(diags.has_errors());
-        let d = &diags.0[0];
-        assert_eq!(d.summary, "Duplicate Source Device");
-        assert!(d.detail.contains("\"/dev/sdb\""), "{}", d.detail);
-    }
-
-    #[test]
-    fn identities_name_pools_by_name_only() {
-        let id = |v: Value| Value::object([("name", v)]);
-        assert_eq!(
-            LvmPool::import_id_from_identity(&id("p1".into())).ok(),
-            Some("p1".to_string())
-        );
-        let uuid = "0b7e4c9e-3c52-4f7e-9d0e-2a1b3c4d5e6f";
-        for bad in [Value::Null, "".into(), "a/b".into(), uuid.into()] {
-            let d = LvmPool::import_id_from_identity(&id(bad.clone())).expect_err("refused");
-            assert!(format!("{d:?}").contains("Invalid Identity"), "{bad:?}: {d:?}");
-        }
-    }
-
-    #[test]
-    fn device_sets_ignore_order() {
-        let v = |d: &[&str]| d.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert!(same_set(&v(&["/dev/a", "/dev/b"]), &v(&["/dev/b", "/dev/a"])));
-        assert!(!same_set(&v(&["/dev/a"]), &v(&["/dev/a", "/dev/b"])));
-    }
-
-    fn planned(name: &str) -> State {
-        State {
-            name: name.into(),
-            volume_group: Some(format!("{name}-vg")),
-            source_devices: Some(vec!["/dev/sdz".into()]),
-            build: Some(true),
-            overwrite: Some(false),
-            autostart: Some(true),
-            active: Some(true),
-            on_destroy: Some("delete".into()),
-            force_destroy: Some(false),
-            ..Default::default()
-        }
-    }
-
-    #[tokio::test]
-    async fn a_missing_pool_reads_as_gone_and_deletes_nothing() {
-        let d = crate::libvirt::testing::TestDriver::new("");
-        let ctx = Ctx::for_tests(&d.uri);
-        let made = LvmPool.create(&ctx, planned("p")).await.expect("create");
-        assert!(made.id.is_some());
-        let mut gone = made.clone();
-        gone.id = Some("00000000-0000-4000-8000-000000000001".into());
-        let mut notes = Diagnostics::new();
-        assert!(LvmPool
-            .read(&ctx, gone.clone(), &mut notes)
-            .await
-            .expect("read")
-            .is_none());
-        LvmPool
-            .delete(&ctx, gone, &mut notes)
-            .await
-            .expect("deletes nothing");
-        assert_eq!(notes.0[0].summary, "Pool Already Gone");
-        // The pool that has the name is untouched.
-        let found = LvmPool
-            .read(&ctx, made, &mut Diagnostics::new())
-            .await
-            .expect("read");
-        assert_eq!(found.and_then(|s| s.state).as_deref(), Some("running"));
-    }
-
-    /// The recorded UUID now answers over another volume group: never adopted, never deleted.
-    #[tokio::test]
-    async fn identity_mismatch_on_read_and_delete_changes_nothing() {
-        let d = crate::libvirt::testing::TestDriver::new("");
-        let ctx = Ctx::for_tests(&d.uri);
-        let made = LvmPool.create(&ctx, planned("p")).await.expect("create");
-        let mut other = made.clone();
-        other.volume_group = Some("recorded-vg".into());
-        let mut notes = Diagnostics::new();
-        assert!(LvmPool
-            .read(&ctx, other.clone(), &mut notes)
-            .await
-            .expect("read")
-            .is_none());
-        let text = format!("{notes:?}");
-        assert!(text.contains("recorded-vg") && text.contains("p-vg"), "{text}");
-        let mut notes = Diagnostics::new();
-        LvmPool
-            .delete(&ctx, other, &mut notes)
-            .await
-            .expect("deletes nothing");
-        assert_eq!(notes.0[0].summary, "Pool Not Deleted");
-        let conn = ctx.conn().await.expect("conn");
-        let p = conn
-            .pool(made.id.as_deref().unwrap_or_default())
-            .await
-            .expect("read");
-        assert!(p.is_some_and(|p| p.active), "the pool was stopped or removed");
-        // Its own identity: deleted (the test driver's VG is in memory).
-        let mut notes = Diagnostics::new();
-        LvmPool
-            .delete(&ctx, made.clone(), &mut notes)
-            .await
-            .expect("delete");
-        assert!(notes.0.is_empty(), "{notes:?}");
-        assert!(LvmPool
-            .read(&ctx, made, &mut notes)
-            .await
-            .expect("read")
-            .is_none());
-    }
-
-    fn strings(v: &[&str]) -> Value {
-        Value::List(v.iter().map(|s| Value::from(*s)).collect())
-    }
-
-    #[tokio::test]
-    async fn an_update_with_the_devices_reordered_plans_no_replacement() {
-        let schema = LvmPool::schema();
-        let mut prior = Value::object([
-            ("id", Value::from("u")),
-            ("name", Value::from("p")),
-            ("volume_group", Value::from("p")),
-            ("source_devices", strings(&["/dev/vdb", "/dev/vdc"])),
-            ("build", Value::Bool(true)),
-            ("overwrite", Value::Bool(false)),
-            ("autostart", Value::Bool(true)),
-            ("active", Value::Bool(true)),
-            ("on_destroy", Value::from("keep")),
-            ("force_destroy", Value::Bool(false)),
-            ("target_path", Value::from("/dev/p")),
-            ("capacity", Value::from(1u64)),
-            ("allocation", Value::from(0u64)),
-            ("available", Value::from(1u64)),
-            ("state", Value::from("running")),
-        ]);
-        let mut config = prior.clone();
-        for (k, v) in [
-            ("source_devices", strings(&["/dev/vdc", "/dev/vdb"])),
-            ("id", Value::Null),
-            ("build", Value::Null),
-        ] {
-            if let Some(slot) = config.attr_mut(k) {
-                *slot = v;
-            }
-        }
-        let mut proposed = prior.clone();
-        if let Some(slot) = proposed.attr_mut("source_devices") {
-            *slot = strings(&["/dev/vdc", "/dev/vdb"]);
-        }
-        let ctx = Ctx::for_tests("test:///never-opened");
-        let mut p = Plan::new(&schema, Some(prior.clone()), proposed, config);
-        crate::framework::plan::apply_defaults(&schema, &mut p);
-        LvmPool.plan(&ctx, &mut p).await.expect("plan");
-        crate::framework::plan::finish(&schema, &mut p);
-        assert_eq!(
-            p.planned("source_devices"),
-            prior.attr("source_devices").unwrap_or(&Value::Null)
-        );
-        assert!(p.requires_replace.is_empty(), "{:?}", p.requires_replace);
-        assert!(p.warnings.0.is_empty(), "{:?}", p.warnings);
-        // Another device is a replacement.
-        if let Some(slot) = prior.attr_mut("source_devices") {
-            *slot = strings(&["/dev/vdb"]);
-        }
-        let mut p = Plan::new(&schema, Some(prior), p.planned.clone(), p.config.clone());
-        LvmPool.plan(&ctx, &mut p).await.expect("plan");
-        crate::framework::plan::finish(&schema, &mut p);
-        assert_eq!(p.requires_replace.len(), 1, "{:?}", p.requires_replace);
-        // Said in this plan: Terraform drops the warnings of the create half.
-        let w = &p.warnings.0;
-        assert_eq!(w.len(), 1, "{w:?}");
-        assert_eq!(w[0].summary, "Storage Pool Will Be Replaced");
-        assert!(w[0].detail.contains("Changing source_devices"), "{}", w[0].detail);
-        assert!(w[0].detail.contains("on_destroy = \"keep\""), "{}", w[0].detail);
-    }
-
-    #[test]
-    fn a_replacement_says_what_the_destroy_half_does_and_what_refuses_it() {
-        let says = |d: &Diagnostic, parts: &[&str]| {
-            for p in parts {
-                assert!(d.detail.contains(p), "no {p:?} in {}", d.detail);
-            }
-        };
-        let mut prior = planned("p");
-        prior.on_destroy = Some("delete".into());
-        says(
-            &replacement_detail(&prior, &["volume_group"]),
-            &[
-                "volume group \"p-vg\" is removed.",
-                "while it holds any logical volume",
-            ],
-        );
-        prior.force_destroy = Some(true);
-        says(
-            &replacement_detail(&prior, &["volume_group", "source_devices"]),
-            &[
-                "Changing volume_group, source_devices",
-                "with every logical volume in it",
-                "while a domain uses any of its volumes.",
-            ],
-        );
-    }
-}
+mod tests;

@@ -13,9 +13,22 @@
 //! The second cell lists tests, each backticked: `FILE::FUNCTION` for
 //! `acceptance-tests/tests/FILE.rs`, or `PATH::FUNCTION` for a test file elsewhere in the
 //! workspace (a path with a `/`, from the workspace root); or it is exactly `GAP`.
+//!
+//! A named test must be one `scripts/test` runs ([`selection`]: not `#[ignore]`d, and selected by
+//! the file groups and `--exact` filters `scripts/test --selection` prints), and, for a row that
+//! promises an effect on the hypervisor, it must read the hypervisor ([`source`]: `lvs`, virsh,
+//! sha256, the domain XML, the harness's snapshots and judges), itself or through a helper of its
+//! file. Rows promise a hypervisor effect unless they are provider functions (`function.*`) or
+//! their notes start with `(no hypervisor effect: WHY)`.
+
+mod selection;
+mod source;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+
+use selection::Selection;
+use source::Tests;
 
 /// One row of the map.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,8 +36,13 @@ struct Entry {
     key: String,
     /// The tests named, or `None` for `GAP`.
     tests: Option<Vec<String>>,
+    /// The row promises an effect on the hypervisor (see the module docs).
+    hypervisor: bool,
     line: usize,
 }
+
+/// The notes of a row that promises no effect on the hypervisor start with this.
+const NO_HYPERVISOR_EFFECT: &str = "(no hypervisor effect";
 
 /// The rows of `text` whose first cell is one backticked key.
 fn parse_map(text: &str) -> Result<Vec<Entry>, Vec<String>> {
@@ -62,9 +80,11 @@ fn parse_map(text: &str) -> Result<Vec<Entry>, Vec<String>> {
             }
             Some(refs)
         };
+        let notes = cells.get(2).copied().unwrap_or_default();
         entries.push(Entry {
             key: key.to_string(),
             tests,
+            hypervisor: !key.starts_with("function.") && !notes.starts_with(NO_HYPERVISOR_EFFECT),
             line: i + 1,
         });
     }
@@ -90,38 +110,15 @@ fn parse_gaps(text: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// The names of the test functions (`#[test]` or `#[tokio::test]`, possibly with further
-/// attributes in between) defined in `source`.
-fn test_functions(source: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut armed = false;
-    for line in source.lines().map(str::trim) {
-        if line.starts_with("#[test]") || line.starts_with("#[tokio::test") {
-            armed = true;
-        } else if armed && line.starts_with("#[") {
-            continue;
-        } else if armed {
-            let sig = line.strip_prefix("async ").unwrap_or(line);
-            if let Some(rest) = sig.strip_prefix("fn ") {
-                let name: String = rest
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect();
-                out.insert(name);
-            }
-            armed = false;
-        }
-    }
-    out
-}
-
-/// Everything wrong with the map: `schema_keys` are the keys the schemas require, `tests`
-/// resolves a reference to the test functions of its file (None: no such file).
+/// Everything wrong with the map: `schema_keys` are the keys the schemas require, `tests_of`
+/// resolves a reference to the tests of its file (None: no such file), `selection` is what
+/// `scripts/test` runs.
 fn check(
     entries: &[Entry],
     schema_keys: &BTreeSet<String>,
     gaps: &BTreeSet<String>,
-    mut tests_of: impl FnMut(&str) -> Option<BTreeSet<String>>,
+    selection: &Selection,
+    mut tests_of: impl FnMut(&str) -> Option<Tests>,
 ) -> Vec<String> {
     let mut problems = Vec::new();
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
@@ -157,13 +154,31 @@ fn check(
                         problems.push(format!("line {}: `{t}` is not FILE::FUNCTION", e.line));
                         continue;
                     };
-                    match tests_of(file) {
-                        None => problems.push(format!("line {}: `{t}`: no test file {file:?}", e.line)),
-                        Some(fns) if !fns.contains(function) => problems.push(format!(
-                            "line {}: `{t}`: {file} has no test function {function}",
+                    let tests = tests_of(file);
+                    let Some(test) = tests.as_ref().and_then(|ts| ts.get(function)) else {
+                        problems.push(match tests {
+                            None => format!("line {}: `{t}`: no test file {file:?}", e.line),
+                            Some(_) => {
+                                format!("line {}: `{t}`: {file} has no test function {function}", e.line)
+                            }
+                        });
+                        continue;
+                    };
+                    if test.ignored {
+                        problems.push(format!(
+                            "line {}: `{t}` is #[ignore]d: scripts/test never runs it",
                             e.line
-                        )),
-                        Some(_) => {}
+                        ));
+                    } else if let Some(why) = selection.not_run(file, function) {
+                        problems.push(format!("line {}: `{t}` is not run: {why}", e.line));
+                    }
+                    if e.hypervisor && !test.reads_hypervisor {
+                        problems.push(format!(
+                            "line {}: `{t}` reads nothing on the hypervisor (lvs, virsh, sha256, the XML, a \
+                             snapshot), yet `{}` promises an effect there (or its notes must start with \
+                             \"{NO_HYPERVISOR_EFFECT}: WHY)\")",
+                            e.line, e.key
+                        ));
                     }
                 }
             }
@@ -225,15 +240,30 @@ fn schema_keys() -> BTreeSet<String> {
     keys
 }
 
-/// The test functions of a reference's file: `FILE` is `acceptance-tests/tests/FILE.rs`, a path
-/// with a `/` is relative to the workspace root.
-fn tests_in_workspace(root: &Path, file: &str) -> Option<BTreeSet<String>> {
+/// The tests of a reference's file: `FILE` is `acceptance-tests/tests/FILE.rs`, a path with a `/`
+/// is relative to the workspace root.
+fn tests_in_workspace(root: &Path, file: &str) -> Option<Tests> {
     let path = if file.contains('/') {
         root.join(file)
     } else {
         root.join("acceptance-tests/tests").join(format!("{file}.rs"))
     };
-    std::fs::read_to_string(path).ok().map(|s| test_functions(&s))
+    std::fs::read_to_string(path).ok().map(|s| source::tests(&s))
+}
+
+/// What `scripts/test` runs, as it says itself.
+fn scripts_test_selection(root: &Path) -> Selection {
+    let out = std::process::Command::new("bash")
+        .arg(root.join("scripts/test"))
+        .arg("--selection")
+        .output()
+        .unwrap_or_else(|e| panic!("running scripts/test --selection: {e}"));
+    assert!(
+        out.status.success(),
+        "scripts/test --selection failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Selection::parse(&String::from_utf8_lossy(&out.stdout)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[cfg(test)]
@@ -257,7 +287,8 @@ mod tests {
             schema.len() > 50 && schema.contains("libvirt_lvm_volume.capacity"),
             "{schema:?}"
         );
-        let problems = check(&entries, &schema, &parse_gaps(&gaps), |f| {
+        let selection = scripts_test_selection(&root);
+        let problems = check(&entries, &schema, &parse_gaps(&gaps), &selection, |f| {
             tests_in_workspace(&root, f)
         });
         assert!(
@@ -275,16 +306,23 @@ mod tests {
         );
     }
 
-    const FILE: &str =
-        "#[test]\nfn alpha() {}\n\n#[tokio::test]\n#[cfg(unix)]\nasync fn beta() {}\nfn helper() {}\n";
+    const FILE: &str = "#[test]\nfn alpha() { lab.lvs(); }\n\n#[tokio::test]\n#[cfg(unix)]\nasync fn beta() { \
+                        helper() }\nfn helper() { lab.virsh_ok(&[]); }\n#[test]\n#[ignore]\nfn slow() { lab.lvs(); }\n\
+                        #[test]\nfn state_only() { wd.apply(); }\n";
 
-    fn files(f: &str) -> Option<BTreeSet<String>> {
-        (f == "pool" || f == "tests/startup.rs").then(|| test_functions(FILE))
+    fn files(f: &str) -> Option<Tests> {
+        (f == "pool" || f == "sequence" || f == "tests/startup.rs").then(|| source::tests(FILE))
+    }
+
+    fn selection() -> Selection {
+        Selection::parse("workspace\nharness\nacceptance pool\nacceptance sequence --exact alpha\n")
+            .expect("parses")
     }
 
     #[test]
     fn test_functions_are_found_helpers_are_not() {
-        assert_eq!(test_functions(FILE), keys(&["alpha", "beta"]));
+        let names: Vec<String> = source::tests(FILE).into_keys().collect();
+        assert_eq!(names, ["alpha", "beta", "slow", "state_only"]);
     }
 
     #[test]
@@ -294,7 +332,7 @@ mod tests {
         let e = parse_map(map).expect("parses");
         assert_eq!(e.len(), 3);
         assert_eq!(
-            check(&e, &keys(&["p.a", "p.b"]), &keys(&["p.b"]), files),
+            check(&e, &keys(&["p.a", "p.b"]), &keys(&["p.b"]), &selection(), files),
             Vec::<String>::new()
         );
     }
@@ -352,10 +390,40 @@ mod tests {
                 "listed twice",
             ),
             ("| `p.a` | `alpha` |", &["p.a"], &[], "is not FILE::FUNCTION"),
+            (
+                "| `p.a` | `pool::slow` |",
+                &["p.a"],
+                &[],
+                "`pool::slow` is #[ignore]d: scripts/test never runs it",
+            ),
+            (
+                "| `p.a` | `sequence::beta` |",
+                &["p.a"],
+                &[],
+                "`sequence::beta` is not run: scripts/test runs only alpha of sequence.rs",
+            ),
+            (
+                "| `p.a` | `nolab::alpha` |",
+                &["p.a"],
+                &[],
+                "no test file \"nolab\"",
+            ),
+            (
+                "| `p.a` | `pool::state_only` |",
+                &["p.a"],
+                &[],
+                "`pool::state_only` reads nothing on the hypervisor",
+            ),
+            (
+                "| `promise.x` | `pool::state_only` | what it says |",
+                &[],
+                &[],
+                "`pool::state_only` reads nothing on the hypervisor",
+            ),
         ];
         for (map, schema, gaps, want) in cases {
             let e = parse_map(map).expect("parses");
-            let problems = check(&e, &keys(schema), &keys(gaps), files);
+            let problems = check(&e, &keys(schema), &keys(gaps), &selection(), files);
             assert!(
                 problems.iter().any(|p| p.contains(want)),
                 "{map:?}: expected a problem containing {want:?}, got {problems:?}"
@@ -365,6 +433,20 @@ mod tests {
         assert!(bad[0].contains("neither a backticked test nor GAP"), "{bad:?}");
         let empty = parse_map("| `p.a` |  |").expect_err("empty");
         assert!(empty[0].contains("names no test"), "{empty:?}");
+    }
+
+    #[test]
+    fn rows_without_a_hypervisor_effect_say_so() {
+        let map = "| `function.f` | `pool::state_only` | pure |\n\
+                   | `promise.y` | `pool::state_only` | (no hypervisor effect: the diagnostic is the promise) |\n";
+        let e = parse_map(map).expect("parses");
+        assert!(!e[0].hypervisor && !e[1].hypervisor);
+        let files = |f: &str| (f == "pool").then(|| source::tests(FILE));
+        let schema = keys(&["function.f"]);
+        assert_eq!(
+            check(&e, &schema, &keys(&[]), &selection(), files),
+            Vec::<String>::new()
+        );
     }
 
     #[test]

@@ -15,90 +15,23 @@ use virt::storage_pool::StoragePool;
 use virt::storage_vol::StorageVol;
 
 use super::conn::{connection_address, Gate, PoolHandle};
-use super::domain::{volume_users, Use, VolumeNames};
+use super::domain::volume_users;
 use super::error::{during, not_found_to_none, Error, Result};
-use super::xml::{PoolXml, VolumeXml};
+use super::facts::pool::{lookup_pool, pool_xml, quoted};
+use super::facts::volume::{
+    lookup_by_key, no_such_volume, pool_of, vol_info, Lookup, VolInfo, VolumeIdentity,
+};
+use super::rules::broken::{off, Guard};
+use super::rules::usage::{Use, VolumeNames};
+use super::rules::vg::{dependants, snapshots_of, Held};
+use super::xml::PoolXml;
 use super::Connection;
+use crate::lvm::command::Command;
+use crate::lvm::Channel;
+use std::sync::Arc;
 
 /// `virStorageVolResizeFlags`: allow a smaller capacity.
 const RESIZE_SHRINK: u32 = 4;
-
-/// A storage volume as libvirt reports it.
-#[derive(Clone, Debug)]
-pub struct VolInfo {
-    /// The pool it belongs to.
-    pub pool: String,
-    /// Its definition (name, key, path, sizes).
-    pub xml: VolumeXml,
-}
-
-impl VolInfo {
-    /// The volume's key (for LVM: the LV UUID).
-    pub fn key(&self) -> String {
-        self.xml.key.clone().unwrap_or_default()
-    }
-    /// The device path, `/dev/<vg>/<lv>`.
-    pub fn path(&self) -> String {
-        self.xml.target_path.clone().unwrap_or_default()
-    }
-    /// `pool/name (path)`, for messages.
-    pub fn describe(&self) -> String {
-        format!(
-            "{}/{} ({}, key {})",
-            self.pool,
-            self.xml.name,
-            self.path(),
-            self.key()
-        )
-    }
-}
-
-/// What a resource recorded of the volume it made: the key and where it was.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VolumeIdentity {
-    /// The pool's name.
-    pub pool: String,
-    /// The key (LV UUID).
-    pub key: String,
-    /// The volume's name.
-    pub name: String,
-    /// Its path, `/dev/<vg>/<lv>`.
-    pub path: String,
-}
-
-impl VolInfo {
-    /// What identifies this volume as it is now: its pool, key, name and path.
-    pub fn identity(&self) -> VolumeIdentity {
-        VolumeIdentity {
-            pool: self.pool.clone(),
-            key: self.key(),
-            name: self.xml.name.clone(),
-            path: self.path(),
-        }
-    }
-}
-
-impl VolumeIdentity {
-    /// Whether libvirt's volume is this one: same key, pool, name and path.
-    pub fn matches(&self, v: &VolInfo) -> bool {
-        v.key() == self.key && v.pool == self.pool && v.xml.name == self.name && v.path() == self.path
-    }
-
-    fn object(&self) -> String {
-        format!("'{}/{}'", self.pool, self.name)
-    }
-}
-
-/// What a lookup by identity found.
-#[derive(Debug)]
-pub enum Lookup {
-    /// The volume, as it is now.
-    Found(VolInfo),
-    /// No volume has the key any more.
-    Gone,
-    /// The key now answers in another pool or under another name or path.
-    Elsewhere(VolInfo),
-}
 
 /// What [`Connection::create_volume`] did.
 #[derive(Debug)]
@@ -130,6 +63,14 @@ pub enum VolumeDelete {
     Elsewhere(VolInfo),
     /// Domains use it: nothing was deleted.
     InUse(VolInfo, Vec<Use>),
+    /// It is the origin of snapshots (listed), which its delete would remove with it: nothing was
+    /// deleted or wiped.
+    HasSnapshots(VolInfo, Vec<Held>),
+    /// LVM's report shows its device open (mounted, held by a guest or a program on the
+    /// hypervisor): nothing was deleted or wiped.
+    Open(VolInfo),
+    /// LVM's tools are configured but their report could not be had: nothing was deleted.
+    Unchecked(VolInfo, String),
     /// Its pool is stopped (or gone), so the volume cannot be checked: nothing was deleted.
     PoolNotActive,
 }
@@ -151,6 +92,10 @@ pub enum Cloned {
     SourceElsewhere(VolInfo),
     /// The source is larger than the volume asked for: nothing was created.
     SourceLarger(VolInfo),
+    /// The source is an image that reads other files (a backing file, an external data file) or
+    /// of a format that may: libvirt would run `qemu-img convert` on it as root on the hypervisor,
+    /// which follows them. Nothing was created; the text says why.
+    SourceRefused(VolInfo, String),
 }
 
 /// What [`Connection::resize_volume`] did.
@@ -173,47 +118,6 @@ pub struct PoolForCreate {
     pub xml: PoolXml,
     /// The volume of the planned name, when the pool is active and has one.
     pub existing: Option<VolInfo>,
-}
-
-fn quoted(s: &str) -> String {
-    format!("'{s}'")
-}
-
-pub(super) fn vol_info(v: &StorageVol, pool: &str, object: &str) -> Result<VolInfo> {
-    let xml = v.xml_desc(0).map_err(during("read storage volume", object))?;
-    Ok(VolInfo {
-        pool: pool.to_string(),
-        xml: VolumeXml::parse(&xml).map_err(|source| Error::Xml {
-            object: format!("storage volume {object}"),
-            source,
-        })?,
-    })
-}
-
-/// The pool a volume belongs to, by name.
-fn pool_of(v: &StorageVol, object: &str) -> Result<String> {
-    v.lookup_storage_pool()
-        .and_then(|p| p.name())
-        .map_err(during("look up the pool of storage volume", object))
-}
-
-/// The volume with this key in any active pool, with what it reports.
-pub(super) fn lookup_by_key(c: &Connect, key: &str) -> Result<Option<(StorageVol, VolInfo)>> {
-    let object = quoted(key);
-    let found = c
-        .lookup_storage_vol_by_key(key)
-        .map_err(during("look up storage volume", object.clone()));
-    let Some(v) = not_found_to_none(found)? else {
-        return Ok(None);
-    };
-    let pool = pool_of(&v, &object)?;
-    let info = vol_info(&v, &pool, &object)?;
-    Ok(Some((v, info)))
-}
-
-pub(super) fn lookup_pool(c: &Connect, name: &str) -> Result<StoragePool> {
-    c.lookup_storage_pool_by_name(name)
-        .map_err(during("look up storage pool", quoted(name)))
 }
 
 /// Refreshes the pool `name` when it is active, so that LVs made or removed outside libvirt are
@@ -339,19 +243,97 @@ fn read_for_create(p: &StoragePool, pool: &str, name: Option<&str>, refresh: boo
     })
 }
 
-/// The pool `p` (named `pool`) as its XML describes it now.
-fn pool_xml(p: &StoragePool, pool: &str) -> Result<PoolXml> {
-    let xml = p.xml_desc(0).map_err(during("read storage pool", quoted(pool)))?;
-    PoolXml::parse(&xml).map_err(|source| Error::Xml {
-        object: format!("storage pool {}", quoted(pool)),
-        source,
-    })
+/// How much of a clone source's first bytes is read to check its header: a qcow2 header with its
+/// extensions and backing file name fits in its first cluster (64 KiB by default).
+const CLONE_HEAD: usize = 64 << 10;
+
+/// Why a clone source must not be copied, if it must not: libvirt copies a raw volume block by
+/// block, but converts any other format with `qemu-img` running as root on the hypervisor, which
+/// opens whatever the image names (a backing file such as `/etc/shadow` or another tenant's LV, an
+/// external data file). So a source with a backing store in libvirt's XML is refused, a qcow2 is
+/// refused when its header (read here, in the copy's piece of work) names another file, and
+/// other formats (vmdk, qed, vdi, ...) are refused outright.
+fn refuse_clone_source(
+    c: &Connect,
+    src: &StorageVol,
+    info: &VolInfo,
+    object: &str,
+) -> Result<Option<String>> {
+    if let Some(backing) = &info.xml.backing_path {
+        return Ok(Some(format!("it has a backing store, {backing}")));
+    }
+    match info.xml.format.as_deref() {
+        None | Some("raw") => Ok(None),
+        Some("qcow2") => {
+            let head = download_head(c, src, CLONE_HEAD, object)?;
+            Ok(crate::image::check_qcow2_head(&head, &info.path())
+                .err()
+                .map(|e| e.to_string()))
+        }
+        Some(other) => Ok(Some(format!(
+            "it is a {other} image, which only qcow2 and raw sources may be: libvirt would convert it with \
+             qemu-img on the hypervisor without a check of the files it names"
+        ))),
+    }
 }
 
-/// Whether libvirt says an active pool has no volume of the name asked (and not, say, that the
-/// pool is gone or stopped).
-fn no_such_volume(e: &virt::error::Error) -> bool {
-    e.code() == virt::enumutil::Enum::Known(virt::error::ErrorNumber::NoStorageVolume)
+/// The first `len` bytes of `v` (fewer when it is smaller), read over a libvirt stream.
+fn download_head(c: &Connect, v: &StorageVol, len: usize, object: &str) -> Result<Vec<u8>> {
+    const OP: &str = "read storage volume";
+    let stream = virt::stream::Stream::new(c, 0).map_err(during(OP, object))?;
+    v.download(&stream, 0, len as u64, 0)
+        .map_err(during(OP, object))?;
+    let mut head = vec![0u8; len];
+    let mut got = 0;
+    while got < len {
+        let n = stream.recv(&mut head[got..]).map_err(during(OP, object))?;
+        if n <= 0 {
+            break;
+        }
+        got += n as usize;
+    }
+    head.truncate(got);
+    // Whatever is left of the requested range is not needed: end the transfer.
+    if got < len {
+        stream.finish().map_err(during(OP, object))?;
+    } else {
+        let _ = stream.abort();
+    }
+    Ok(head)
+}
+
+/// The volume group and LV of `/dev/<vg>/<lv>`.
+fn vg_and_lv(path: &str) -> Option<(String, String)> {
+    let rest = crate::names::normalize_path(path);
+    let mut parts = rest.strip_prefix("/dev/")?.split('/');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(vg), Some(lv), None) => Some((vg.to_string(), lv.to_string())),
+        _ => None,
+    }
+}
+
+/// An LVM command's failure inside a libvirt operation, as this layer's error: a timed-out
+/// change is as unknown as a lost reply.
+pub(super) fn lvm_error(op: &'static str, object: &str, e: crate::lvm::Error) -> Error {
+    Error::Libvirt {
+        op,
+        object: object.to_string(),
+        code: if e.outcome_unknown() {
+            super::error::Code::ConnectionLost
+        } else {
+            super::error::Code::Other
+        },
+        message: format!("through LVM's tools: {e}"),
+    }
+}
+
+/// Every volume libvirt lists in the pool `p` (named `pool`).
+fn list_volumes_of(p: &StoragePool, pool: &str) -> Result<Vec<VolInfo>> {
+    p.list_all_volumes(0)
+        .map_err(during("list volumes of storage pool", quoted(pool)))?
+        .iter()
+        .map(|v| vol_info(v, pool, &quoted(pool)))
+        .collect()
 }
 
 /// [`Connection::read_volume`] from a fresh lookup of the pool by name.
@@ -722,6 +704,9 @@ impl Connection {
             if info.xml.capacity > capacity {
                 return Ok(Cloned::SourceLarger(info));
             }
+            if let Some(why) = refuse_clone_source(c, &src, &info, &object)? {
+                return Ok(Cloned::SourceRefused(info, why));
+            }
             let copied = info.xml.capacity;
             gate.send()?;
             let v = StorageVol::create_xml_from(&p, &xml, &src, 0)
@@ -734,12 +719,25 @@ impl Connection {
     /// Deletes the volume `id` names (wiping it first when asked), when it is still that volume
     /// and no domain uses it. One piece of work: refresh the pool, find the volume by key, check
     /// pool, name and path, read every domain's two definitions for any name of it, then delete.
-    pub async fn delete_volume(&self, id: &VolumeIdentity, wipe: bool) -> Result<VolumeDelete> {
+    ///
+    /// With LVM's tools (`lvm`), their report of the volume group is read in the same piece of
+    /// work too: snapshots of any kind (thin ones included) and an open device refuse the delete
+    /// and any wipe; then LVM removes the LV itself, selected by its UUID and name and only while
+    /// it is no origin, under LVM's own volume group lock ([`Command::RemoveByUuid`]), and
+    /// libvirt's view of the pool is marked stale.
+    // Over 100 lines on purpose: every guard and the delete in one piece of work, in the order they must run; split, the order would be hidden.
+    pub async fn delete_volume(
+        &self,
+        id: &VolumeIdentity,
+        wipe: bool,
+        lvm: Option<Arc<Channel>>,
+    ) -> Result<VolumeDelete> {
         let id = id.clone();
         let pool_name = id.pool.clone();
         let _queue = self.pool_change_lock(&id.pool).await;
         let handle = self.pool_handle(&id.pool);
         let started = Instant::now();
+        let lvm_used = lvm.is_some();
         let (deleted, refreshed) = self
             .volume_change("delete storage volume", &id.object(), move |c, gate: &Gate| {
                 let object = id.object();
@@ -768,20 +766,88 @@ impl Connection {
                     return Ok((VolumeDelete::Elsewhere(info), refreshed));
                 }
                 let users = volume_users(c, &VolumeNames::of(&info))?;
-                if !users.is_empty() {
+                if !users.is_empty() && !off(Guard::InUse) {
                     return Ok((VolumeDelete::InUse(info, users), refreshed));
+                }
+                // libvirt deletes with `lvremove -f`, which takes every snapshot of the origin
+                // with it: a volume with snapshots is refused (the listing is the refreshed one).
+                if let Some(p) = &pool {
+                    let listed = list_volumes_of(p, &id.pool)?;
+                    let snapshots: Vec<Held> = snapshots_of(&info, &listed)
+                        .into_iter()
+                        .map(Held::listed)
+                        .collect();
+                    if !snapshots.is_empty() && !off(Guard::Dependants) {
+                        return Ok((VolumeDelete::HasSnapshots(info, snapshots), refreshed));
+                    }
+                }
+                let Some(lvm) = &lvm else {
+                    gate.send()?;
+                    if wipe {
+                        v.wipe(0).map_err(during("wipe storage volume", object.clone()))?;
+                    }
+                    v.delete(0)
+                        .map_err(during("delete storage volume", object.clone()))?;
+                    return Ok((VolumeDelete::Deleted, refreshed));
+                };
+                let unchecked =
+                    |why: String| Ok((VolumeDelete::Unchecked(info.clone(), why), refreshed.clone()));
+                let Some((vg, lv)) = vg_and_lv(&info.path()) else {
+                    return unchecked(format!("{} is no /dev/<vg>/<lv> path", info.path()));
+                };
+                let lvs = match lvm.lvs(&vg) {
+                    Ok(lvs) => lvs,
+                    Err(e) => return unchecked(e.to_string()),
+                };
+                let Some(me) = lvs.iter().find(|l| l.uuid == id.key && l.name == lv) else {
+                    return unchecked(format!(
+                        "LVM's report of {vg} shows no LV {lv} with UUID {}",
+                        id.key
+                    ));
+                };
+                let snapshots: Vec<Held> = dependants(me, &lvs).into_iter().map(Held::lv).collect();
+                if !snapshots.is_empty() && !off(Guard::Dependants) {
+                    return Ok((VolumeDelete::HasSnapshots(info, snapshots), refreshed));
+                }
+                if me.open == Some(true) {
+                    return Ok((VolumeDelete::Open(info), refreshed));
                 }
                 gate.send()?;
                 if wipe {
                     v.wipe(0).map_err(during("wipe storage volume", object.clone()))?;
                 }
-                v.delete(0)
-                    .map_err(during("delete storage volume", object.clone()))?;
-                Ok((VolumeDelete::Deleted, refreshed))
+                let removed = lvm
+                    .run(&Command::RemoveByUuid {
+                        vg: vg.clone(),
+                        lv: lv.clone(),
+                        uuid: id.key.clone(),
+                    })
+                    .map_err(|e| lvm_error("delete storage volume", &object, e))?;
+                if removed.contains("successfully removed") {
+                    return Ok((VolumeDelete::Deleted, None));
+                }
+                // LVM's selection matched nothing: the LV became an origin, was renamed or went
+                // since the report. What it is now decides.
+                let now = lvm
+                    .lvs(&vg)
+                    .map_err(|e| lvm_error("delete storage volume", &object, e))?;
+                Ok((
+                    match now.iter().find(|l| l.uuid == id.key) {
+                        None => VolumeDelete::Deleted,
+                        Some(me) => VolumeDelete::HasSnapshots(
+                            info,
+                            dependants(me, &now).into_iter().map(Held::lv).collect(),
+                        ),
+                    },
+                    None,
+                ))
             })
             .await?;
-        if let Some(h) = refreshed {
-            self.note_refresh(&pool_name, h);
+        match refreshed {
+            Some(h) => self.note_refresh(&pool_name, h),
+            // LVM removed the LV: libvirt's pool view no longer shows what the pool holds.
+            None if lvm_used => self.changed_outside_libvirt(),
+            None => {}
         }
         Ok(deleted)
     }
@@ -811,434 +877,4 @@ impl Connection {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::libvirt::testing::TestDriver;
-    use crate::libvirt::xml::volume_xml;
-
-    async fn make(c: &Connection, name: &str) -> VolInfo {
-        match c
-            .create_volume(
-                "default-pool",
-                name,
-                volume_xml(name, 1 << 20, 1 << 20).expect("xml"),
-                None,
-            )
-            .await
-            .expect("create")
-        {
-            Created::New(v) => v,
-            other => panic!("{other:?}"),
-        }
-    }
-
-    fn identity(v: &VolInfo) -> VolumeIdentity {
-        v.identity()
-    }
-
-    /// Out of band (a read, so not a change of this provider): the pool is stopped.
-    async fn stop_the_pool(c: &Connection) {
-        c.read("stop the pool", "'default-pool'", |c| {
-            lookup_pool(c, "default-pool")?
-                .destroy()
-                .map_err(|e| Error::libvirt("stop", "'default-pool'", e))
-        })
-        .await
-        .expect("out of band");
-    }
-
-    #[tokio::test]
-    async fn a_volume_is_found_by_its_key_and_never_by_its_name() {
-        let driver = TestDriver::new("");
-        let c = driver.connect().await;
-        let v = make(&c, "a").await;
-        let id = identity(&v);
-        assert!(matches!(
-            c.volume(&id, None).await.expect("read"),
-            Lookup::Found(_)
-        ));
-        assert!(matches!(
-            c.volume(&id, Some("/default-pool")).await.expect("read"),
-            Lookup::Found(_)
-        ));
-        // The key names another volume's record: the name is never a fallback.
-        let mut other = id.clone();
-        other.key = "/default-pool/not-there".into();
-        assert!(matches!(
-            c.volume(&other, None).await.expect("read"),
-            Lookup::Gone
-        ));
-        // Same key, recorded under another name: elsewhere, not ours.
-        let mut renamed = id.clone();
-        renamed.name = "b".into();
-        assert!(matches!(
-            c.volume(&renamed, None).await.expect("read"),
-            Lookup::Elsewhere(_)
-        ));
-    }
-
-    /// The plan of a create reads its pool and the planned name in one piece of work; a pool found
-    /// missing is not looked up again until this provider changes something.
-    #[tokio::test]
-    async fn the_plan_of_a_create_reads_its_pool_in_one_piece_of_work() {
-        let driver = TestDriver::new("");
-        let c = driver.connect().await;
-        make(&c, "a").await;
-        let runs = c.runs();
-        let found = c
-            .pool_for_create("default-pool", Some("a"))
-            .await
-            .expect("read")
-            .expect("the pool");
-        assert!(found.active);
-        assert_eq!(found.existing.map(|v| v.xml.name), Some("a".to_string()));
-        assert_eq!(c.runs(), runs + 1);
-        assert!(
-            c.pool_handle("default-pool").is_some(),
-            "its refresh leaves the pool handle for the walk's reads"
-        );
-        let runs = c.runs();
-        assert!(c
-            .pool_for_create("nope", Some("a"))
-            .await
-            .expect("read")
-            .is_none());
-        assert!(c
-            .pool_for_create("nope", Some("b"))
-            .await
-            .expect("read")
-            .is_none());
-        assert_eq!(c.runs(), runs + 1, "a missing pool is looked up once");
-        make(&c, "b").await;
-        let runs = c.runs();
-        assert!(c
-            .pool_for_create("nope", Some("c"))
-            .await
-            .expect("read")
-            .is_none());
-        assert_eq!(c.runs(), runs + 1, "and again after a change");
-    }
-
-    #[tokio::test]
-    async fn the_plan_of_a_create_tells_a_stopped_pool_by_its_name_lookup() {
-        let driver = TestDriver::new("");
-        let c = driver.connect().await;
-        make(&c, "a").await;
-        let found = c
-            .pool_for_create("default-pool", Some("b"))
-            .await
-            .expect("read")
-            .expect("the pool");
-        assert!(found.active && found.existing.is_none());
-        assert_eq!(found.xml.target_path.as_deref(), Some("/default-pool"));
-        stop_the_pool(&c).await;
-        for name in [Some("a"), Some("b"), None] {
-            let found = c
-                .pool_for_create("default-pool", name)
-                .await
-                .expect("read")
-                .expect("the pool");
-            assert!(!found.active, "{name:?}: the pool is stopped");
-            assert!(
-                found.existing.is_none(),
-                "{name:?}: nothing can be said of its volumes"
-            );
-        }
-    }
-
-    #[tokio::test]
-    async fn a_create_refused_for_space_says_what_the_pool_has() {
-        let driver = TestDriver::new("");
-        let c = driver.connect().await;
-        let huge = 1u64 << 50;
-        match c
-            .create_volume(
-                "default-pool",
-                "big",
-                volume_xml("big", huge, huge).expect("xml"),
-                Some(huge),
-            )
-            .await
-            .expect("create")
-        {
-            Created::NoSpace { available } => assert!(available > 0 && available < huge),
-            other => panic!("{other:?}"),
-        }
-        assert!(c
-            .find_volume("default-pool", "big")
-            .await
-            .expect("read")
-            .is_none());
-        // Without a size to check, the refusal is libvirt's own error.
-        let e = c
-            .create_volume(
-                "default-pool",
-                "big",
-                volume_xml("big", huge, huge).expect("xml"),
-                None,
-            )
-            .await
-            .expect_err("refused");
-        assert!(!e.is_connection_lost(), "{e}");
-    }
-
-    /// A read finds the volume by its recorded name in one piece of work, and takes it for the
-    /// resource's only when the key and path agree; otherwise the key decides.
-    #[tokio::test]
-    async fn a_read_takes_the_named_volume_only_when_its_key_agrees() {
-        let driver = TestDriver::new("");
-        let c = driver.connect().await;
-        let v = make(&c, "a").await;
-        let id = identity(&v);
-        let runs = c.runs();
-        match c.read_volume(&id).await.expect("read") {
-            Some(Lookup::Found(found)) => assert_eq!(identity(&found), id),
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(c.runs(), runs + 1, "one piece of blocking work per read");
-        // Another key recorded under the name: the volume of that name is not this one.
-        let mut other = id.clone();
-        other.key = "/default-pool/not-there".into();
-        assert!(matches!(
-            c.read_volume(&other).await.expect("read"),
-            Some(Lookup::Gone)
-        ));
-        // The key, recorded under a name another volume now has: elsewhere, not that volume.
-        let b = make(&c, "b").await;
-        let mut renamed = id.clone();
-        renamed.name = "b".into();
-        match c.read_volume(&renamed).await.expect("read") {
-            Some(Lookup::Elsewhere(found)) => assert_eq!(found.key(), id.key),
-            other => panic!("{other:?}"),
-        }
-        assert_ne!(b.key(), id.key);
-        // Recorded in a pool that no longer exists: the key finds where it is.
-        let mut moved = id.clone();
-        moved.pool = "gone-pool".into();
-        match c.read_volume(&moved).await.expect("read") {
-            Some(Lookup::Elsewhere(found)) => assert_eq!(found.pool, "default-pool"),
-            other => panic!("{other:?}"),
-        }
-        // A stopped pool: nothing can be said of its volumes.
-        c.change("stop storage pool", "'default-pool'", |c, gate| {
-            let p = lookup_pool(c, "default-pool")?;
-            gate.send()?;
-            p.destroy().map_err(during("stop storage pool", "'default-pool'"))
-        })
-        .await
-        .expect("stop");
-        assert!(c.read_volume(&id).await.expect("read").is_none());
-    }
-
-    /// After the walk's refresh a read starts from the pool handle the refresh found. A handle that
-    /// no longer answers is forgotten, and the fresh lookup decides as without it. (libvirt's
-    /// storage driver finds the pool of a handle by UUID, so a pool made again under the same name
-    /// does not answer to the old handle either; the test driver finds it by name, so a pool
-    /// stopped out of band stands for both here.)
-    #[tokio::test]
-    async fn a_read_after_the_refresh_starts_from_its_pool_handle() {
-        let driver = TestDriver::new("");
-        let c = driver.connect().await;
-        let v = make(&c, "a").await;
-        let id = identity(&v);
-        assert!(
-            c.pool_handle("default-pool").is_some(),
-            "the create's own refresh is kept: the volume change leaves libvirt's view current"
-        );
-        // Any other change makes that refresh stale.
-        c.change("change nothing", "'default-pool'", |_, _| Ok(()))
-            .await
-            .expect("a change");
-        assert!(c.pool_handle("default-pool").is_none(), "stale after a change");
-        c.refresh_pool("default-pool").await.expect("refresh");
-        assert!(
-            c.pool_handle("default-pool").is_some(),
-            "the refresh keeps its handle"
-        );
-        match c.read_volume(&id).await.expect("read") {
-            Some(Lookup::Found(found)) => assert_eq!(identity(&found), id),
-            other => panic!("{other:?}"),
-        }
-        assert!(
-            c.pool_handle("default-pool").is_some(),
-            "a read that found keeps it"
-        );
-        // Another key recorded under the name: the handle finds the name, not the key; by key
-        // the recorded volume is gone. The handle stays: it answered.
-        let mut other = id.clone();
-        other.key = "/default-pool/not-there".into();
-        assert!(matches!(
-            c.read_volume(&other).await.expect("read"),
-            Some(Lookup::Gone)
-        ));
-        assert!(c.pool_handle("default-pool").is_some());
-        stop_the_pool(&c).await;
-        assert!(
-            c.read_volume(&id).await.expect("read").is_none(),
-            "a stopped pool: nothing can be said of its volumes"
-        );
-        assert!(
-            c.pool_handle("default-pool").is_none(),
-            "the handle that failed is forgotten"
-        );
-    }
-
-    /// Out of band (reads, so not changes of this provider, which keeps its pool handle): the
-    /// pool `default-pool` is stopped, undefined and defined again under its name with another
-    /// UUID and target directory, started, and given a volume `name`.
-    async fn make_the_pool_again(c: &Connection, name: &str) {
-        let name = name.to_string();
-        c.read("make the pool again", "'default-pool'", move |c| {
-            let fail = |e| Error::libvirt("make the pool again", "'default-pool'", e);
-            let old = lookup_pool(c, "default-pool")?;
-            old.destroy().map_err(fail)?;
-            old.undefine().map_err(fail)?;
-            let new = c
-                .define_storage_pool_xml(
-                    "<pool type='dir'><name>default-pool</name>\
-                 <uuid>0b0b1cde-0000-4000-8000-000000000001</uuid>\
-                 <target><path>/another-pool</path></target></pool>",
-                    0,
-                )
-                .map_err(fail)?;
-            new.create(0).map_err(fail)?;
-            let xml = volume_xml(&name, 1 << 20, 1 << 20).expect("xml");
-            StorageVol::create_xml(&new, &xml, 0).map_err(fail)?;
-            Ok(())
-        })
-        .await
-        .expect("out of band");
-    }
-
-    #[tokio::test]
-    async fn only_volume_changes_leave_a_pool_refresh_good() {
-        let driver = TestDriver::new("");
-        let c = driver.connect().await;
-        c.refresh_pool("default-pool").await.expect("refresh");
-        let runs = c.runs();
-        let v = make(&c, "a").await;
-        c.refresh_pool("default-pool").await.expect("refresh");
-        assert_eq!(
-            c.runs(),
-            runs + 1,
-            "after a create (libvirt applies it to its view of the pool) the refresh is still good"
-        );
-        match c.delete_volume(&identity(&v), false).await.expect("delete") {
-            VolumeDelete::Deleted => {}
-            other => panic!("{other:?}"),
-        }
-        c.refresh_pool("default-pool").await.expect("refresh");
-        assert_eq!(c.runs(), runs + 2, "and after a delete");
-        c.change("change nothing", "'default-pool'", |_, _| Ok(()))
-            .await
-            .expect("a change");
-        c.refresh_pool("default-pool").await.expect("refresh");
-        assert_eq!(
-            c.runs(),
-            runs + 4,
-            "any other change makes the pool be refreshed again"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_create_after_its_pool_was_made_again_under_the_name_goes_to_the_new_pool() {
-        let driver = TestDriver::new("");
-        let c = driver.connect().await;
-        make(&c, "a").await;
-        assert!(
-            c.pool_handle("default-pool").is_some(),
-            "the handle of the old pool"
-        );
-        make_the_pool_again(&c, "x").await;
-        let b = make(&c, "b").await;
-        assert_eq!(
-            b.path(),
-            "/another-pool/b",
-            "created in the pool the name names now, not through the old pool's handle"
-        );
-        // The name the new pool already holds is refused and told as taken, nothing created.
-        match c
-            .create_volume(
-                "default-pool",
-                "x",
-                volume_xml("x", 2 << 20, 2 << 20).expect("xml"),
-                None,
-            )
-            .await
-            .expect("create")
-        {
-            Created::Exists(v) => {
-                assert_eq!(v.path(), "/another-pool/x");
-                assert_eq!(v.xml.capacity, 1 << 20, "the volume that was there, unchanged");
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[tokio::test]
-    async fn a_delete_after_its_pool_was_made_again_under_the_name_deletes_nothing() {
-        let driver = TestDriver::new("");
-        let c = driver.connect().await;
-        let mine = make(&c, "mine").await;
-        assert!(
-            c.pool_handle("default-pool").is_some(),
-            "the handle of the old pool"
-        );
-        // The new pool holds a volume of the same name (another key and path).
-        make_the_pool_again(&c, "mine").await;
-        match c.delete_volume(&identity(&mine), false).await.expect("delete") {
-            VolumeDelete::Gone => {}
-            other => panic!("{other:?}"),
-        }
-        let left = c
-            .find_volume("default-pool", "mine")
-            .await
-            .expect("read")
-            .expect("the new pool's volume is still there");
-        assert_eq!(left.path(), "/another-pool/mine");
-    }
-
-    #[tokio::test]
-    async fn delete_touches_only_the_volume_it_was_given() {
-        let driver = TestDriver::new("");
-        let c = driver.connect().await;
-        let v = make(&c, "mine").await;
-        let id = identity(&v);
-        // Another record of the same key (another pool name): nothing is deleted.
-        let mut wrong_pool = id.clone();
-        wrong_pool.pool = "other-pool".into();
-        assert!(matches!(
-            c.delete_volume(&wrong_pool, false).await.expect("delete"),
-            VolumeDelete::Elsewhere(_)
-        ));
-        assert!(c
-            .find_volume("default-pool", "mine")
-            .await
-            .expect("read")
-            .is_some());
-        // Deleted once; the second delete finds nothing and deletes nothing.
-        assert!(matches!(
-            c.delete_volume(&id, false).await.expect("delete"),
-            VolumeDelete::Deleted
-        ));
-        assert!(c
-            .find_volume("default-pool", "mine")
-            .await
-            .expect("read")
-            .is_none());
-        // A new volume under the old name has another key: the old identity is gone, the new
-        // volume stays.
-        let again = make(&c, "mine").await;
-        let mut stale = id.clone();
-        stale.key = format!("{}-old", again.key());
-        assert!(matches!(
-            c.delete_volume(&stale, false).await.expect("delete"),
-            VolumeDelete::Gone
-        ));
-        assert!(c
-            .find_volume("default-pool", "mine")
-            .await
-            .expect("read")
-            .is_some());
-    }
-}
+mod tests;

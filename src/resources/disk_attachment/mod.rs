@@ -15,10 +15,10 @@ use crate::framework::plan::Plan;
 use crate::framework::resource::{IdentitySchema, Outcome, Resource};
 use crate::framework::schema::{parse_duration, Attribute, Block, Validator};
 use crate::framework::{Diagnostic, Diagnostics, Schema, Type, Value};
-use crate::libvirt::domain::{
-    describe_source, users, Attach, AttachedRead, AttachedSource, Detach, DomainInfo, View, VolumeNames,
-    AFFECT_CONFIG, AFFECT_LIVE,
-};
+use crate::libvirt::domain::{Attach, AttachedRead, Detach};
+use crate::libvirt::facts::domain::{DomainInfo, View, AFFECT_CONFIG, AFFECT_LIVE};
+use crate::libvirt::facts::volume::VolInfo;
+use crate::libvirt::rules::usage::{describe_source, users, AttachedSource, NoOtherPools, Use, VolumeNames};
 use crate::libvirt::xml::{DiskSpec, DiskSpecSource, DiskXml, DomainXml};
 use crate::libvirt::{Connection, Error};
 use crate::names::{self, Bus};
@@ -135,7 +135,10 @@ impl Resource for DiskAttachment {
              domain only the saved definition changes. The guest is never restarted. Detaching waits until \
              the guest has released the disk (virtio-scsi disks detach at once; virtio-blk needs the guest \
              OS to cooperate). The attachment is the domain's UUID, the target and the disk's source: a \
-             domain defined again under the same name, or another disk put at the target, is never detached.",
+             domain defined again under the same name, or another disk put at the target, is never detached.\n\n\
+             A LUKS-encrypted volume (a `libvirt_lvm_volume` with an `encryption` block, or any volume libvirt \
+             holds a volume secret for) is attached with `<encryption format='luks'>` and its libvirt secret \
+             inside the disk's `<source>`, so QEMU opens it and the guest sees the plain data.",
             vec![
                 Attribute::string("id").computed().stable().describe("The domain's UUID and the target, as `<domain uuid>/<target>`."),
                 Attribute::string("domain")
@@ -281,10 +284,10 @@ impl Resource for DiskAttachment {
         // The create half of a replacement (`-replace`, or a changed attribute that forces one) is
         // planned while the disk it replaces is still attached: a disk at this target with this
         // source is that one (or an identical one, which the apply then refuses).
-        let replacing = dom
-            .views()
-            .iter()
-            .any(|(_, x)| x.find_disk(&s.target).is_some_and(|d| source.names.used_by(d)));
+        let replacing = dom.views().iter().any(|(_, x)| {
+            x.find_disk(&s.target)
+                .is_some_and(|d| source.names.used_by(d, &NoOtherPools))
+        });
         if !replacing {
             if let Err(d) = preflight(conn, &s, &dom, &source).await {
                 plan.warn_refusal(d);
@@ -335,11 +338,13 @@ impl Resource for DiskAttachment {
             )
             .into());
         }
-        let xml = spec(&planned, &source.spec)?;
+        let xml = spec(&planned, &source.spec, source.encryption.as_deref())?;
         let mut s = planned;
         s.id = Some(format!("{}/{}", dom.uuid, s.target));
-        match conn.attach_disk(&dom.uuid, &s.target, xml, flags).await {
+        let volume = Some((source.names.clone(), s.shareable == Some(true)));
+        match conn.attach_disk(&dom.uuid, &s.target, xml, flags, volume).await {
             Ok(Attach::Attached) => {}
+            Ok(Attach::InUse(u)) => return Err(already_attached(&s, &source, &u).into()),
             Ok(Attach::NoDomain) => return Err(domain_gone(&s.domain).into()),
             Ok(Attach::TargetTaken { view, found }) => {
                 return Err(target_taken(&dom.name, &s.target, view, &found).into())
@@ -432,9 +437,14 @@ impl Resource for DiskAttachment {
         }
         if attach != 0 {
             let source = resolve_source(conn, &planned).await?;
-            let xml = spec(&planned, &source.spec)?;
-            match conn.attach_disk(&uuid, &planned.target, xml, attach).await {
+            let xml = spec(&planned, &source.spec, source.encryption.as_deref())?;
+            let volume = Some((source.names.clone(), planned.shareable == Some(true)));
+            match conn
+                .attach_disk(&uuid, &planned.target, xml, attach, volume)
+                .await
+            {
                 Ok(Attach::Attached) => {}
+                Ok(Attach::InUse(u)) => return Err(already_attached(&planned, &source, &u).into()),
                 Ok(Attach::NoDomain) => return Err(domain_gone(&planned.domain).into()),
                 Ok(Attach::TargetTaken { view, found }) => {
                     return Err(target_taken(&dom.name, &planned.target, view, &found).into())
@@ -582,19 +592,22 @@ struct Source {
     names: VolumeNames,
     /// How it is shown in messages.
     shown: String,
+    /// The passphrase secret when the source is a LUKS-encrypted volume.
+    encryption: Option<String>,
 }
 
 async fn resolve_source(conn: &Connection, s: &State) -> Result<Source, Diagnostic> {
     if let Some(path) = &s.path {
         // A path attaches whatever is there; a volume at that path has its other names too.
-        let names = match conn.volume_by_path(path).await? {
-            Some(v) => VolumeNames::of(&v),
-            None => VolumeNames::new("", "", path, ""),
+        let (names, encryption) = match conn.volume_by_path(path).await? {
+            Some(v) => (VolumeNames::of(&v), encryption_secret(conn, &v).await?),
+            None => (VolumeNames::new("", "", path, ""), None),
         };
         return Ok(Source {
             spec: DiskSpecSource::Block(path.clone()),
             names,
             shown: path.clone(),
+            encryption,
         });
     }
     let key = s.volume_id.clone().unwrap_or_default();
@@ -610,6 +623,7 @@ async fn resolve_source(conn: &Connection, s: &State) -> Result<Source, Diagnost
         .at_attr("volume_id")
     })?;
     Ok(Source {
+        encryption: encryption_secret(conn, &v).await?,
         names: VolumeNames::of(&v),
         shown: v.path(),
         spec: DiskSpecSource::Volume {
@@ -617,6 +631,12 @@ async fn resolve_source(conn: &Connection, s: &State) -> Result<Source, Diagnost
             volume: v.xml.name.clone(),
         },
     })
+}
+
+/// The passphrase secret of an encrypted volume (see `Connection::volume_encryption_secret`); a
+/// volume without one is attached as plain data.
+async fn encryption_secret(conn: &Connection, v: &VolInfo) -> Result<Option<String>, Diagnostic> {
+    Ok(conn.volume_encryption_secret(&v.path()).await?)
 }
 
 /// Checks that name the fix, before anything changes.
@@ -647,21 +667,30 @@ async fn preflight(
     if bus == Bus::Virtio && dom.active && s.live != Some(false) && !dom.live.has_acpi {
         return Err(acpi_diagnostic(&dom.name));
     }
-    if s.shareable != Some(true) {
-        let domains = conn.list_domains().await?;
-        if let Some(u) = users(&domains, &source.names).into_iter().find(|u| !u.shareable) {
-            return Err(Diagnostic::error(
-                "Volume Already Attached",
-                format!(
-                    "{} is already attached to {u}. Attaching one volume to two domains corrupts it unless both use a \
-                     cluster filesystem: set shareable = true if that is what you want, or detach it there first.",
-                    source.shown
-                ),
-            )
-            .at_attr(if s.path.is_some() { "path" } else { "volume_id" }));
-        }
+    // Two disks of one volume are only safe when both are shareable (a cluster filesystem); the
+    // attach checks again in its own piece of work.
+    let shareable = s.shareable == Some(true);
+    let domains = conn.list_domains().await?;
+    if let Some(u) = users(&domains, &source.names, &NoOtherPools)
+        .into_iter()
+        .find(|u| !(shareable && u.shareable))
+    {
+        return Err(already_attached(s, source, &u));
     }
     Ok(())
+}
+
+fn already_attached(s: &State, source: &Source, u: &Use) -> Diagnostic {
+    Diagnostic::error(
+        "Volume Already Attached",
+        format!(
+            "{} is already attached to {u}. Attaching one volume to two domains corrupts it unless both use a \
+             cluster filesystem: set shareable = true if that is what you want, or detach it there first. \
+             Nothing was attached.",
+            source.shown
+        ),
+    )
+    .at_attr(if s.path.is_some() { "path" } else { "volume_id" })
 }
 
 fn target_taken(domain: &str, target: &str, view: View, found: &str) -> Diagnostic {
@@ -697,7 +726,7 @@ fn acpi_diagnostic(domain: &str) -> Diagnostic {
     .at_attr("live")
 }
 
-fn spec(s: &State, source: &DiskSpecSource) -> Result<String, Diagnostic> {
+fn spec(s: &State, source: &DiskSpecSource, encryption: Option<&str>) -> Result<String, Diagnostic> {
     DiskSpec {
         source: source.clone(),
         target_dev: s.target.clone(),
@@ -708,6 +737,7 @@ fn spec(s: &State, source: &DiskSpecSource) -> Result<String, Diagnostic> {
         cache: s.cache.clone(),
         io: s.io.clone(),
         discard: s.discard.clone(),
+        encryption: encryption.map(str::to_string),
     }
     .to_xml()
     .map_err(|e| Diagnostic::error("Invalid Disk Definition", e.to_string()))
@@ -856,141 +886,4 @@ async fn wait_detached(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::libvirt::testing::{domain, TestDriver};
-
-    const UUID: &str = "6695eb01-f6a4-8304-79aa-97f2502e193f";
-
-    #[test]
-    fn only_a_pci_hotplug_refusal_blames_acpi() {
-        let refusal = |bus: &str| {
-            Error::Libvirt {
-            op: "attach disk",
-            object: "'vm'".into(),
-            code: crate::libvirt::error::Code::Other,
-            message: format!("internal error: unable to execute QEMU command 'device_add': Bus '{bus}' does not support hotplugging"),
-        }
-        };
-        let d = hotplug_error(refusal("pci.0"), "vm");
-        assert_eq!(d.summary, "Domain Cannot Hotplug Disks");
-        let d = hotplug_error(refusal("ide.0"), "vm");
-        assert_eq!(d.summary, "Disk Bus Cannot Be Hot-Plugged");
-        assert!(!d.detail.contains("ACPI"), "{}", d.detail);
-        assert!(
-            d.detail.contains("live = false") && d.detail.contains("'ide.0'"),
-            "{}",
-            d.detail
-        );
-    }
-
-    fn driver() -> TestDriver {
-        let disks = "<disk type='block' device='disk'><source dev='/dev/vg0/theirs'/>\
-                     <target dev='sda' bus='scsi'/></disk>";
-        TestDriver::new(&domain("vm", UUID, disks))
-    }
-
-    fn state(uuid: &str, path: &str) -> State {
-        State {
-            id: Some(format!("{uuid}/sda")),
-            domain: "vm".into(),
-            path: Some(path.into()),
-            target: "sda".into(),
-            live: Some(true),
-            persistent: Some(true),
-            ..Default::default()
-        }
-    }
-
-    #[tokio::test]
-    async fn a_missing_domain_reads_as_gone_and_deletes_nothing() {
-        let d = driver();
-        let ctx = Ctx::for_tests(&d.uri);
-        let gone = state("00000000-0000-4000-8000-000000000001", "/dev/vg0/theirs");
-        let mut notes = Diagnostics::new();
-        assert!(DiskAttachment
-            .read(&ctx, gone.clone(), &mut notes)
-            .await
-            .expect("read")
-            .is_none());
-        DiskAttachment
-            .delete(&ctx, gone, &mut notes)
-            .await
-            .expect("nothing to detach");
-        assert_eq!(notes.0[0].summary, "Disk Already Detached");
-        let conn = ctx.conn().await.expect("conn");
-        let vm = conn.domain(UUID).await.expect("read").expect("vm");
-        assert!(
-            vm.live.find_disk("sda").is_some(),
-            "a disk of the domain of that name was detached"
-        );
-    }
-
-    /// The domain of the recorded UUID has another disk at the target: not this attachment's.
-    #[tokio::test]
-    async fn another_disk_at_the_target_is_never_detached() {
-        let d = driver();
-        let ctx = Ctx::for_tests(&d.uri);
-        let mine = state(UUID, "/dev/vg0/mine");
-        let mut notes = Diagnostics::new();
-        assert!(DiskAttachment
-            .read(&ctx, mine.clone(), &mut notes)
-            .await
-            .expect("read")
-            .is_none());
-        assert!(format!("{notes:?}").contains("/dev/vg0/theirs"), "{notes:?}");
-        let mut notes = Diagnostics::new();
-        DiskAttachment
-            .delete(&ctx, mine, &mut notes)
-            .await
-            .expect("detaches nothing");
-        assert_eq!(notes.0[0].summary, "Disk Not Detached");
-        let conn = ctx.conn().await.expect("conn");
-        let vm = conn.domain(UUID).await.expect("read").expect("vm");
-        assert_eq!(
-            vm.live
-                .find_disk("sda")
-                .and_then(|d| d.source.dev.clone())
-                .as_deref(),
-            Some("/dev/vg0/theirs")
-        );
-        // The disk that is there, recorded as this attachment's, reads as found.
-        let theirs = state(UUID, "/dev/vg0/theirs");
-        let found = DiskAttachment
-            .read(&ctx, theirs, &mut Diagnostics::new())
-            .await
-            .expect("read");
-        assert!(found.is_some_and(|s| s.live == Some(true)));
-    }
-
-    #[test]
-    fn validation() {
-        let config = |pairs: &[(&str, Value)]| {
-            let mut v: Vec<(&str, Value)> = vec![("volume_id", Value::Null), ("path", Value::Null)];
-            v.extend(pairs.iter().cloned());
-            Value::object(v)
-        };
-        type Case<'a> = (Vec<(&'a str, Value)>, Option<&'a str>);
-        let cases: &[Case] = &[
-            (vec![("path", Value::from("/dev/a/b"))], None),
-            (vec![], Some("Missing Disk Source")),
-            (
-                vec![("path", Value::from("/dev/a/b")), ("volume_id", Value::from("k"))],
-                Some("Conflicting Disk Sources"),
-            ),
-            (
-                vec![
-                    ("path", Value::from("/dev/a/b")),
-                    ("live", Value::Bool(false)),
-                    ("persistent", Value::Bool(false)),
-                ],
-                Some("Nothing To Attach"),
-            ),
-        ];
-        for (pairs, want) in cases {
-            let mut diags = Diagnostics::new();
-            DiskAttachment::validate(&config(pairs), &mut diags);
-            assert_eq!(diags.0.first().map(|d| d.summary.as_str()), *want, "{pairs:?}");
-        }
-    }
-}
+mod tests;

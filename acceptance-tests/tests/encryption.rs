@@ -1,0 +1,224 @@
+//! Encryption at rest on the lab: a LUKS volume made through libvirt with a passphrase given as a
+//! write-only argument (Terraform 1.11), opened by a running domain, and the passphrase in no file
+//! Terraform wrote (state, plan, outputs, the `TF_LOG=trace` log that carries the provider's own
+//! lines).
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use acceptance_tests::{DomainOpts, Run, Scenario, Workdir};
+
+/// A passphrase no earlier run used, given to Terraform only through the environment
+/// (`TF_VAR_passphrase`), so no file holds it unless Terraform or the provider wrote it there.
+fn passphrase() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("Lk{:x}Pz", nanos % 0xffff_ffff_ffff)
+}
+
+/// `terraform ARGS` with the passphrase in the environment and a trace log in `log` (in the
+/// workdir); stdout and stderr are kept in the workdir too (`<log>.out`), to be searched.
+fn tf_logged(wd: &Workdir<'_>, args: &[&str], pass: &str, log: &str) -> Run {
+    let log_path = wd.path().join(log);
+    let log_path = log_path.to_string_lossy().into_owned();
+    let r = wd.tf_env(
+        args,
+        &[
+            ("TF_VAR_passphrase", pass),
+            ("TF_LOG", "trace"),
+            ("TF_LOG_PATH", &log_path),
+        ],
+    );
+    let out = wd.path().join(format!("{log}.out"));
+    std::fs::write(&out, r.text()).expect("keep the command's output");
+    r
+}
+
+/// Every regular file under `dir` whose content holds `needle`.
+fn files_holding(dir: &Path, needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).expect("read the workdir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                    found.push(path.display().to_string());
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn encryption_luks_volume_with_write_only_passphrase_opened_by_a_domain() {
+    let Some(s) = Scenario::start("encryption::luks_volume_with_write_only_passphrase") else {
+        return;
+    };
+    let lab = s.lab();
+    let pool = s.name("pool");
+    let dom = s.domain("vm", DomainOpts::running());
+    let before = dom.runtime();
+    let pass = passphrase();
+    let body = format!(
+        r#"
+# Ephemeral (Terraform 1.10+): a saved plan records the values of ordinary input variables,
+# sensitive ones included, so a passphrase must come from an ephemeral variable (or resource).
+variable "passphrase" {{
+  type      = string
+  sensitive = true
+  ephemeral = true
+  # Only the scenario's own commands give the passphrase; a clean-up destroy needs none.
+  default   = "not-the-passphrase"
+}}
+
+resource "libvirt_lvm_pool" "p" {{
+  name           = "{pool}"
+  source_devices = {devices}
+  on_destroy     = "delete"
+  force_destroy  = true
+}}
+
+resource "libvirt_lvm_volume" "enc" {{
+  pool     = libvirt_lvm_pool.p.name
+  name     = "enc"
+  capacity = "32MiB"
+  encryption {{
+    format                = "luks"
+    passphrase_wo         = var.passphrase
+    passphrase_wo_version = 1
+  }}
+}}
+
+resource "libvirt_disk_attachment" "d" {{
+  domain    = "{domain}"
+  volume_id = libvirt_lvm_volume.enc.id
+  target    = "sdb"
+}}
+"#,
+        devices = s.devices_hcl(1),
+        domain = dom.name,
+    );
+    let wd = s.workdir(&body);
+
+    tf_logged(&wd, &["plan", "-input=false", "-out=tfplan"], &pass, "plan.log").expect_ok();
+    let shown = tf_logged(&wd, &["show", "-json", "tfplan"], &pass, "show-plan.log").expect_ok();
+    std::fs::write(wd.path().join("plan.json"), &shown.stdout).expect("keep the plan");
+    s.step("plan");
+    tf_logged(&wd, &["apply", "-input=false", "tfplan"], &pass, "apply.log").expect_ok();
+    s.step("apply");
+
+    // The LV starts with a LUKS header, made by libvirt (qemu-img) with this passphrase.
+    let dev = format!("/dev/{pool}/enc");
+    let dump = lab.ssh_ok(&format!("cryptsetup luksDump {dev}"));
+    assert!(dump.contains("LUKS header information"), "{dump}");
+    let (code, _) = lab.ssh(&format!(
+        "printf %s '{pass}' | cryptsetup open --test-passphrase --key-file=- {dev}"
+    ));
+    assert_eq!(
+        code, 0,
+        "the LUKS header does not open with the configured passphrase"
+    );
+    let (code, _) = lab.ssh(&format!(
+        "printf %s 'not-{pass}' | cryptsetup open --test-passphrase --key-file=- {dev}"
+    ));
+    assert_ne!(code, 0, "the LUKS header opens with a wrong passphrase");
+
+    // State: the provider's secret, no passphrase.
+    let enc = wd.state_attr("libvirt_lvm_volume.enc", "encryption");
+    let enc = if enc.is_array() { enc[0].clone() } else { enc };
+    assert!(enc["passphrase_wo"].is_null(), "passphrase in state: {enc}");
+    let uuid = enc["secret_uuid"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no secret_uuid in state: {enc}"))
+        .to_string();
+    let secrets = lab.virsh_ok(&["secret-list"]);
+    assert!(
+        secrets.contains(&uuid) && secrets.contains(&dev),
+        "secret {uuid} for {dev} not in:\n{secrets}"
+    );
+
+    // The running domain opened it: the live disk names the secret inside its source.
+    let disk = dom.disk("sdb", false).expect("live sdb");
+    assert!(
+        disk.contains("<encryption format='luks'") && disk.contains(&format!("uuid='{uuid}'")),
+        "no LUKS encryption with secret {uuid} in the live disk:\n{disk}"
+    );
+    dom.assert_not_restarted(&before);
+    let replan = tf_logged(
+        &wd,
+        &["plan", "-input=false", "-detailed-exitcode"],
+        &pass,
+        "replan.log",
+    );
+    assert_eq!(replan.code, Some(0), "not a clean plan:\n{}", replan.text());
+    s.step("checked in the guest and the domain");
+
+    // A new passphrase with a new version: libvirt cannot re-key the LUKS header, so the apply
+    // refuses before changing anything (a secret holding the new passphrase would no longer open
+    // the volume).
+    let lv = lab.lv(&pool, "enc").expect("the LV");
+    let pass2 = format!("Rt{}", &pass[2..]);
+    wd.write(&body.replace("passphrase_wo_version = 1", "passphrase_wo_version = 2"));
+    let refused = tf_logged(
+        &wd,
+        &["apply", "-auto-approve", "-input=false"],
+        &pass2,
+        "rotate.log",
+    );
+    assert!(
+        !refused.ok() && refused.text().contains("Passphrase Cannot Be Rotated In Place"),
+        "a new passphrase_wo_version was not refused:\n{}",
+        refused.text()
+    );
+    assert_eq!(
+        lab.lv(&pool, "enc").map(|l| l.uuid),
+        Some(lv.uuid),
+        "the LV changed"
+    );
+    let (code, _) = lab.ssh(&format!(
+        "printf %s '{pass}' | cryptsetup open --test-passphrase --key-file=- {dev}"
+    ));
+    assert_eq!(
+        code, 0,
+        "the volume no longer opens with its passphrase after the refusal"
+    );
+    assert!(
+        lab.virsh_ok(&["secret-list"]).contains(&uuid),
+        "the secret went with the refusal"
+    );
+    wd.write(&body);
+    s.step("a new passphrase_wo_version refused, nothing changed");
+
+    tf_logged(
+        &wd,
+        &["destroy", "-auto-approve", "-input=false"],
+        &pass,
+        "destroy.log",
+    )
+    .expect_ok();
+    s.step("destroy");
+    assert!(lab.lv(&pool, "enc").is_none(), "the LV outlived its destroy");
+    let secrets = lab.virsh_ok(&["secret-list"]);
+    assert!(
+        !secrets.contains(&uuid),
+        "secret {uuid} outlived its volume:\n{secrets}"
+    );
+
+    // Nothing Terraform or the provider wrote holds the passphrase: the state and its backup,
+    // the plan file and its JSON, every command's output and trace log.
+    let logged = std::fs::read_to_string(wd.path().join("apply.log")).unwrap_or_default();
+    assert!(
+        logged.contains("provider.terraform-provider-libvirt"),
+        "the trace log has no provider lines"
+    );
+    for p in [&pass, &pass2] {
+        let leaks = files_holding(wd.path(), p);
+        assert!(leaks.is_empty(), "the passphrase {p} is in {leaks:?}");
+    }
+}

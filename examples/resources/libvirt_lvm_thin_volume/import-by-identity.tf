@@ -1,0 +1,7 @@
+import {
+  to = libvirt_lvm_thin_volume.web
+  identity = {
+    pool = "vmdata"
+    name = "web"
+  }
+}
