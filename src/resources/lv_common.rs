@@ -76,6 +76,43 @@ pub(crate) async fn run(lvm: &Arc<Channel>, cmd: Command, summary: &str) -> Resu
         .map_err(|e| Diagnostic::error(summary, e.to_string()))
 }
 
+/// The LV, of those LVM lists after a create's command (`found`: the one of the create's name and
+/// kind), that the create may record as its own.
+///
+/// Only one LVM said it made: after a failed command or a lost reply, an LV of that name may be one
+/// that another hand made in the meantime, and recording it (even tainted) would let a later apply
+/// or destroy delete it. Such an LV is named, with the import that takes it when it is this
+/// create's, and nothing is recorded.
+pub(crate) fn claim<'a>(
+    made: Result<(), Diagnostic>,
+    found: Option<&'a Lv>,
+    what: &str,
+    pool: &str,
+    name: &str,
+) -> Result<&'a Lv, Diagnostic> {
+    match (made, found) {
+        (Ok(()), Some(lv)) => Ok(lv),
+        (Ok(()), None) => Err(Diagnostic::error(
+            format!("{what} Not Created"),
+            format!(
+                "LVM reported success, but no {} {name:?} exists in pool {pool:?}.",
+                what.to_lowercase()
+            ),
+        )),
+        (Err(d), None) => Err(d),
+        (Err(mut d), Some(lv)) => {
+            d.detail.push_str(&format!(
+                "\n\nAn LV {name:?} (LV UUID {}) exists now, but LVM did not say that this create made it (its \
+                 command failed or its reply was lost), so it is not recorded: it may be one made by another hand \
+                 meanwhile. If it is this create's, import it (`terraform import <address> {pool}/{name}`); if not, \
+                 choose another name.",
+                lv.uuid
+            ));
+            Err(d)
+        }
+    }
+}
+
 /// What LVM's report says of the LV a state records.
 #[derive(Debug)]
 pub(crate) enum Found<'a> {
@@ -409,5 +446,34 @@ mod tests {
             Found::Gone { other: None }
         ));
         assert!(matches!(find(&lvs, "u-x", "x"), Found::Gone { other: None }));
+    }
+
+    #[test]
+    fn a_create_claims_only_an_lv_lvm_said_it_made() {
+        let lv = lv("t1", "u-1", Some("tp"), 8 << 20);
+        let failed = || Err(Diagnostic::error("Thin Volume Not Created", "lost reply"));
+        // LVM said it made it: recorded.
+        assert_eq!(
+            claim(Ok(()), Some(&lv), "Thin Volume", "p", "t1").map(|l| l.uuid.clone()),
+            Ok("u-1".into())
+        );
+        // LVM said so, but nothing is there: an error, nothing recorded.
+        let d = claim(Ok(()), None, "Thin Volume", "p", "t1").unwrap_err();
+        assert!(d.detail.contains("reported success"), "{d:?}");
+        // The command failed and nothing is there: its own error.
+        assert_eq!(
+            claim(failed(), None, "Thin Volume", "p", "t1")
+                .unwrap_err()
+                .detail,
+            "lost reply"
+        );
+        // The command failed or its reply was lost, and an LV of the name is there: named, with the
+        // import, never claimed.
+        let d = claim(failed(), Some(&lv), "Thin Volume", "p", "t1").unwrap_err();
+        assert!(d.detail.starts_with("lost reply"), "{d:?}");
+        assert!(
+            d.detail.contains("u-1") && d.detail.contains("terraform import <address> p/t1"),
+            "{d:?}"
+        );
     }
 }

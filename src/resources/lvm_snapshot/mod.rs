@@ -27,7 +27,7 @@ use super::lv_common::{
     channel, find, lvs, merge_refusal, names_of, needs_lvm_tools, read_lv, require_vg, run, shrink_refused,
     size_at, size_change, size_text, validate_size, vg_of, Found, Read, SizeChange,
 };
-use super::lv_common::{pool_and_name_identity, pool_and_name_identity_schema};
+use super::lv_common::{claim, pool_and_name_identity, pool_and_name_identity_schema};
 use super::lvm_thin_volume::remove_lv;
 
 /// The resource type.
@@ -345,23 +345,10 @@ impl Resource for LvmSnapshot {
         let made = run(&lvm, cmd, "Snapshot Not Created").await;
         ctx.conn().await?.changed_outside_libvirt();
         let after = lvs(&lvm, &vg).await?;
-        let Some(lv) = after
+        let found = after
             .iter()
-            .find(|l| l.name == planned.name && l.origin.as_deref() == Some(planned.origin.as_str()))
-        else {
-            return Err(made
-                .err()
-                .unwrap_or_else(|| {
-                    Diagnostic::error(
-                        "Snapshot Not Created",
-                        format!(
-                            "LVM reported success, but no snapshot {vg}/{} exists.",
-                            planned.name
-                        ),
-                    )
-                })
-                .into());
-        };
+            .find(|l| l.name == planned.name && l.origin.as_deref() == Some(planned.origin.as_str()));
+        let lv = claim(made, found, "Snapshot", &planned.pool, &planned.name)?;
         let mut s = planned;
         s.fill(lv);
         Ok(s)

@@ -26,7 +26,7 @@ use super::lv_common::{
     shrink_refused, size_at, size_change, size_claim_key, size_text, validate_chunk_size, validate_size,
     vg_of, virtual_total, Found, Read, SizeChange,
 };
-use super::lv_common::{pool_and_name_identity, pool_and_name_identity_schema};
+use super::lv_common::{claim, pool_and_name_identity, pool_and_name_identity_schema};
 
 /// The resource type.
 pub struct LvmThinPool;
@@ -267,25 +267,10 @@ impl Resource for LvmThinPool {
         .await;
         ctx.conn().await?.changed_outside_libvirt();
         let after = lvs(&lvm, &vg).await?;
-        // A thin pool of this name that was not there before is this create's work, even when
-        // the command's reply was lost.
-        let Some(tp) = after
+        let found = after
             .iter()
-            .find(|l| l.name == planned.name && l.kind() == LvKind::ThinPool)
-        else {
-            return Err(made
-                .err()
-                .unwrap_or_else(|| {
-                    Diagnostic::error(
-                        "Thin Pool Not Created",
-                        format!(
-                            "LVM reported success, but no thin pool {vg}/{} exists.",
-                            planned.name
-                        ),
-                    )
-                })
-                .into());
-        };
+            .find(|l| l.name == planned.name && l.kind() == LvKind::ThinPool);
+        let tp = claim(made, found, "Thin Pool", &planned.pool, &planned.name)?;
         let mut s = planned;
         s.fill(tp, &after);
         Ok(s)

@@ -27,7 +27,7 @@ use super::lv_common::{
     shrink_refused, size_at, size_change, size_claim_key, size_text, validate_size, vg_of, virtual_claim_key,
     virtual_total, Found, Read, SizeChange,
 };
-use super::lv_common::{pool_and_name_identity, pool_and_name_identity_schema};
+use super::lv_common::{claim, pool_and_name_identity, pool_and_name_identity_schema};
 
 /// The resource type.
 pub struct LvmThinVolume;
@@ -256,7 +256,9 @@ impl Resource for LvmThinVolume {
             .into());
         }
         let bytes = size_at("capacity", &planned.capacity)?;
-        let made = match &planned.origin {
+        // `created`: the command that makes the LV; `grown`: the extend after a clone, whose
+        // failure leaves an LV this create made (recorded, tainted).
+        let (created, grown) = match &planned.origin {
             Some(origin) => {
                 let Some(o) = before.iter().find(|l| &l.name == origin) else {
                     return Err(Diagnostic::error(
@@ -269,7 +271,7 @@ impl Resource for LvmThinVolume {
                     .into());
                 };
                 origin_fits(o, &planned.thin_pool, bytes)?;
-                let snap = run(
+                let created = run(
                     &lvm,
                     Command::ThinSnapshot {
                         vg: vg.clone(),
@@ -279,24 +281,24 @@ impl Resource for LvmThinVolume {
                     "Thin Volume Not Cloned",
                 )
                 .await;
-                match snap {
-                    Ok(()) if bytes > o.size => {
-                        run(
-                            &lvm,
-                            Command::Extend {
-                                vg: vg.clone(),
-                                lv: planned.name.clone(),
-                                bytes,
-                            },
-                            "Thin Volume Not Grown",
-                        )
-                        .await
-                    }
-                    other => other,
-                }
+                let grown = if created.is_ok() && bytes > o.size {
+                    run(
+                        &lvm,
+                        Command::Extend {
+                            vg: vg.clone(),
+                            lv: planned.name.clone(),
+                            bytes,
+                        },
+                        "Thin Volume Not Grown",
+                    )
+                    .await
+                } else {
+                    Ok(())
+                };
+                (created, grown)
             }
             None => {
-                run(
+                let created = run(
                     &lvm,
                     Command::ThinCreate {
                         vg: vg.clone(),
@@ -306,33 +308,19 @@ impl Resource for LvmThinVolume {
                     },
                     "Thin Volume Not Created",
                 )
-                .await
+                .await;
+                (created, Ok(()))
             }
         };
         ctx.conn().await?.changed_outside_libvirt();
         let after = lvs(&lvm, &vg).await?;
-        // A thin volume of this name in this thin pool that was not there before is this
-        // create's work.
-        let Some(lv) = after
+        let found = after
             .iter()
-            .find(|l| l.name == planned.name && l.pool_lv.as_deref() == Some(planned.thin_pool.as_str()))
-        else {
-            return Err(made
-                .err()
-                .unwrap_or_else(|| {
-                    Diagnostic::error(
-                        "Thin Volume Not Created",
-                        format!(
-                            "LVM reported success, but no thin volume {vg}/{} exists.",
-                            planned.name
-                        ),
-                    )
-                })
-                .into());
-        };
+            .find(|l| l.name == planned.name && l.pool_lv.as_deref() == Some(planned.thin_pool.as_str()));
+        let lv = claim(created, found, "Thin Volume", &planned.pool, &planned.name)?;
         let mut s = planned;
         s.fill(lv);
-        match made {
+        match grown {
             Ok(()) => Ok(s),
             // Made, but not grown to the capacity asked: recorded as it is, tainted.
             Err(d) => Err(crate::framework::resource::Failed::with_partial(d, s)),

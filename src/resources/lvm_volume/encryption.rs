@@ -5,7 +5,8 @@
 //! The passphrase reaches the provider only at apply, in the configuration (the framework keeps
 //! write-only values out of plans and state), goes to libvirt once as the secret's value, and is
 //! never logged. Everything about the encryption is fixed at creation: a change replaces the
-//! volume, except a new `passphrase_wo_version`, which is refused (see [`plan_change`]).
+//! volume, except a new `passphrase_wo_version` and a `passphrase_wo` for a volume opened with an
+//! existing secret, which are refused (see [`plan_change`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -57,7 +58,9 @@ pub(super) fn encryption_block() -> Block {
             is a libvirt secret: set `passphrase_wo` (with `passphrase_wo_version`) and the provider defines \
             one for the volume and undefines it when the volume is destroyed, or give an existing secret's \
             `secret_uuid`. Fixed at creation: adding, removing or changing this block replaces the volume \
-            (its data is lost). The LV is larger than `capacity` by the LUKS header (2 MiB, rounded up to an \
+            (its data is lost), except that a new `passphrase_wo_version`, or a `passphrase_wo` for a volume \
+            opened with an existing secret (made with `secret_uuid`, or imported: import records \
+            `secret_uuid`), is refused. The LV is larger than `capacity` by the LUKS header (2 MiB, rounded up to an \
             extent); `capacity` is what the guest sees. Cannot be combined with `source` or `clone_from`."
             .into(),
         attributes: vec![
@@ -267,6 +270,10 @@ pub(super) async fn plan_change(conn: &Connection, plan: &mut Plan) -> Result<()
     }
     match change(plan.prior("encryption"), &planned) {
         Change::None => {}
+        Change::Replace if keeps_its_secret(plan.prior("encryption"), &planned).is_some() => {
+            let uuid = keeps_its_secret(plan.prior("encryption"), &planned).unwrap_or_default();
+            plan.warn_refusal(secret_kept(&uuid));
+        }
         Change::Replace => {
             plan.requires_replace.push(AttrPath::attr("encryption"));
             plan.warn(
@@ -284,6 +291,31 @@ pub(super) async fn plan_change(conn: &Connection, plan: &mut Plan) -> Result<()
         )),
     }
     Ok(())
+}
+
+/// The secret of a volume opened with an existing secret (made with `secret_uuid`, or imported),
+/// when the plan would give it a `passphrase_wo` instead: that replaces the volume, which is never
+/// what declaring the encryption of a volume one has should do.
+pub(super) fn keeps_its_secret(prior: &Value, planned: &Value) -> Option<String> {
+    let get = |v: &Value, name: &str| v.attr(name).cloned().unwrap_or(Value::Null);
+    let uuid = get(prior, "secret_uuid").as_str()?.to_string();
+    (get(prior, "passphrase_wo_version").is_null() && !get(planned, "passphrase_wo_version").is_null())
+        .then_some(uuid)
+}
+
+/// The refusal for [`keeps_its_secret`].
+pub(super) fn secret_kept(uuid: &str) -> Diagnostic {
+    Diagnostic::error(
+        "Encrypted Volume Keeps Its Secret",
+        format!(
+            "This volume is opened with the existing libvirt secret {uuid} (it was made with secret_uuid, or \
+             imported). A passphrase_wo would replace the volume, and everything on it would be lost. Nothing was \
+             changed. To keep the volume, write `encryption {{ format = \"luks\", secret_uuid = \"{uuid}\" }}`; to \
+             make it again, empty, with a new passphrase, replace it on purpose (`terraform apply \
+             -replace=<address>`)."
+        ),
+    )
+    .at(attr("passphrase_wo_version"))
 }
 
 /// The passphrase the configuration gave, which the framework puts in the planned state at apply.
@@ -364,6 +396,29 @@ mod tests {
         for (prior, planned, want) in cases {
             assert_eq!(change(&prior, &planned), want, "{prior:?} -> {planned:?}");
         }
+    }
+
+    #[test]
+    fn a_passphrase_for_a_volume_opened_with_an_existing_secret_is_refused_not_a_replacement() {
+        let u = Some("675f09f9-ce67-4ba6-bc7f-4614de90d640");
+        // Imported, or made with secret_uuid; the configuration now gives a passphrase.
+        assert_eq!(
+            keeps_its_secret(&block(None, u), &block(Some(1), None)).as_deref(),
+            u
+        );
+        // The same secret declared: nothing to refuse (and nothing changes).
+        assert_eq!(keeps_its_secret(&block(None, u), &block(None, u)), None);
+        assert_eq!(change(&block(None, u), &block(None, u)), Change::None);
+        // A provider-defined secret (a version recorded) is not kept this way.
+        assert_eq!(keeps_its_secret(&block(Some(1), u), &block(Some(2), u)), None);
+        // No encryption recorded: nothing to keep.
+        assert_eq!(keeps_its_secret(&Value::Null, &block(Some(1), None)), None);
+        let d = secret_kept("675f09f9-ce67-4ba6-bc7f-4614de90d640");
+        assert!(
+            d.detail
+                .contains("secret_uuid = \"675f09f9-ce67-4ba6-bc7f-4614de90d640\""),
+            "{d:?}"
+        );
     }
 
     fn config(enc: Value, source: Value) -> Value {

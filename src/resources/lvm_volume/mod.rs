@@ -434,6 +434,13 @@ impl Resource for LvmVolume {
             prior.encryption.as_ref().and_then(|e| e.passphrase_wo_version),
             planned.encryption.as_ref().and_then(|e| e.passphrase_wo_version),
         );
+        if let (None, Some(_), Some(uuid)) = (
+            was,
+            now,
+            prior.encryption.as_ref().and_then(|e| e.secret_uuid.as_deref()),
+        ) {
+            return Err(encryption::secret_kept(uuid).into());
+        }
         if was != now {
             return Err(encryption::rotation_refused(
                 was.map(Value::from).as_ref(),
@@ -589,11 +596,23 @@ impl Resource for LvmVolume {
             Some(p) if p.xml.pool_type == "logical" => {}
             other => return Err(not_a_logical_volume(id, &v, other.as_ref()).into()),
         }
+        // A LUKS volume is recorded with the secret that opens it, so that a configuration
+        // declaring that encryption keeps the volume instead of replacing it (and its data).
+        let encryption = conn
+            .volume_encryption_secret(&v.path())
+            .await?
+            .map(|uuid| Encryption {
+                format: "luks".into(),
+                passphrase_wo: None,
+                passphrase_wo_version: None,
+                secret_uuid: Some(uuid),
+            });
         let mut s = State {
             capacity: format_size(v.xml.capacity),
             sparse: Some(v.xml.allocation < v.xml.capacity),
             allow_shrink: Some(false),
             wipe_on_destroy: Some(false),
+            encryption,
             ..Default::default()
         };
         s.fill(v);

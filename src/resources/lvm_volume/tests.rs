@@ -864,6 +864,40 @@ async fn import_takes_volumes_of_logical_pools_only() {
     assert_eq!(imported.pool, "lp");
     assert_eq!(imported.capacity_bytes, Some(1 << 20));
     assert!(imported.source.is_none() && imported.clone_from.is_none() && imported.timeouts.is_none());
+    // The test driver has no secret driver: a plain volume imports without encryption.
+    assert!(imported.encryption.is_none());
+}
+
+/// An imported LUKS volume records the secret that opens it, so that a configuration declaring
+/// that encryption plans no replacement.
+#[tokio::test]
+async fn import_records_the_secret_of_an_encrypted_volume() {
+    let driver = TestDriver::new(
+        "<pool type='logical'><name>lp</name><uuid>4b5d6a1e-1c2d-4e5f-9a8b-7c6d5e4f3a22</uuid>\
+         <source><name>lvg</name><format type='lvm2'/></source><target><path>/dev/lvg</path></target></pool>",
+    );
+    let ctx = Ctx::for_tests(&driver.uri);
+    let conn = ctx.conn().await.expect("conn");
+    let uuid = "675f09f9-ce67-4ba6-bc7f-4614de90d640";
+    conn.create_volume(
+        "lp",
+        "enc",
+        format!(
+            "<volume><name>enc</name><capacity unit='bytes'>1048576</capacity>\
+             <allocation unit='bytes'>1048576</allocation><target><encryption format='luks'>\
+             <secret type='passphrase' uuid='{uuid}'/></encryption></target></volume>"
+        ),
+        None,
+    )
+    .await
+    .expect("create");
+    let imported = LvmVolume.import(&ctx, "lp/enc").await.expect("import");
+    let enc = imported.encryption.expect("the encryption is recorded");
+    assert_eq!(
+        (enc.format.as_str(), enc.secret_uuid.as_deref()),
+        ("luks", Some(uuid))
+    );
+    assert_eq!((enc.passphrase_wo, enc.passphrase_wo_version), (None, None));
 }
 
 /// A clone source that would make libvirt's qemu-img open other files is refused before any
