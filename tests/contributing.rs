@@ -111,8 +111,8 @@ impl Tree {
                     text.match_indices(&format!("{k} {name}")).any(|(i, m)| {
                         let next = text[i + m.len()..].chars().next().unwrap_or(' ');
                         let before = text[..i].chars().next_back().unwrap_or(' ');
-                        !(next.is_alphanumeric() || next == '_')
-                            && !(before.is_alphanumeric() || before == '_')
+                        let word = |c: char| c.is_alphanumeric() || c == '_';
+                        !word(next) && !word(before)
                     })
                 })
             })
