@@ -736,6 +736,7 @@ fn body(body: &Arc<Vec<u8>>, length: bool, chunked: bool, cut: Option<usize>) ->
     }
 }
 
+// Over 100 lines on purpose: one local HTTP server, every download case against it in turn.
 #[test]
 fn downloads() {
     if !have_qemu_img() {

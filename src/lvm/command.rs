@@ -615,6 +615,7 @@ mod tests {
         }
     }
 
+    // Over 100 lines on purpose: one table, every thin and snapshot command beside the argv it must build.
     #[test]
     fn thin_and_snapshot_commands_build_their_argument_vectors() {
         assert_eq!(

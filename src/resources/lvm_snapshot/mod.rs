@@ -20,8 +20,10 @@ use crate::framework::schema::{Attribute, Validator};
 use crate::framework::{Diagnostic, Diagnostics, Schema, Value};
 use crate::lvm::command::Command;
 use crate::lvm::report::{Lv, LvKind};
+use crate::lvm::Channel;
 use crate::names;
 use crate::provider::Ctx;
+use std::sync::Arc;
 
 use super::lv_common::{
     channel, find, lvs, merge_refusal, names_of, needs_lvm_tools, read_lv, require_vg, run, shrink_refused,
@@ -394,75 +396,7 @@ impl Resource for LvmSnapshot {
             return Err(gone(&prior).into());
         };
         if s.merge_into_origin == Some(true) && prior.merge_into_origin != Some(true) {
-            let origin_name = lv.origin.clone().unwrap_or_else(|| prior.origin.clone());
-            let Some(origin) = report.iter().find(|l| l.name == origin_name) else {
-                return Err(Diagnostic::error(
-                    "Origin Not Found",
-                    format!(
-                        "The origin {origin_name:?} of snapshot {:?} is gone; nothing was changed.",
-                        prior.name
-                    ),
-                )
-                .into());
-            };
-            if lv.is_invalid_snapshot() {
-                return Err(Diagnostic::error(
-                    "Merge Refused",
-                    format!(
-                        "Snapshot {:?} is invalid (it overflowed): it holds no usable data to roll back to. Nothing was changed.",
-                        prior.name
-                    ),
-                )
-                .at_attr("merge_into_origin")
-                .into());
-            }
-            let users = ctx
-                .conn()
-                .await?
-                .volume_users(&names_of(&prior.pool, origin))
-                .await?;
-            if let Some(why) = merge_refusal(&origin.name, origin.open == Some(true), &users) {
-                return Err(
-                    Diagnostic::error("Merge Refused", format!("{why}. Nothing was changed."))
-                        .at_attr("merge_into_origin")
-                        .into(),
-                );
-            }
-            run(
-                &lvm,
-                Command::Merge {
-                    vg: vg.clone(),
-                    lv: lv.name.clone(),
-                },
-                "Snapshot Not Merged",
-            )
-            .await?;
-            ctx.conn().await?.changed_outside_libvirt();
-            let after = lvs(&lvm, &vg).await?;
-            return match find(&after, &uuid, &prior.name) {
-                Found::Gone { .. } => {
-                    s.kind = prior.kind.clone();
-                    s.size_bytes = prior.size_bytes;
-                    s.path = prior.path.clone();
-                    s.merged = Some(true);
-                    s.invalid = Some(false);
-                    s.data_percent = Some(0.0);
-                    Ok(s)
-                }
-                Found::Ours(lv) => {
-                    s.fill(lv);
-                    Err(Diagnostic::error(
-                        "Merge Deferred",
-                        format!(
-                            "LVM accepted the merge of {:?} into {:?} but deferred it to the origin's next activation \
-                             (lv_attr {}): the origin reads as the snapshot only after it is deactivated and \
-                             activated again.",
-                            prior.name, origin_name, lv.attr
-                        ),
-                    )
-                    .into())
-                }
-            };
+            return merge(ctx, &lvm, &vg, &prior, lv, &report, s).await;
         }
         if let (Some(text), "thick") = (s.size.clone(), prior.kind.as_deref().unwrap_or_default()) {
             let wanted = size_at("size", &text)?;
@@ -564,6 +498,89 @@ fn gone(prior: &State) -> Diagnostic {
             prior.pool
         ),
     )
+}
+
+/// Rolls the origin back to the snapshot `lv` (of `prior`, found in `report`): refused while the
+/// origin is open or used by a running domain, or when the snapshot overflowed.
+async fn merge(
+    ctx: &Ctx,
+    lvm: &Arc<Channel>,
+    vg: &str,
+    prior: &State,
+    lv: &Lv,
+    report: &[Lv],
+    mut s: State,
+) -> Outcome<State> {
+    let uuid = prior.id.clone().unwrap_or_default();
+    let origin_name = lv.origin.clone().unwrap_or_else(|| prior.origin.clone());
+    let Some(origin) = report.iter().find(|l| l.name == origin_name) else {
+        return Err(Diagnostic::error(
+            "Origin Not Found",
+            format!(
+                "The origin {origin_name:?} of snapshot {:?} is gone; nothing was changed.",
+                prior.name
+            ),
+        )
+        .into());
+    };
+    if lv.is_invalid_snapshot() {
+        return Err(Diagnostic::error(
+                "Merge Refused",
+                format!(
+                    "Snapshot {:?} is invalid (it overflowed): it holds no usable data to roll back to. Nothing was changed.",
+                    prior.name
+                ),
+            )
+            .at_attr("merge_into_origin")
+            .into());
+    }
+    let users = ctx
+        .conn()
+        .await?
+        .volume_users(&names_of(&prior.pool, origin))
+        .await?;
+    if let Some(why) = merge_refusal(&origin.name, origin.open == Some(true), &users) {
+        return Err(
+            Diagnostic::error("Merge Refused", format!("{why}. Nothing was changed."))
+                .at_attr("merge_into_origin")
+                .into(),
+        );
+    }
+    run(
+        lvm,
+        Command::Merge {
+            vg: vg.to_string(),
+            lv: lv.name.clone(),
+        },
+        "Snapshot Not Merged",
+    )
+    .await?;
+    ctx.conn().await?.changed_outside_libvirt();
+    let after = lvs(lvm, vg).await?;
+    match find(&after, &uuid, &prior.name) {
+        Found::Gone { .. } => {
+            s.kind = prior.kind.clone();
+            s.size_bytes = prior.size_bytes;
+            s.path = prior.path.clone();
+            s.merged = Some(true);
+            s.invalid = Some(false);
+            s.data_percent = Some(0.0);
+            Ok(s)
+        }
+        Found::Ours(lv) => {
+            s.fill(lv);
+            Err(Diagnostic::error(
+                    "Merge Deferred",
+                    format!(
+                        "LVM accepted the merge of {:?} into {:?} but deferred it to the origin's next activation \
+                         (lv_attr {}): the origin reads as the snapshot only after it is deactivated and \
+                         activated again.",
+                        prior.name, origin_name, lv.attr
+                    ),
+                )
+                .into())
+        }
+    }
 }
 
 #[cfg(test)]
