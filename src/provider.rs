@@ -447,6 +447,7 @@ impl From<Error> for Diagnostic {
             }
             Error::ConnectTimeout { .. } => "Hypervisor Not Reachable".to_string(),
             Error::Xml { .. } => "Unexpected XML From libvirt".to_string(),
+            Error::Definition { .. } => "Invalid Definition".to_string(),
             Error::Library(_) => "libvirt Client Library Missing".to_string(),
         };
         Diagnostic::error(summary, e.to_string())

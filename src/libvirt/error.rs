@@ -33,6 +33,15 @@ pub enum Error {
     /// The libvirt client library is not installed (it is loaded at the first connection).
     #[error(transparent)]
     Library(#[from] super::loader::LoadError),
+    /// A definition for libvirt could not be written from what was asked (never sent).
+    #[error("writing the definition of {object}: {source}; nothing was changed")]
+    Definition {
+        /// Which object's definition.
+        object: String,
+        /// Why it cannot be written.
+        #[source]
+        source: super::xml::XmlError,
+    },
     /// A document libvirt returned could not be understood.
     #[error("reading the XML of {object}: {source}")]
     Xml {
@@ -206,7 +215,9 @@ impl Error {
                 scrub(message);
             }
             Error::ConnectTimeout { uri, .. } => scrub(uri),
-            Error::Xml { object, .. } | Error::Stopped { object, .. } => scrub(object),
+            Error::Xml { object, .. } | Error::Definition { object, .. } | Error::Stopped { object, .. } => {
+                scrub(object)
+            }
             Error::Library(_) => {}
         }
         self

@@ -667,7 +667,7 @@ mod tests {
         let c = driver.connect().await;
         let id = logical(&c, "tp").await;
         let xml = crate::libvirt::xml::volume_xml("kept", 1 << 20, 1 << 20).expect("xml");
-        c.create_volume("tp", "kept", xml, None).await.expect("volume");
+        c.create_volume_xml("tp", "kept", xml).await.expect("volume");
         assert!(c.stop_pool(&id).await.expect("stop"));
         let r = c
             .delete_pool(&id, OnDestroy::Delete { force: false }, None)

@@ -574,7 +574,7 @@ mod tests {
         let c = driver.connect().await;
         let xml = "<volume><name>up-check</name><capacity>1048576</capacity></volume>".to_string();
         let Created::New(vol) = c
-            .create_volume("default-pool", "up-check", xml, None)
+            .create_volume_xml("default-pool", "up-check", xml)
             .await
             .expect("create")
         else {

@@ -889,9 +889,7 @@ mod tests {
         // A volume of the directory pool, found by its key: what it is, whatever the state said.
         conn.create_volume(
             "default-pool",
-            "f",
-            crate::libvirt::xml::volume_xml("f", 1 << 20, 1 << 20).expect("xml"),
-            Some(1 << 20),
+            &crate::libvirt::volume::NewVolume::plain("f", 1 << 20),
         )
         .await
         .expect("create");

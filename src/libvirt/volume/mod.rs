@@ -33,6 +33,51 @@ use std::sync::Arc;
 /// `virStorageVolResizeFlags`: allow a smaller capacity.
 const RESIZE_SHRINK: u32 = 4;
 
+/// What a create asks libvirt for: the LV's name, its capacity, whether it is sparse (allocated
+/// on write, a snapshot-backed LV) or plain, and for a LUKS volume the libvirt secret that holds
+/// its passphrase. Its XML is written only here, in the libvirt layer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewVolume {
+    /// The LV's name.
+    pub name: String,
+    /// Bytes the guest sees.
+    pub capacity: u64,
+    /// Allocated on write instead of up front.
+    pub sparse: bool,
+    /// For a LUKS volume, the UUID of the libvirt secret that holds its passphrase.
+    pub luks_secret: Option<String>,
+}
+
+impl NewVolume {
+    /// Bytes the LV takes up front: its capacity, or none for a sparse one.
+    pub fn allocation(&self) -> u64 {
+        if self.sparse {
+            0
+        } else {
+            self.capacity
+        }
+    }
+
+    /// A plain volume of `capacity` bytes (for tests).
+    #[cfg(test)]
+    pub fn plain(name: &str, capacity: u64) -> NewVolume {
+        NewVolume {
+            name: name.to_string(),
+            capacity,
+            sparse: false,
+            luks_secret: None,
+        }
+    }
+
+    /// The definition libvirt gets.
+    pub fn xml(&self) -> std::result::Result<String, super::xml::XmlError> {
+        match &self.luks_secret {
+            Some(uuid) => super::xml::luks_volume_xml(&self.name, self.capacity, self.allocation(), uuid),
+            None => super::xml::volume_xml(&self.name, self.capacity, self.allocation()),
+        }
+    }
+}
+
 /// What [`Connection::create_volume`] did.
 #[derive(Debug)]
 pub enum Created {
@@ -574,22 +619,30 @@ impl Connection {
     /// only be this create's: LVM itself (the pool was refreshed) had no LV of that name when the
     /// request left.
     ///
-    /// With `space`, a create that LVM refuses while the pool has fewer bytes available than
-    /// that, as its XML reports them right after the refusal, is [`Created::NoSpace`] (LVM refuses
-    /// before creating anything); and a pool that is gone is told from a stopped one
+    /// A create that LVM refuses while the pool has fewer bytes available than the volume's
+    /// allocation, as its XML reports them right after the refusal, is [`Created::NoSpace`] (LVM
+    /// refuses before creating anything); and a pool that is gone is told from a stopped one
     /// ([`Created::NoPool`]). So the create needs no read of the pool of its own before it:
     /// everything it checks is read in the same piece of work as the create.
     ///
     /// The pool is refreshed from the handle of its last refresh when there is one (see
     /// `refresh_active_from`), and this refresh is then recorded as the pool's last
     /// ([`Connection::note_refresh`]): libvirt applies the create to its view of the pool.
-    pub async fn create_volume(
-        &self,
-        pool: &str,
-        name: &str,
-        xml: String,
-        space: Option<u64>,
-    ) -> Result<Created> {
+    pub async fn create_volume(&self, pool: &str, new: &NewVolume) -> Result<Created> {
+        let object = format!("'{pool}/{}'", new.name);
+        let xml = new.xml().map_err(|source| Error::Definition { object, source })?;
+        self.create_from_xml(pool, &new.name, xml, new.allocation()).await
+    }
+
+    /// [`Connection::create_volume`] from a definition written by hand: for tests that make what
+    /// an operator might make out of band (a backing store, another format, an encryption).
+    #[cfg(test)]
+    pub async fn create_volume_xml(&self, pool: &str, name: &str, xml: String) -> Result<Created> {
+        self.create_from_xml(pool, name, xml, 0).await
+    }
+
+    /// [`Connection::create_volume`]'s work, for a definition `xml` that allocates `space` bytes.
+    async fn create_from_xml(&self, pool: &str, name: &str, xml: String, space: u64) -> Result<Created> {
         let (pool, name) = (pool.to_string(), name.to_string());
         let object = format!("'{pool}/{name}'");
         let _queue = self.pool_change_lock(&pool).await;
@@ -599,7 +652,7 @@ impl Connection {
         let (created, refreshed) = self
             .volume_change("create storage volume", &object.clone(), move |c, gate: &Gate| {
                 let Some(p) = refresh_active_from(c, handle.as_ref(), &pool, "create storage volume")? else {
-                    if space.is_some() && not_found_to_none(lookup_pool(c, &pool))?.is_none() {
+                    if not_found_to_none(lookup_pool(c, &pool))?.is_none() {
                         return Ok((Created::NoPool, None));
                     }
                     return Ok((Created::NoActivePool, None));
@@ -626,12 +679,11 @@ impl Connection {
                 gate.send()?;
                 let created = match StorageVol::create_xml(&p, &xml, 0) {
                     Ok(v) => Created::New(vol_info(&v, &pool, &object)?),
-                    Err(e) => match space.and_then(|wanted| {
-                        pool_xml(&p, &pool)
-                            .ok()
-                            .map(|x| x.available)
-                            .filter(|a| wanted > *a)
-                    }) {
+                    Err(e) => match pool_xml(&p, &pool)
+                        .ok()
+                        .map(|x| x.available)
+                        .filter(|a| space > *a)
+                    {
                         Some(available) => Created::NoSpace { available },
                         None => return Err(Error::libvirt("create storage volume", object.clone(), e)),
                     },
@@ -645,9 +697,9 @@ impl Connection {
         Ok(created)
     }
 
-    /// Creates the volume `name` in `pool` from XML as a copy of the volume `source`
+    /// Creates the volume `new` in `pool` as a copy of the volume `source`
     /// (`virStorageVolCreateXMLFrom`), when the pool has no volume of that name, the source's key
-    /// still answers where `source` says, and the source is no larger than `capacity`.
+    /// still answers where `source` says, and the source is no larger than its capacity.
     ///
     /// The source may be in any active pool of the hypervisor: libvirt copies a raw volume block
     /// by block and converts any other format with `qemu-img convert` on the hypervisor (a dir
@@ -660,16 +712,14 @@ impl Connection {
     /// the copy, which makes a refresh of either fail as busy. The lost-reply rule is
     /// [`Connection::create_volume`]'s: a volume of this name found after a lost reply can only
     /// be this copy's.
-    pub async fn clone_volume(
-        &self,
-        pool: &str,
-        name: &str,
-        xml: String,
-        capacity: u64,
-        source: &VolumeIdentity,
-    ) -> Result<Cloned> {
-        let (pool, name, source) = (pool.to_string(), name.to_string(), source.clone());
+    pub async fn clone_volume(&self, pool: &str, new: &NewVolume, source: &VolumeIdentity) -> Result<Cloned> {
+        let (pool, name, source) = (pool.to_string(), new.name.clone(), source.clone());
         let object = format!("'{pool}/{name}'");
+        let capacity = new.capacity;
+        let xml = new.xml().map_err(|source| Error::Definition {
+            object: object.clone(),
+            source,
+        })?;
         // One order for every caller, so that two copies between the same pools never wait on
         // each other's second lock.
         let mut queues = vec![pool.clone()];

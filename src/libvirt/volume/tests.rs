@@ -5,11 +5,10 @@ use crate::libvirt::xml::volume_xml;
 
 async fn make(c: &Connection, name: &str) -> VolInfo {
     match c
-        .create_volume(
+        .create_volume_xml(
             "default-pool",
             name,
             volume_xml(name, 1 << 20, 1 << 20).expect("xml"),
-            None,
         )
         .await
         .expect("create")
@@ -133,18 +132,43 @@ async fn the_plan_of_a_create_tells_a_stopped_pool_by_its_name_lookup() {
     }
 }
 
+/// The request's definition: plain volumes allocate their capacity, sparse ones nothing, LUKS
+/// ones name their secret; a name libvirt's XML cannot carry is refused before anything is sent.
+#[tokio::test]
+async fn a_create_request_writes_its_definition() {
+    let mut new = NewVolume::plain("v", 8 << 20);
+    let plain = crate::libvirt::xml::VolumeXml::parse(&new.xml().expect("xml")).expect("parse");
+    assert_eq!((plain.capacity, plain.allocation), (8 << 20, 8 << 20));
+    new.sparse = true;
+    assert_eq!(new.allocation(), 0);
+    new.luks_secret = Some("675f09f9-ce67-4ba6-bc7f-4614de90d640".into());
+    let luks = new.xml().expect("xml");
+    assert!(
+        luks.contains("<encryption format='luks'>") && luks.contains("675f09f9-ce67-4ba6-bc7f-4614de90d640")
+    );
+    let driver = TestDriver::new("");
+    let c = driver.connect().await;
+    let e = c
+        .create_volume("default-pool", &NewVolume::plain("a\nb", 1 << 20))
+        .await
+        .expect_err("refused");
+    assert!(matches!(e, Error::Definition { .. }), "{e:?}");
+    // A pool that is gone is told from one that is stopped.
+    assert!(matches!(
+        c.create_volume("no-such-pool", &NewVolume::plain("v", 1 << 20))
+            .await
+            .expect("create"),
+        Created::NoPool
+    ));
+}
+
 #[tokio::test]
 async fn a_create_refused_for_space_says_what_the_pool_has() {
     let driver = TestDriver::new("");
     let c = driver.connect().await;
     let huge = 1u64 << 50;
     match c
-        .create_volume(
-            "default-pool",
-            "big",
-            volume_xml("big", huge, huge).expect("xml"),
-            Some(huge),
-        )
+        .create_volume("default-pool", &NewVolume::plain("big", huge))
         .await
         .expect("create")
     {
@@ -158,12 +182,7 @@ async fn a_create_refused_for_space_says_what_the_pool_has() {
         .is_none());
     // Without a size to check, the refusal is libvirt's own error.
     let e = c
-        .create_volume(
-            "default-pool",
-            "big",
-            volume_xml("big", huge, huge).expect("xml"),
-            None,
-        )
+        .create_volume_xml("default-pool", "big", volume_xml("big", huge, huge).expect("xml"))
         .await
         .expect_err("refused");
     assert!(!e.is_connection_lost(), "{e}");
@@ -345,11 +364,10 @@ async fn a_create_after_its_pool_was_made_again_under_the_name_goes_to_the_new_p
     );
     // The name the new pool already holds is refused and told as taken, nothing created.
     match c
-        .create_volume(
+        .create_volume_xml(
             "default-pool",
             "x",
             volume_xml("x", 2 << 20, 2 << 20).expect("xml"),
-            None,
         )
         .await
         .expect("create")

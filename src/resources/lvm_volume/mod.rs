@@ -26,8 +26,8 @@ use crate::framework::{AttrPath, Diagnostic, Diagnostics, Schema, Severity, Type
 use crate::image::Cancel;
 use crate::libvirt::facts::volume::{Lookup, VolInfo, VolumeIdentity};
 use crate::libvirt::upload::UploadTarget;
-use crate::libvirt::volume::{Cloned, Created, Resize, VolumeDelete};
-use crate::libvirt::{xml, Connection};
+use crate::libvirt::volume::{Cloned, Created, NewVolume, Resize, VolumeDelete};
+use crate::libvirt::Connection;
 use crate::names;
 use crate::provider::Ctx;
 use crate::units::{format_size, parse_size, SizeError};
@@ -693,18 +693,15 @@ async fn create_volume(ctx: &Ctx, planned: State) -> Outcome<State> {
             return Err(no_space(&planned.pool, capacity, pool.xml.available).into());
         }
     }
-    let allocation = if sparse { 0 } else { capacity };
-    let secret = planned.encryption.as_ref().and_then(|e| e.secret_uuid.as_deref());
-    let vol_xml = match secret {
-        Some(uuid) => xml::luks_volume_xml(&planned.name, capacity, allocation, uuid),
-        None => xml::volume_xml(&planned.name, capacity, allocation),
-    }
-    .map_err(|e| Diagnostic::error("Invalid Volume Definition", e.to_string()))?;
+    let new = NewVolume {
+        name: planned.name.clone(),
+        capacity,
+        sparse,
+        luks_secret: planned.encryption.as_ref().and_then(|e| e.secret_uuid.clone()),
+    };
     let (made, content) = match content {
         Content::Clone(source) => {
-            let made = conn
-                .clone_volume(&planned.pool, &planned.name, vol_xml, capacity, &source)
-                .await;
+            let made = conn.clone_volume(&planned.pool, &new, &source).await;
             match made {
                 Ok(Cloned::New(info, copied)) => (info, Written::Clone { copied }),
                 Ok(Cloned::Exists(v)) => return Err(already_exists(&planned, &v.path()).into()),
@@ -720,10 +717,7 @@ async fn create_volume(ctx: &Ctx, planned: State) -> Outcome<State> {
                 Err(e) => return Err(e.into()),
             }
         }
-        other => match conn
-            .create_volume(&planned.pool, &planned.name, vol_xml, Some(allocation))
-            .await
-        {
+        other => match conn.create_volume(&planned.pool, &new).await {
             Ok(Created::New(info)) => (
                 info,
                 match other {

@@ -164,7 +164,7 @@ async fn a_volume_with_snapshots_is_not_deleted() {
         "<volume><name>snap</name><capacity unit='bytes'>1048576</capacity>\
          <allocation unit='bytes'>1048576</allocation><backingStore><path>{path}</path></backingStore></volume>"
     );
-    conn.create_volume("default-pool", "snap", snap, None)
+    conn.create_volume_xml("default-pool", "snap", snap)
         .await
         .expect("a snapshot made out of band");
     let has_backing = conn
@@ -852,11 +852,10 @@ async fn import_takes_volumes_of_logical_pools_only() {
     );
     let ctx = Ctx::for_tests(&driver.uri);
     let conn = ctx.conn().await.expect("conn");
-    conn.create_volume(
+    conn.create_volume_xml(
         "lp",
         "lv",
         crate::libvirt::xml::volume_xml("lv", 1 << 20, 1 << 20).expect("xml"),
-        None,
     )
     .await
     .expect("create");
@@ -879,7 +878,7 @@ async fn import_records_the_secret_of_an_encrypted_volume() {
     let ctx = Ctx::for_tests(&driver.uri);
     let conn = ctx.conn().await.expect("conn");
     let uuid = "675f09f9-ce67-4ba6-bc7f-4614de90d640";
-    conn.create_volume(
+    conn.create_volume_xml(
         "lp",
         "enc",
         format!(
@@ -887,7 +886,6 @@ async fn import_records_the_secret_of_an_encrypted_volume() {
              <allocation unit='bytes'>1048576</allocation><target><encryption format='luks'>\
              <secret type='passphrase' uuid='{uuid}'/></encryption></target></volume>"
         ),
-        None,
     )
     .await
     .expect("create");
@@ -913,19 +911,17 @@ async fn clone_sources_that_name_other_files_are_refused() {
              <allocation unit='bytes'>1048576</allocation>{extra}</volume>"
         )
     };
-    conn.create_volume(
+    conn.create_volume_xml(
         "default-pool",
         "overlay",
         make("overlay", "<backingStore><path>/etc/shadow</path></backingStore>"),
-        None,
     )
     .await
     .expect("overlay");
-    conn.create_volume(
+    conn.create_volume_xml(
         "default-pool",
         "disk.vmdk",
         make("disk.vmdk", "<target><format type='vmdk'/></target>"),
-        None,
     )
     .await
     .expect("vmdk");
