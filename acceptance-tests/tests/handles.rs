@@ -15,8 +15,7 @@ use acceptance_tests::images::{make_logical_pool, path_str};
 use acceptance_tests::{Lab, Scenario};
 use terraform_provider_libvirt::libvirt::conn::ConnectOptions;
 use terraform_provider_libvirt::libvirt::facts::volume::Lookup;
-use terraform_provider_libvirt::libvirt::volume::{Created, VolumeDelete};
-use terraform_provider_libvirt::libvirt::xml::volume_xml;
+use terraform_provider_libvirt::libvirt::volume::{Created, NewVolume, VolumeDelete};
 use terraform_provider_libvirt::libvirt::Connection;
 
 const MIB: u64 = 1 << 20;
@@ -45,9 +44,13 @@ fn marker_of(lab: &Lab, vg: &str, lv: &str, len: usize) -> String {
 }
 
 fn create(rt: &tokio::runtime::Runtime, conn: &Connection, pool: &str, name: &str) -> Created {
-    let xml = volume_xml(name, 8 * MIB, 8 * MIB).expect("volume xml");
-    rt.block_on(conn.create_volume(pool, name, xml, Some(8 * MIB)))
-        .expect("create")
+    let new = NewVolume {
+        name: name.to_string(),
+        capacity: 8 * MIB,
+        sparse: false,
+        luks_secret: None,
+    };
+    rt.block_on(conn.create_volume(pool, &new)).expect("create")
 }
 
 #[test]
