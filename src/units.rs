@@ -164,6 +164,88 @@ pub fn human(bytes: u64) -> String {
     format!("{} {}", text.strip_suffix(".0").unwrap_or(&text), UNITS[i])
 }
 
+/// A size as the configuration wrote it, read once: the text (what state shows, so a plan never
+/// differs from the configuration by spelling alone) beside its bytes, or why it is not a size.
+/// In state it is the plain string, as it always was.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Size {
+    text: String,
+    bytes: Result<u64, SizeError>,
+}
+
+impl Size {
+    /// The size `text` says.
+    pub fn new(text: impl Into<String>) -> Size {
+        let text = text.into();
+        let bytes = parse_size(&text);
+        Size { text, bytes }
+    }
+
+    /// `bytes`, in the canonical spelling.
+    pub fn of_bytes(bytes: u64) -> Size {
+        Size {
+            text: format_size(bytes),
+            bytes: Ok(bytes),
+        }
+    }
+
+    /// The text as written.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Its bytes, or why the text is not a size.
+    pub fn bytes(&self) -> Result<u64, SizeError> {
+        self.bytes.clone()
+    }
+
+    /// This size when it says `actual` bytes (the spelling kept), else `actual` in the canonical
+    /// spelling: drift shows in the plan, a spelling never does.
+    pub fn kept_if(&self, actual: u64) -> Size {
+        if self.bytes == Ok(actual) {
+            self.clone()
+        } else {
+            Size::of_bytes(actual)
+        }
+    }
+}
+
+impl Default for Size {
+    fn default() -> Size {
+        Size::new("")
+    }
+}
+
+impl From<&str> for Size {
+    fn from(text: &str) -> Size {
+        Size::new(text)
+    }
+}
+
+impl From<String> for Size {
+    fn from(text: String) -> Size {
+        Size::new(text)
+    }
+}
+
+impl std::fmt::Display for Size {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl serde::Serialize for Size {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Size {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Size, D::Error> {
+        String::deserialize(d).map(Size::new)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,5 +462,32 @@ mod tests {
         assert_eq!(human(10 * GIB), "10 GiB");
         assert_eq!(human((1 << 20) - 1), "1 MiB");
         assert_eq!(human(u64::MAX), "16 EiB");
+    }
+
+    #[test]
+    fn a_size_is_read_once_and_keeps_its_spelling() {
+        let s = Size::new("1GiB");
+        assert_eq!((s.text(), s.bytes()), ("1GiB", Ok(1 << 30)));
+        assert_eq!(
+            s.kept_if(1 << 30).text(),
+            "1GiB",
+            "the same bytes keep the spelling"
+        );
+        assert_eq!(
+            s.kept_if(2 << 30).text(),
+            format_size(2 << 30),
+            "drift shows canonically"
+        );
+        let bad = Size::new("10 parsecs");
+        assert!(
+            matches!(bad.bytes(), Err(SizeError::UnknownUnit { .. })),
+            "{bad:?}"
+        );
+        assert_eq!(bad.text(), "10 parsecs");
+        assert_eq!(Size::default().bytes(), Err(SizeError::Empty));
+        // In state, the plain string, as before.
+        assert_eq!(serde_json::to_string(&s).expect("json"), "\"1GiB\"");
+        let back: Size = serde_json::from_str("\"1.5GiB\"").expect("json");
+        assert_eq!(back.bytes(), Ok(3 << 29));
     }
 }

@@ -16,7 +16,7 @@ use crate::lvm::command::Command;
 use crate::lvm::report::Lv;
 use crate::lvm::Channel;
 use crate::provider::Ctx;
-use crate::units::{format_size, human, parse_size, SizeError};
+use crate::units::{human, parse_size, Size, SizeError};
 
 /// The channel to LVM's tools, or an error naming `lvm_tools` and saying how to enable it.
 pub(crate) async fn channel(ctx: &Ctx, type_name: &str) -> Result<Arc<Channel>, Diagnostic> {
@@ -234,16 +234,17 @@ pub(crate) fn validate_chunk_size(s: &str) -> Result<(), String> {
 }
 
 /// The bytes of a size attribute, or an error at it.
-pub(crate) fn size_at(attr: &str, text: &str) -> Result<u64, Diagnostic> {
-    parse_size(text).map_err(|e| Diagnostic::error(format!("Invalid {attr}"), e.to_string()).at_attr(attr))
+pub(crate) fn size_at(attr: &str, size: &Size) -> Result<u64, Diagnostic> {
+    size.bytes()
+        .map_err(|e| Diagnostic::error(format!("Invalid {attr}"), e.to_string()).at_attr(attr))
 }
 
-/// A configured size text kept as it was written while it still names the actual size, else the
-/// actual size in its canonical spelling (drift, shown by the next plan).
-pub(crate) fn size_text(configured: Option<&str>, actual: u64) -> String {
-    match configured {
-        Some(t) if parse_size(t).is_ok_and(|b| b == actual) => t.to_string(),
-        _ => format_size(actual),
+/// A recorded size kept as it was written while it still names the actual size, else the actual
+/// size in its canonical spelling (drift, shown by the next plan).
+pub(crate) fn size_kept(recorded: Option<&Size>, actual: u64) -> Size {
+    match recorded {
+        Some(s) => s.kept_if(actual),
+        None => Size::of_bytes(actual),
     }
 }
 
@@ -412,9 +413,15 @@ mod tests {
         assert!(validate_chunk_size("96KiB").is_err());
         assert!(validate_chunk_size("32KiB").is_err());
         assert!(validate_chunk_size("2GiB").is_err());
-        assert_eq!(size_text(Some("1GiB"), 1 << 30), "1GiB");
-        assert_eq!(size_text(Some("1GiB"), 2 << 30), format_size(2 << 30));
-        assert_eq!(size_text(None, 1 << 30), format_size(1 << 30));
+        assert_eq!(size_kept(Some(&"1GiB".into()), 1 << 30).text(), "1GiB");
+        assert_eq!(
+            size_kept(Some(&"1GiB".into()), 2 << 30).text(),
+            crate::units::format_size(2 << 30)
+        );
+        assert_eq!(
+            size_kept(None, 1 << 30).text(),
+            crate::units::format_size(1 << 30)
+        );
     }
 
     #[test]

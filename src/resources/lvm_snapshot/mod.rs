@@ -23,11 +23,12 @@ use crate::lvm::report::{Lv, LvKind};
 use crate::lvm::Channel;
 use crate::names;
 use crate::provider::Ctx;
+use crate::units::Size;
 use std::sync::Arc;
 
 use super::lv_common::{
     channel, find, lvs, merge_refusal, names_of, needs_lvm_tools, read_lv, require_vg, run, shrink_refused,
-    size_at, size_change, size_text, validate_size, vg_of, Found, Read, SizeChange,
+    size_at, size_change, size_kept, validate_size, vg_of, Found, Read, SizeChange,
 };
 use super::lv_common::{claim, pool_and_name_identity, pool_and_name_identity_schema};
 use super::lvm_thin_volume::remove_lv;
@@ -42,7 +43,7 @@ pub struct State {
     pool: String,
     origin: String,
     name: String,
-    size: Option<String>,
+    size: Option<Size>,
     merge_into_origin: Option<bool>,
     kind: Option<String>,
     size_bytes: Option<u64>,
@@ -59,7 +60,7 @@ impl State {
         let thin = lv.kind() == LvKind::Thin;
         self.kind = Some(if thin { "thin" } else { "thick" }.to_string());
         if !thin {
-            self.size = Some(size_text(self.size.as_deref(), lv.size));
+            self.size = Some(size_kept(self.size.as_ref(), lv.size));
         }
         self.size_bytes = Some(lv.size);
         self.data_percent = Some(lv.data_percent.unwrap_or(0.0));
@@ -341,7 +342,7 @@ impl Resource for LvmSnapshot {
                 vg: vg.clone(),
                 origin: origin.name.clone(),
                 name: planned.name.clone(),
-                bytes: size_at("size", planned.size.as_deref().unwrap_or_default())?,
+                bytes: size_at("size", &planned.size.clone().unwrap_or_default())?,
             },
         };
         let made = run(&lvm, cmd, "Snapshot Not Created").await;

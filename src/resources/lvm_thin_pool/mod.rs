@@ -19,11 +19,11 @@ use crate::lvm::command::Command;
 use crate::lvm::report::{Lv, LvKind};
 use crate::names;
 use crate::provider::Ctx;
-use crate::units::{format_size, human, parse_size};
+use crate::units::{human, parse_size, Size};
 
 use super::lv_common::{
     channel, find, lvs, needs_lvm_tools, other_under_name, overcommit, read_lv, require_vg, run,
-    shrink_refused, size_at, size_change, size_claim_key, size_text, validate_chunk_size, validate_size,
+    shrink_refused, size_at, size_change, size_claim_key, size_kept, validate_chunk_size, validate_size,
     vg_of, virtual_total, Found, Read, SizeChange,
 };
 use super::lv_common::{claim, pool_and_name_identity, pool_and_name_identity_schema};
@@ -37,9 +37,9 @@ pub struct State {
     id: Option<String>,
     pool: String,
     name: String,
-    size: String,
-    chunk_size: Option<String>,
-    metadata_size: Option<String>,
+    size: Size,
+    chunk_size: Option<Size>,
+    metadata_size: Option<Size>,
     size_bytes: Option<u64>,
     data_percent: Option<f64>,
     metadata_percent: Option<f64>,
@@ -52,13 +52,13 @@ impl State {
     fn fill(&mut self, tp: &Lv, all: &[Lv]) {
         self.id = Some(tp.uuid.clone());
         self.name = tp.name.clone();
-        self.size = size_text(Some(&self.size), tp.size);
+        self.size = self.size.kept_if(tp.size);
         self.size_bytes = Some(tp.size);
         if let Some(c) = tp.chunk_size {
-            self.chunk_size = Some(size_text(self.chunk_size.as_deref(), c));
+            self.chunk_size = Some(size_kept(self.chunk_size.as_ref(), c));
         }
         if let Some(m) = tp.metadata_size {
-            self.metadata_size = Some(size_text(self.metadata_size.as_deref(), m));
+            self.metadata_size = Some(size_kept(self.metadata_size.as_ref(), m));
         }
         self.data_percent = tp.data_percent.or(Some(0.0));
         self.metadata_percent = tp.metadata_percent.or(Some(0.0));
@@ -245,12 +245,12 @@ impl Resource for LvmThinPool {
         let bytes = size_at("size", &planned.size)?;
         let chunk_size = planned
             .chunk_size
-            .as_deref()
+            .as_ref()
             .map(|c| size_at("chunk_size", c))
             .transpose()?;
         let metadata_size = planned
             .metadata_size
-            .as_deref()
+            .as_ref()
             .map(|m| size_at("metadata_size", m))
             .transpose()?;
         let made = run(
@@ -405,7 +405,7 @@ impl Resource for LvmThinPool {
         };
         let mut s = State {
             pool: pool.to_string(),
-            size: format_size(tp.size),
+            size: Size::of_bytes(tp.size),
             ..Default::default()
         };
         s.fill(tp, &report);

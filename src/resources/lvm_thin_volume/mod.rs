@@ -20,11 +20,11 @@ use crate::lvm::command::Command;
 use crate::lvm::report::{Lv, LvKind};
 use crate::names;
 use crate::provider::Ctx;
-use crate::units::{format_size, human, parse_size};
+use crate::units::{format_size, human, parse_size, Size};
 
 use super::lv_common::{
     channel, find, lvs, names_of, needs_lvm_tools, other_under_name, overcommit, read_lv, require_vg, run,
-    shrink_refused, size_at, size_change, size_claim_key, size_text, validate_size, vg_of, virtual_claim_key,
+    shrink_refused, size_at, size_change, size_claim_key, validate_size, vg_of, virtual_claim_key,
     virtual_total, Found, Read, SizeChange,
 };
 use super::lv_common::{claim, pool_and_name_identity, pool_and_name_identity_schema};
@@ -39,7 +39,7 @@ pub struct State {
     pool: String,
     thin_pool: String,
     name: String,
-    capacity: String,
+    capacity: Size,
     origin: Option<String>,
     capacity_bytes: Option<u64>,
     allocation: Option<u64>,
@@ -51,7 +51,7 @@ impl State {
     fn fill(&mut self, lv: &Lv) {
         self.id = Some(lv.uuid.clone());
         self.name = lv.name.clone();
-        self.capacity = size_text(Some(&self.capacity), lv.size);
+        self.capacity = self.capacity.kept_if(lv.size);
         self.capacity_bytes = Some(lv.size);
         let percent = lv.data_percent.unwrap_or(0.0);
         self.data_percent = Some(percent);
@@ -431,7 +431,7 @@ impl Resource for LvmThinVolume {
         };
         let mut s = State {
             pool: pool.to_string(),
-            capacity: format_size(lv.size),
+            capacity: Size::of_bytes(lv.size),
             ..Default::default()
         };
         s.fill(lv);

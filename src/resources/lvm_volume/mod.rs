@@ -30,7 +30,7 @@ use crate::libvirt::volume::{Cloned, Created, NewVolume, Resize, VolumeDelete};
 use crate::libvirt::Connection;
 use crate::names;
 use crate::provider::Ctx;
-use crate::units::{format_size, parse_size, SizeError};
+use crate::units::{format_size, parse_size, Size, SizeError};
 
 mod content;
 mod diag;
@@ -55,7 +55,7 @@ pub struct State {
     id: Option<String>,
     pool: String,
     name: String,
-    capacity: String,
+    capacity: Size,
     sparse: Option<bool>,
     allow_shrink: Option<bool>,
     wipe_on_destroy: Option<bool>,
@@ -99,7 +99,7 @@ impl State {
     fn fill(&mut self, v: VolInfo) {
         let actual = v.xml.capacity;
         if self.capacity_bytes.is_some_and(|seen| seen != actual) {
-            self.capacity = format_size(actual);
+            self.capacity = Size::of_bytes(actual);
         }
         self.id = Some(v.key());
         self.key = Some(v.key());
@@ -135,7 +135,8 @@ impl State {
     }
 
     fn capacity_bytes_wanted(&self) -> Result<u64, Diagnostic> {
-        parse_size(&self.capacity)
+        self.capacity
+            .bytes()
             .map_err(|e| Diagnostic::error("Invalid capacity", e.to_string()).at_attr("capacity"))
     }
 }
@@ -455,7 +456,7 @@ impl Resource for LvmVolume {
         let mut s = planned;
         let pending = prior.pending_guest_resize == Some(true);
         if wanted < current && s.allow_shrink != Some(true) {
-            return Err(shrink_refused(&s.capacity, wanted, current).into());
+            return Err(shrink_refused(s.capacity.text(), wanted, current).into());
         }
         let resizes = pending || (s.capacity != prior.capacity && wanted != current);
         if resizes {
@@ -608,7 +609,7 @@ impl Resource for LvmVolume {
                 secret_uuid: Some(uuid),
             });
         let mut s = State {
-            capacity: format_size(v.xml.capacity),
+            capacity: Size::of_bytes(v.xml.capacity),
             sparse: Some(v.xml.allocation < v.xml.capacity),
             allow_shrink: Some(false),
             wipe_on_destroy: Some(false),
@@ -710,7 +711,7 @@ async fn create_volume(ctx: &Ctx, planned: State) -> Outcome<State> {
                 Ok(Cloned::SourceElsewhere(v)) => return Err(clone_source_moved(&source, &v).into()),
                 Ok(Cloned::SourceRefused(v, why)) => return Err(clone_source_refused(&v, &why).into()),
                 Ok(Cloned::SourceLarger(v)) => {
-                    return Err(clone_too_large(&planned.capacity, capacity, &v).into())
+                    return Err(clone_too_large(planned.capacity.text(), capacity, &v).into())
                 }
                 Err(e) if e.is_connection_lost() => return Err(lost_create(conn, planned, capacity, e).await),
                 Err(e) if e.is_already_exists() => return Err(already_exists(&planned, "").into()),
