@@ -838,15 +838,20 @@ fn fill_keeps_the_configured_spelling_until_the_size_drifts() {
     assert_eq!(s.key.as_deref(), Some("k"));
 }
 
+/// A test driver with the logical pool `lp` (volume group `lvg`) beside its own directory pool.
+fn logical_pool_lp() -> TestDriver {
+    TestDriver::new(
+        "<pool type='logical'><name>lp</name><uuid>4b5d6a1e-1c2d-4e5f-9a8b-7c6d5e4f3a22</uuid>\
+         <source><name>lvg</name><format type='lvm2'/></source><target><path>/dev/lvg</path></target></pool>",
+    )
+}
+
 /// Import cannot know what filled a volume: `source` and `clone_from` stay unset (a configuration
 /// that sets them then plans an update that writes nothing, with the warning). Only LVs of logical
 /// pools are imported.
 #[tokio::test]
 async fn import_takes_volumes_of_logical_pools_only() {
-    let driver = TestDriver::new(
-        "<pool type='logical'><name>lp</name><uuid>4b5d6a1e-1c2d-4e5f-9a8b-7c6d5e4f3a22</uuid>\
-         <source><name>lvg</name><format type='lvm2'/></source><target><path>/dev/lvg</path></target></pool>",
-    );
+    let driver = logical_pool_lp();
     let ctx = Ctx::for_tests(&driver.uri);
     let conn = ctx.conn().await.expect("conn");
     conn.create_volume_xml(
@@ -868,10 +873,7 @@ async fn import_takes_volumes_of_logical_pools_only() {
 /// that encryption plans no replacement.
 #[tokio::test]
 async fn import_records_the_secret_of_an_encrypted_volume() {
-    let driver = TestDriver::new(
-        "<pool type='logical'><name>lp</name><uuid>4b5d6a1e-1c2d-4e5f-9a8b-7c6d5e4f3a22</uuid>\
-         <source><name>lvg</name><format type='lvm2'/></source><target><path>/dev/lvg</path></target></pool>",
-    );
+    let driver = logical_pool_lp();
     let ctx = Ctx::for_tests(&driver.uri);
     let conn = ctx.conn().await.expect("conn");
     let uuid = "675f09f9-ce67-4ba6-bc7f-4614de90d640";
