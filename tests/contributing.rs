@@ -133,7 +133,8 @@ impl Tree {
             return (first.starts_with("scripts/") && !self.has_path(first))
                 .then(|| format!("no script {first}"));
         }
-        if s.contains("://") {
+        if s.contains("://") || s.starts_with("target/") {
+            // A URI, or what a build or a run writes.
             return None;
         }
         let is_path = s.contains('/') && !s.contains("::")
