@@ -350,6 +350,20 @@ mod tests {
     }
 
     #[test]
+    fn paths_normalize_lexically() {
+        for (p, want) in [
+            ("/dev/vg0/lv", "/dev/vg0/lv"),
+            ("/dev//vg0/./lv/", "/dev/vg0/lv"),
+            ("/dev/mapper/../vg0/lv", "/dev/vg0/lv"),
+            ("/..", "/"),
+            ("dev/./sdb", "dev/sdb"),
+            ("", ""),
+        ] {
+            assert_eq!(normalize_path(p), want, "{p:?}");
+        }
+    }
+
+    #[test]
     fn device_paths() {
         for ok in [
             "/dev/sdb",
