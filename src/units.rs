@@ -485,6 +485,10 @@ mod tests {
         );
         assert_eq!(bad.text(), "10 parsecs");
         assert_eq!(Size::default().bytes(), Err(SizeError::Empty));
+        // The conversions the states and messages use.
+        assert_eq!(Size::from("1GiB"), s);
+        assert_eq!(Size::from(String::from("2MiB")).bytes(), Ok(2 << 20));
+        assert_eq!(format!("capacity {}", s), "capacity 1GiB");
         // In state, the plain string, as before.
         assert_eq!(serde_json::to_string(&s).expect("json"), "\"1GiB\"");
         let back: Size = serde_json::from_str("\"1.5GiB\"").expect("json");
