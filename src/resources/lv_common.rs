@@ -248,6 +248,37 @@ pub(crate) fn size_kept(recorded: Option<&Size>, actual: u64) -> Size {
     }
 }
 
+/// Takes `lv` (of `vg`) to `wanted` bytes: nothing when it has them, `lvextend` when it has fewer
+/// (libvirt's view of the pool is then stale), and a refusal naming `what`'s `attr` when it has
+/// more (shrinking is never done in place).
+pub(crate) async fn grow_to(
+    ctx: &Ctx,
+    lvm: &Arc<Channel>,
+    vg: &str,
+    lv: &Lv,
+    wanted: u64,
+    (what, attr): (&str, &str),
+) -> Result<(), Diagnostics> {
+    match size_change(lv.size, wanted) {
+        SizeChange::Shrink => Err(shrink_refused(what, attr, lv.size, wanted).into()),
+        SizeChange::None => Ok(()),
+        SizeChange::Grow => {
+            run(
+                lvm,
+                Command::Extend {
+                    vg: vg.to_string(),
+                    lv: lv.name.clone(),
+                    bytes: wanted,
+                },
+                &format!("{what} Not Grown"),
+            )
+            .await?;
+            ctx.conn().await?.changed_outside_libvirt();
+            Ok(())
+        }
+    }
+}
+
 /// Whether a size change from `current` to `wanted` is none, a grow, or a refused shrink (LVM
 /// rounds up to whole extents, so less than one extent smaller is no change).
 #[derive(Debug, PartialEq, Eq)]

@@ -30,7 +30,7 @@ use super::lv_common::{
     channel, find, lvs, merge_refusal, names_of, needs_lvm_tools, read_lv, require_vg, run, shrink_refused,
     size_at, size_change, size_kept, validate_size, vg_of, Found, Read, SizeChange,
 };
-use super::lv_common::{claim, pool_and_name_identity, pool_and_name_identity_schema};
+use super::lv_common::{claim, grow_to, pool_and_name_identity, pool_and_name_identity_schema};
 use super::lvm_thin_volume::remove_lv;
 
 /// The resource type.
@@ -401,23 +401,7 @@ impl Resource for LvmSnapshot {
         }
         if let (Some(text), "thick") = (s.size.clone(), prior.kind.as_deref().unwrap_or_default()) {
             let wanted = size_at("size", &text)?;
-            match size_change(lv.size, wanted) {
-                SizeChange::Shrink => return Err(shrink_refused("Snapshot", "size", lv.size, wanted).into()),
-                SizeChange::None => {}
-                SizeChange::Grow => {
-                    run(
-                        &lvm,
-                        Command::Extend {
-                            vg: vg.clone(),
-                            lv: lv.name.clone(),
-                            bytes: wanted,
-                        },
-                        "Snapshot Not Grown",
-                    )
-                    .await?;
-                    ctx.conn().await?.changed_outside_libvirt();
-                }
-            }
+            grow_to(ctx, &lvm, &vg, lv, wanted, ("Snapshot", "size")).await?;
         }
         let report = lvs(&lvm, &vg).await?;
         let Found::Ours(lv) = find(&report, &uuid, &prior.name) else {

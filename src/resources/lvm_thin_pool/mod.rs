@@ -26,7 +26,7 @@ use super::lv_common::{
     shrink_refused, size_at, size_change, size_claim_key, size_kept, validate_chunk_size, validate_size,
     vg_of, virtual_total, Found, Read, SizeChange,
 };
-use super::lv_common::{claim, pool_and_name_identity, pool_and_name_identity_schema};
+use super::lv_common::{claim, grow_to, pool_and_name_identity, pool_and_name_identity_schema};
 
 /// The resource type.
 pub struct LvmThinPool;
@@ -304,23 +304,7 @@ impl Resource for LvmThinPool {
             return Err(gone(&prior).into());
         };
         let wanted = size_at("size", &planned.size)?;
-        match size_change(tp.size, wanted) {
-            SizeChange::Shrink => return Err(shrink_refused("Thin Pool", "size", tp.size, wanted).into()),
-            SizeChange::None => {}
-            SizeChange::Grow => {
-                run(
-                    &lvm,
-                    Command::Extend {
-                        vg: vg.clone(),
-                        lv: tp.name.clone(),
-                        bytes: wanted,
-                    },
-                    "Thin Pool Not Grown",
-                )
-                .await?;
-                ctx.conn().await?.changed_outside_libvirt();
-            }
-        }
+        grow_to(ctx, &lvm, &vg, tp, wanted, ("Thin Pool", "size")).await?;
         let report = lvs(&lvm, &vg).await?;
         let Found::Ours(tp) = find(&report, &uuid, &prior.name) else {
             return Err(gone(&prior).into());

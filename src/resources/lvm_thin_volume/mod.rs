@@ -27,7 +27,7 @@ use super::lv_common::{
     shrink_refused, size_at, size_change, size_claim_key, validate_size, vg_of, virtual_claim_key,
     virtual_total, Found, Read, SizeChange,
 };
-use super::lv_common::{claim, pool_and_name_identity, pool_and_name_identity_schema};
+use super::lv_common::{claim, grow_to, pool_and_name_identity, pool_and_name_identity_schema};
 
 /// The resource type.
 pub struct LvmThinVolume;
@@ -355,25 +355,7 @@ impl Resource for LvmThinVolume {
             return Err(gone(&prior).into());
         };
         let wanted = size_at("capacity", &planned.capacity)?;
-        match size_change(lv.size, wanted) {
-            SizeChange::Shrink => {
-                return Err(shrink_refused("Thin Volume", "capacity", lv.size, wanted).into())
-            }
-            SizeChange::None => {}
-            SizeChange::Grow => {
-                run(
-                    &lvm,
-                    Command::Extend {
-                        vg: vg.clone(),
-                        lv: lv.name.clone(),
-                        bytes: wanted,
-                    },
-                    "Thin Volume Not Grown",
-                )
-                .await?;
-                ctx.conn().await?.changed_outside_libvirt();
-            }
-        }
+        grow_to(ctx, &lvm, &vg, lv, wanted, ("Thin Volume", "capacity")).await?;
         let report = lvs(&lvm, &vg).await?;
         let Found::Ours(lv) = find(&report, &uuid, &prior.name) else {
             return Err(gone(&prior).into());
