@@ -567,6 +567,10 @@ pub(crate) fn lab() -> Result<&'static Lab, &'static str> {
         let lab = Lab::start()?;
         lab.cleanup(PREFIX)
             .map_err(|e| format!("the lab holds leftovers of an earlier run that cannot be removed: {e}"))?;
+        let rom = lab.ssh_run(crate::domain::HALT_ROM_SCRIPT);
+        if !rom.ok() || rom.stdout.trim() != "fa f4 eb fd" {
+            return Err(format!("writing the fixture domains' firmware failed:\n{rom}"));
+        }
         Ok(lab)
     })
     .as_ref()
