@@ -1,7 +1,8 @@
 //! Encryption at rest on the lab: a LUKS volume made through libvirt with a passphrase given as a
-//! write-only argument (Terraform 1.11), opened by a running domain, and the passphrase in no file
-//! Terraform wrote (state, plan, outputs, the `TF_LOG=trace` log that carries the provider's own
-//! lines).
+//! write-only argument (Terraform 1.11), opened by a running domain, imported (the secret that
+//! opens it recorded as the configuration's `secret_uuid`, which the destroy then leaves), and the
+//! passphrase in no file Terraform wrote (state, plan, outputs, the `TF_LOG=trace` log that carries
+//! the provider's own lines).
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -178,7 +179,7 @@ resource "libvirt_disk_attachment" "d" {{
     );
     assert_eq!(
         lab.lv(&pool, "enc").map(|l| l.uuid),
-        Some(lv.uuid),
+        Some(lv.uuid.clone()),
         "the LV changed"
     );
     let (code, _) = lab.ssh(&format!(
@@ -195,6 +196,91 @@ resource "libvirt_disk_attachment" "d" {{
     wd.write(&body);
     s.step("a new passphrase_wo_version refused, nothing changed");
 
+    // Import: the encrypted volume forgotten, then imported by pool and name. The import records
+    // the secret that opens it, as the user's (a secret_uuid), never a passphrase.
+    tf_logged(
+        &wd,
+        &["state", "rm", "libvirt_lvm_volume.enc"],
+        &pass,
+        "state-rm.log",
+    )
+    .expect_ok();
+    let id = format!("{pool}/enc");
+    tf_logged(
+        &wd,
+        &["import", "-input=false", "libvirt_lvm_volume.enc", &id],
+        &pass,
+        "import.log",
+    )
+    .expect_ok();
+    let enc = wd.state_attr("libvirt_lvm_volume.enc", "encryption");
+    let enc = if enc.is_array() { enc[0].clone() } else { enc };
+    assert_eq!(enc["format"].as_str(), Some("luks"), "imported: {enc}");
+    assert_eq!(
+        enc["secret_uuid"].as_str(),
+        Some(uuid.as_str()),
+        "imported: {enc}"
+    );
+    assert!(
+        enc["passphrase_wo"].is_null() && enc["passphrase_wo_version"].is_null(),
+        "an imported volume's secret is not the provider's: {enc}"
+    );
+    assert_eq!(
+        wd.state_str("libvirt_lvm_volume.enc", "id"),
+        lv.uuid,
+        "the imported id is the LV's UUID"
+    );
+    // The configuration still gives a passphrase: that would replace the volume, so the plan warns
+    // and the apply refuses, before anything changes.
+    let warned = tf_logged(&wd, &["plan", "-input=false"], &pass, "import-plan.log").expect_ok();
+    assert!(
+        warned.text().contains("Encrypted Volume Keeps Its Secret")
+            && !warned.text().contains("must be replaced"),
+        "the plan for a passphrase_wo on the imported volume:\n{}",
+        warned.text()
+    );
+    let refused = tf_logged(
+        &wd,
+        &["apply", "-auto-approve", "-input=false"],
+        &pass,
+        "import-apply.log",
+    );
+    assert!(
+        !refused.ok() && refused.text().contains("Encrypted Volume Keeps Its Secret"),
+        "a passphrase_wo for the imported volume was not refused:\n{}",
+        refused.text()
+    );
+    assert_eq!(
+        lab.lv(&pool, "enc").map(|l| l.uuid),
+        Some(lv.uuid.clone()),
+        "the LV changed"
+    );
+    // Said as the refusal says: the existing secret. The plan is clean.
+    let kept = body.replace(
+        "passphrase_wo         = var.passphrase\n    passphrase_wo_version = 1",
+        &format!("secret_uuid = \"{uuid}\""),
+    );
+    assert_ne!(kept, body, "the configuration's passphrase lines moved");
+    wd.write(&kept);
+    let replan = tf_logged(
+        &wd,
+        &["plan", "-input=false", "-detailed-exitcode"],
+        &pass,
+        "import-replan.log",
+    );
+    assert_eq!(
+        replan.code,
+        Some(0),
+        "not a clean plan after the import:\n{}",
+        replan.text()
+    );
+    assert_eq!(
+        lab.lv(&pool, "enc").map(|l| l.uuid),
+        Some(lv.uuid.clone()),
+        "the LV changed"
+    );
+    s.step("import: secret_uuid recorded, a passphrase refused, the existing secret a clean plan");
+
     tf_logged(
         &wd,
         &["destroy", "-auto-approve", "-input=false"],
@@ -204,11 +290,13 @@ resource "libvirt_disk_attachment" "d" {{
     .expect_ok();
     s.step("destroy");
     assert!(lab.lv(&pool, "enc").is_none(), "the LV outlived its destroy");
+    // The secret now belongs to the configuration (secret_uuid), not to the volume: it stays.
     let secrets = lab.virsh_ok(&["secret-list"]);
     assert!(
-        !secrets.contains(&uuid),
-        "secret {uuid} outlived its volume:\n{secrets}"
+        secrets.contains(&uuid),
+        "the destroy undefined secret {uuid}, which the configuration named as its own:\n{secrets}"
     );
+    lab.virsh_ok(&["secret-undefine", &uuid]);
 
     // Nothing Terraform or the provider wrote holds the passphrase: the state and its backup,
     // the plan file and its JSON, every command's output and trace log.

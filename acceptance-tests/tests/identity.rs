@@ -72,6 +72,11 @@ struct Imported {
 
 impl Tf {
     fn start(lab: &Lab) -> Tf {
+        Tf::start_with(lab, false)
+    }
+
+    /// [`Tf::start`], with LVM's tools over the lab's sshd (host key verified) when `lvm_tools`.
+    fn start_with(lab: &Lab, lvm_tools: bool) -> Tf {
         let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
         let id = common::client_identity();
         let binary = provider_dir().join("terraform-provider-libvirt");
@@ -91,7 +96,34 @@ impl Tf {
             identity_schemas.diagnostics
         );
         let cfg_ty = provider::schema().ty();
-        let cfg = obj(&cfg_ty, &[("uri", lab.uri.as_str().into())]);
+        let mut set = vec![("uri", Value::from(lab.uri.as_str()))];
+        if lvm_tools {
+            let Type::Object(fields) = &cfg_ty else {
+                panic!("the provider's schema is no object")
+            };
+            let block_ty = &fields["lvm_tools"];
+            let inner = match block_ty {
+                Type::List(t) => &**t,
+                t => t,
+            };
+            let port: u64 = lab.env_var("LAB_SSH_PORT").parse().expect("LAB_SSH_PORT");
+            let block = obj(
+                inner,
+                &[
+                    ("ssh_host", "127.0.0.1".into()),
+                    ("ssh_port", Value::from(port)),
+                    ("ssh_user", "root".into()),
+                    ("ssh_keyfile", lab.env_var("LAB_SSH_KEY").as_str().into()),
+                    ("ssh_known_hosts", lab.env_var("LAB_KNOWN_HOSTS").as_str().into()),
+                ],
+            );
+            let block = match block_ty {
+                Type::List(_) => Value::List(vec![block]),
+                _ => block,
+            };
+            set.push(("lvm_tools", block));
+        }
+        let cfg = obj(&cfg_ty, &set);
         let r = rt
             .block_on(client.configure_provider(pb::configure_provider::Request {
                 terraform_version: "1.12.2".into(),
@@ -540,4 +572,109 @@ fn identity_import_disk_attachment_by_domain_and_target() {
         .assert_unchanged(&before, "refused imports of an attachment");
     dom.assert_not_restarted(&runtime);
     sc.step("refusals: absent target, absent domain, missing target/domain");
+}
+
+/// The LVM objects libvirt's logical backend does not list (a thin pool, a thin volume, a thin
+/// snapshot) and a thick snapshot, made by hand with `lvcreate`, imported by identity through LVM's
+/// tools over the lab's sshd: each state names the LV `lvs` reports (UUID, size, origin, thin pool),
+/// nothing on the lab changes, and an identity naming an LV of another kind is refused.
+#[test]
+fn identity_import_thin_pool_thin_volume_and_snapshots() {
+    let Some(sc) = Scenario::start("identity::import_thin_pool_thin_volume_and_snapshots") else {
+        return;
+    };
+    let lab = sc.lab();
+    let pool = sc.name("pool");
+    make_logical_pool(lab, &pool, &lab.pv_devices[..1]);
+    lab.ssh_ok(&format!(
+        "lvcreate -q -L 64M -T {pool}/tp && lvcreate -q -V 256M -T {pool}/tp -n tv && \
+         lvcreate -q -s -n tsnap {pool}/tv && lvcreate -q -L 16M -n plain {pool} && \
+         lvcreate -q -L 8M -s -n ksnap {pool}/plain"
+    ));
+    let lv = |name: &str| {
+        lab.lv(&pool, name)
+            .unwrap_or_else(|| panic!("no LV {name} in lvs"))
+    };
+    sc.step("thin pool, thin volume, thin snapshot, plain LV and thick snapshot made with lvcreate");
+
+    let mut tf = Tf::start_with(lab, true);
+    let before = lab.snapshot();
+    let id = |name: &str| Value::object([("pool", s(&pool)), ("name", s(name))]);
+
+    let ty = tf.identity_type("libvirt_lvm_thin_pool", &["pool", "name"]);
+    let (imported, state) = tf.import_ok("libvirt_lvm_thin_pool", &id("tp"), &ty);
+    for (what, v) in [("imported", &imported), ("read", &state)] {
+        assert_eq!(
+            str_attr(v, "id"),
+            lv("tp").uuid,
+            "{what} thin pool id is its UUID (lvs)"
+        );
+        assert_eq!(u64_attr(v, "size_bytes"), 64 << 20, "{what} thin pool size_bytes");
+        assert_eq!(str_attr(v, "pool"), pool, "{what} pool");
+    }
+    assert_eq!(
+        u64_attr(&state, "virtual_size_total"),
+        2 * (256 << 20),
+        "tv and tsnap"
+    );
+    tf.import_refused(
+        "libvirt_lvm_thin_pool",
+        &id("tv"),
+        &ty,
+        &["Thin Pool Not Found", "\"tv\""],
+    );
+
+    let ty = tf.identity_type("libvirt_lvm_thin_volume", &["pool", "name"]);
+    let (_, state) = tf.import_ok("libvirt_lvm_thin_volume", &id("tv"), &ty);
+    assert_eq!(
+        str_attr(&state, "id"),
+        lv("tv").uuid,
+        "thin volume id is its UUID (lvs)"
+    );
+    assert_eq!(str_attr(&state, "thin_pool"), "tp");
+    assert_eq!(u64_attr(&state, "capacity_bytes"), 256 << 20);
+    assert_eq!(str_attr(&state, "path"), format!("/dev/{pool}/tv"));
+    tf.import_refused(
+        "libvirt_lvm_thin_volume",
+        &id("plain"),
+        &ty,
+        &["Thin Volume Not Found"],
+    );
+    tf.import_refused(
+        "libvirt_lvm_thin_volume",
+        &id("tp"),
+        &ty,
+        &["Thin Volume Not Found"],
+    );
+
+    let ty = tf.identity_type("libvirt_lvm_snapshot", &["pool", "name"]);
+    let (_, thin) = tf.import_ok("libvirt_lvm_snapshot", &id("tsnap"), &ty);
+    assert_eq!(
+        str_attr(&thin, "id"),
+        lv("tsnap").uuid,
+        "thin snapshot id is its UUID (lvs)"
+    );
+    assert_eq!(
+        (str_attr(&thin, "kind"), str_attr(&thin, "origin")),
+        ("thin", "tv")
+    );
+    let (_, thick) = tf.import_ok("libvirt_lvm_snapshot", &id("ksnap"), &ty);
+    assert_eq!(
+        str_attr(&thick, "id"),
+        lv("ksnap").uuid,
+        "thick snapshot id is its UUID (lvs)"
+    );
+    assert_eq!(
+        (str_attr(&thick, "kind"), str_attr(&thick, "origin")),
+        ("thick", "plain")
+    );
+    assert_eq!(u64_attr(&thick, "size_bytes"), lv("ksnap").size);
+    tf.import_refused("libvirt_lvm_snapshot", &id("plain"), &ty, &["Snapshot Not Found"]);
+    tf.import_refused("libvirt_lvm_snapshot", &id("tv"), &ty, &["Snapshot Not Found"]);
+
+    lab.snapshot().assert_unchanged(
+        &before,
+        "imports by identity of thin pools, thin volumes and snapshots",
+    );
+    sc.step("thin pool, thin volume, thin and thick snapshot imported; other kinds refused; nothing changed");
 }

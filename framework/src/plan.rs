@@ -420,6 +420,20 @@ mod tests {
         let mut plan = Plan::new(&s, Some(prior()), planned, config);
         finish(&s, &mut plan);
         assert_eq!(plan.requires_replace, vec![AttrPath::attr("name")]);
+        // name changed in place, when the resource says it can this time; said of another
+        // attribute, it still replaces.
+        let (planned, config) = proposed("b", 8);
+        let mut plan = Plan::new(&s, Some(prior()), planned, config);
+        plan.change_in_place("name");
+        assert!(plan.is_in_place("name") && !plan.is_in_place("size"));
+        finish(&s, &mut plan);
+        assert!(plan.requires_replace.is_empty(), "{:?}", plan.requires_replace);
+        let (planned, config) = proposed("b", 8);
+        let mut plan = Plan::new(&s, Some(prior()), planned, config);
+        plan.change_in_place("size");
+        assert!(!plan.is_in_place("name"));
+        finish(&s, &mut plan);
+        assert_eq!(plan.requires_replace, vec![AttrPath::attr("name")]);
         // A create is left alone.
         let config = obj(&[("name", "a".into()), ("used", Value::Null)]);
         let mut plan = Plan::new(&s, None, config.clone(), config.clone());

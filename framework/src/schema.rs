@@ -742,4 +742,21 @@ mod tests {
         assert_eq!(parse_duration("1500ms"), Ok(Duration::from_millis(1500)));
         assert_eq!(parse_duration("1m30s500ms"), Ok(Duration::from_millis(90_500)));
     }
+
+    #[test]
+    fn descriptions_name_the_valid_values_and_the_deprecation() {
+        let a = Attribute::string("mode")
+            .one_of(&["fast", "safe"])
+            .describe("How.");
+        assert_eq!(a.full_description(), "How. One of `fast`, `safe`.");
+        // A text that already lists the values is not given a second list.
+        let a = Attribute::string("mode")
+            .one_of(&["fast", "safe"])
+            .describe("One of `fast` (quick) or `safe`.");
+        assert_eq!(a.full_description(), "One of `fast` (quick) or `safe`.");
+        let a = Attribute::string("old")
+            .describe("Gone soon.")
+            .deprecated("Use `new`.");
+        assert_eq!(a.full_description(), "Gone soon. **Deprecated:** Use `new`.");
+    }
 }

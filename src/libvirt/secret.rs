@@ -41,8 +41,25 @@ fn info(s: &virt::secret::Secret, object: &str) -> Result<SecretInfo> {
     Ok(SecretInfo {
         uuid: s.uuid_string().map_err(during(op, object))?,
         usage_type: s.usage_type().map_err(during(op, object))?,
-        usage_id: s.usage_id().map_err(during(op, object))?,
+        usage_id: usage_id(s).map_err(during(op, object))?,
     })
+}
+
+/// `virSecretGetUsageID`, copied. Not virt 0.5's `Secret::usage_id`: it frees the string, which
+/// libvirt owns (the function returns `const char *`, freed with the secret), so the secret's own
+/// free then freed it a second time and glibc aborted the provider ("free(): double free detected
+/// in tcache 2", on the lab: the import of an encrypted volume, and any read of a `secret_uuid`).
+fn usage_id(s: &virt::secret::Secret) -> std::result::Result<String, virt::error::Error> {
+    // SAFETY: `s` is a live secret we hold a reference to; the returned string belongs to it and
+    // stays valid while it does, and is copied before this function returns. Never freed here.
+    let p = unsafe { virt_sys::virSecretGetUsageID(s.as_ptr()) };
+    if p.is_null() {
+        return Err(virt::error::Error::last_error());
+    }
+    // SAFETY: libvirt returns a NUL-terminated string (checked non-null above).
+    Ok(unsafe { std::ffi::CStr::from_ptr(p) }
+        .to_string_lossy()
+        .into_owned())
 }
 
 fn lookup(c: &Connect, uuid: &str) -> Result<Option<virt::secret::Secret>> {

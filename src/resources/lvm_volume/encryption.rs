@@ -15,6 +15,10 @@ use crate::framework::schema::{Attribute, Block, Validator};
 use crate::framework::{AttrPath, Diagnostic, Diagnostics, Value};
 use crate::libvirt::Connection;
 
+/// What a LUKS volume's LV holds besides its capacity: the LUKS1 header and key material libvirt
+/// has `qemu-img` write before the payload (`cryptsetup luksDump`: payload offset 4096 sectors).
+pub(super) const LUKS_HEADER: u64 = 2 << 20;
+
 /// The `encryption` block.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(super) struct Encryption {

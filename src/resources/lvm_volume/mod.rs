@@ -145,6 +145,15 @@ impl State {
 /// come out slightly larger than asked: a request that rounds up to the current size is no change.
 const EXTENT_ROUNDING: u64 = 4 << 20;
 
+/// Whether an LV of `current` bytes already is a volume of `wanted` bytes: LVM rounded the request
+/// up to whole extents, and an encrypted volume's LV also holds its LUKS header (its `capacity` is
+/// what the guest sees). Without the header, an imported LUKS volume configured with the capacity
+/// it was made with planned a shrink of its header's size.
+fn already_holds(wanted: u64, current: u64, encrypted: bool) -> bool {
+    let lv = wanted + if encrypted { encryption::LUKS_HEADER } else { 0 };
+    lv <= current && current - lv < EXTENT_ROUNDING
+}
+
 #[async_trait]
 impl Resource for LvmVolume {
     type Ctx = Ctx;
@@ -274,7 +283,8 @@ impl Resource for LvmVolume {
             ));
         }
         let same_text = plan.planned("capacity") == plan.prior("capacity");
-        if same_text || (wanted <= current && current - wanted < EXTENT_ROUNDING) {
+        let encrypted = !plan.prior("encryption").is_null();
+        if same_text || already_holds(wanted, current, encrypted) {
             // The same size, possibly in another spelling: no change.
             plan.keep_prior("capacity");
             return Ok(());

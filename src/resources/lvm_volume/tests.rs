@@ -948,3 +948,21 @@ async fn clone_sources_that_name_other_files_are_refused() {
             .is_none());
     }
 }
+
+#[test]
+fn an_lv_already_holds_what_rounds_up_to_it_and_a_luks_header() {
+    const M: u64 = 1 << 20;
+    // Plain: LVM's rounding to 4 MiB extents is no change; a whole extent more is.
+    assert!(already_holds(10 * M, 12 * M, false));
+    assert!(already_holds(12 * M, 12 * M, false));
+    assert!(!already_holds(32 * M, 36 * M, false), "a 4 MiB shrink");
+    assert!(!already_holds(13 * M, 12 * M, false), "a grow");
+    // Encrypted: 32 MiB inside a 2 MiB LUKS header is the 36 MiB LV libvirt made for it.
+    assert!(already_holds(32 * M, 36 * M, true));
+    assert!(already_holds(34 * M, 36 * M, true));
+    assert!(
+        !already_holds(36 * M, 36 * M, true),
+        "no room left for the header: a grow"
+    );
+    assert!(!already_holds(28 * M, 36 * M, true), "a shrink");
+}
