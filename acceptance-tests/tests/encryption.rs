@@ -166,22 +166,21 @@ resource "libvirt_disk_attachment" "d" {{
     let lv = lab.lv(&pool, "enc").expect("the LV");
     let pass2 = format!("Rt{}", &pass[2..]);
     wd.write(&body.replace("passphrase_wo_version = 1", "passphrase_wo_version = 2"));
-    let refused = tf_logged(
-        &wd,
-        &["apply", "-auto-approve", "-input=false"],
-        &pass2,
-        "rotate.log",
-    );
-    assert!(
-        !refused.ok() && refused.text().contains("Passphrase Cannot Be Rotated In Place"),
-        "a new passphrase_wo_version was not refused:\n{}",
-        refused.text()
-    );
-    assert_eq!(
-        lab.lv(&pool, "enc").map(|l| l.uuid),
-        Some(lv.uuid.clone()),
-        "the LV changed"
-    );
+    // An apply refused with `summary`, the LV the same one after it.
+    let refused_apply = |pass: &str, log: &str, summary: &str| {
+        let r = tf_logged(&wd, &["apply", "-auto-approve", "-input=false"], pass, log);
+        assert!(
+            !r.ok() && r.text().contains(summary),
+            "the apply ({log}) was not refused with {summary:?}:\n{}",
+            r.text()
+        );
+        assert_eq!(
+            lab.lv(&pool, "enc").map(|l| l.uuid),
+            Some(lv.uuid.clone()),
+            "the LV changed ({log})"
+        );
+    };
+    refused_apply(&pass2, "rotate.log", "Passphrase Cannot Be Rotated In Place");
     let (code, _) = lab.ssh(&format!(
         "printf %s '{pass}' | cryptsetup open --test-passphrase --key-file=- {dev}"
     ));
@@ -239,22 +238,7 @@ resource "libvirt_disk_attachment" "d" {{
         "the plan for a passphrase_wo on the imported volume:\n{}",
         warned.text()
     );
-    let refused = tf_logged(
-        &wd,
-        &["apply", "-auto-approve", "-input=false"],
-        &pass,
-        "import-apply.log",
-    );
-    assert!(
-        !refused.ok() && refused.text().contains("Encrypted Volume Keeps Its Secret"),
-        "a passphrase_wo for the imported volume was not refused:\n{}",
-        refused.text()
-    );
-    assert_eq!(
-        lab.lv(&pool, "enc").map(|l| l.uuid),
-        Some(lv.uuid.clone()),
-        "the LV changed"
-    );
+    refused_apply(&pass, "import-apply.log", "Encrypted Volume Keeps Its Secret");
     // Said as the refusal says: the existing secret. The plan is clean.
     let kept = body.replace(
         "passphrase_wo         = var.passphrase\n    passphrase_wo_version = 1",

@@ -255,6 +255,37 @@ mod tests {
         }
     }
 
+    /// Messages name what a disk points at: its device, its pool volume, its file, or nothing.
+    #[test]
+    fn sources_are_described_for_messages() {
+        assert_eq!(describe_source(&disk(dev("/dev/vg/a"))), "/dev/vg/a");
+        assert_eq!(describe_source(&disk(file("/var/a.img"))), "/var/a.img");
+        let volume = DiskSourceXml {
+            pool: Some("p".into()),
+            volume: Some("v".into()),
+            ..Default::default()
+        };
+        assert_eq!(describe_source(&disk(volume)), "volume p/v");
+        assert_eq!(describe_source(&disk(DiskSourceXml::default())), "no source");
+        // A device wins over a file (what libvirt uses for a block disk).
+        let both = DiskSourceXml {
+            file: Some("/var/a.img".into()),
+            ..dev("/dev/vg/a")
+        };
+        assert_eq!(describe_source(&disk(both)), "/dev/vg/a");
+    }
+
+    /// `NoOtherPools` knows no pool's directory, its own included: a `type='volume'` source of
+    /// another pool over the same volume group is then no use (the callers that can list pools pass
+    /// a lookup instead).
+    #[test]
+    fn no_other_pools_knows_no_directory() {
+        assert_eq!(NoOtherPools.dir("vm-pool"), None);
+        assert_eq!(NoOtherPools.dir(""), None);
+        let lookup = |p: &str| (p == "other").then(|| "/dev/vg-1".to_string());
+        assert_eq!(lookup.dir("other").as_deref(), Some("/dev/vg-1"));
+    }
+
     /// Every name of an LV counts as a use; near misses do not.
     #[test]
     fn every_name_of_a_volume_is_a_use() {
