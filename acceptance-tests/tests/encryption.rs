@@ -1,8 +1,9 @@
 //! Encryption at rest on the lab: a LUKS volume made through libvirt with a passphrase given as a
 //! write-only argument (Terraform 1.11), opened by a running domain, imported (the secret that
-//! opens it recorded as the configuration's `secret_uuid`, which the destroy then leaves), and the
-//! passphrase in no file Terraform wrote (state, plan, outputs, the `TF_LOG=trace` log that carries
-//! the provider's own lines).
+//! opens it recorded as the configuration's `secret_uuid`, which the destroy then leaves),
+//! attached again once libvirt has forgotten its `<encryption>` (the secret found by the volume's
+//! path), and the passphrase in no file Terraform wrote (state, plan, outputs, the `TF_LOG=trace`
+//! log that carries the provider's own lines).
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -264,6 +265,35 @@ resource "libvirt_disk_attachment" "d" {{
         "the LV changed"
     );
     s.step("import: secret_uuid recorded, a passphrase refused, the existing secret a clean plan");
+
+    // The import refreshed the pool, after which libvirt's logical backend no longer shows the
+    // volume's <encryption>: an attachment made now finds the secret by the volume's path (the
+    // lookup that read the secret's usage and, before the fix, aborted the provider).
+    let lv_xml = lab.vol_xml(&pool, "enc").unwrap_or_default();
+    assert!(
+        lv_xml.contains("<volume") && !lv_xml.contains("<encryption"),
+        "the premise of this step: after a refresh libvirt shows no <encryption> for the volume:\n{lv_xml}"
+    );
+    tf_logged(
+        &wd,
+        &[
+            "apply",
+            "-auto-approve",
+            "-input=false",
+            "-replace=libvirt_disk_attachment.d",
+        ],
+        &pass,
+        "reattach.log",
+    )
+    .expect_ok();
+    let disk = dom.disk("sdb", false).expect("live sdb after the new attachment");
+    assert!(
+        disk.contains("<encryption format='luks'") && disk.contains(&format!("uuid='{uuid}'")),
+        "the attachment made after the refresh does not open the volume with secret {uuid}:\n{disk}\n\
+         (the volume's XML: {lv_xml})"
+    );
+    dom.assert_not_restarted(&before);
+    s.step("attached again after the refresh: the live disk names the secret");
 
     tf_logged(
         &wd,
