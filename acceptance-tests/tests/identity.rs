@@ -648,27 +648,24 @@ fn identity_import_thin_pool_thin_volume_and_snapshots() {
     );
 
     let ty = tf.identity_type("libvirt_lvm_snapshot", &["pool", "name"]);
-    let (_, thin) = tf.import_ok("libvirt_lvm_snapshot", &id("tsnap"), &ty);
-    assert_eq!(
-        str_attr(&thin, "id"),
-        lv("tsnap").uuid,
-        "thin snapshot id is its UUID (lvs)"
-    );
-    assert_eq!(
-        (str_attr(&thin, "kind"), str_attr(&thin, "origin")),
-        ("thin", "tv")
-    );
-    let (_, thick) = tf.import_ok("libvirt_lvm_snapshot", &id("ksnap"), &ty);
-    assert_eq!(
-        str_attr(&thick, "id"),
-        lv("ksnap").uuid,
-        "thick snapshot id is its UUID (lvs)"
-    );
-    assert_eq!(
-        (str_attr(&thick, "kind"), str_attr(&thick, "origin")),
-        ("thick", "plain")
-    );
-    assert_eq!(u64_attr(&thick, "size_bytes"), lv("ksnap").size);
+    for (name, kind, origin) in [("tsnap", "thin", "tv"), ("ksnap", "thick", "plain")] {
+        let (_, snap) = tf.import_ok("libvirt_lvm_snapshot", &id(name), &ty);
+        assert_eq!(
+            str_attr(&snap, "id"),
+            lv(name).uuid,
+            "{name}: id is its UUID (lvs)"
+        );
+        assert_eq!(
+            (str_attr(&snap, "kind"), str_attr(&snap, "origin")),
+            (kind, origin),
+            "{name}"
+        );
+        assert_eq!(
+            u64_attr(&snap, "size_bytes"),
+            lv(name).size,
+            "{name}: size_bytes (lvs)"
+        );
+    }
     tf.import_refused("libvirt_lvm_snapshot", &id("plain"), &ty, &["Snapshot Not Found"]);
     tf.import_refused("libvirt_lvm_snapshot", &id("tv"), &ty, &["Snapshot Not Found"]);
 
