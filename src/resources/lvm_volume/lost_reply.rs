@@ -6,7 +6,7 @@ use crate::framework::{Diagnostic, Diagnostics};
 use crate::libvirt::facts::volume::VolInfo;
 use crate::libvirt::{Connection, Error};
 
-use super::{State, EXTENT_ROUNDING};
+use super::{already_holds, State};
 
 /// What the lost-reply rule finds of a create in its pool.
 pub(super) enum LostLookup {
@@ -68,7 +68,7 @@ pub(super) async fn lost_create(conn: &Connection, planned: State, capacity: u64
 
 /// Why an LV of the create's name is not taken over, and what to do.
 fn not_claimed(s: &State, v: &VolInfo, capacity: u64) -> String {
-    let size = if v.xml.capacity >= capacity && v.xml.capacity - capacity < EXTENT_ROUNDING {
+    let size = if already_holds(capacity, v.xml.capacity, false) {
         "the size asked for"
     } else {
         "another size than asked for"
