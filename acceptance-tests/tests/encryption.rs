@@ -167,6 +167,14 @@ resource "libvirt_disk_attachment" "d" {{
     let lv = lab.lv(&pool, "enc").expect("the LV");
     let pass2 = format!("Rt{}", &pass[2..]);
     wd.write(&body.replace("passphrase_wo_version = 1", "passphrase_wo_version = 2"));
+    // The LV is still the one made above (after `step`).
+    let same_lv = |step: &str| {
+        assert_eq!(
+            lab.lv(&pool, "enc").map(|l| l.uuid),
+            Some(lv.uuid.clone()),
+            "the LV changed ({step})"
+        );
+    };
     // An apply refused with `summary`, the LV the same one after it.
     let refused_apply = |pass: &str, log: &str, summary: &str| {
         let r = tf_logged(&wd, &["apply", "-auto-approve", "-input=false"], pass, log);
@@ -175,11 +183,7 @@ resource "libvirt_disk_attachment" "d" {{
             "the apply ({log}) was not refused with {summary:?}:\n{}",
             r.text()
         );
-        assert_eq!(
-            lab.lv(&pool, "enc").map(|l| l.uuid),
-            Some(lv.uuid.clone()),
-            "the LV changed ({log})"
-        );
+        same_lv(log);
     };
     refused_apply(&pass2, "rotate.log", "Passphrase Cannot Be Rotated In Place");
     let (code, _) = lab.ssh(&format!(
@@ -259,11 +263,7 @@ resource "libvirt_disk_attachment" "d" {{
         "not a clean plan after the import:\n{}",
         replan.text()
     );
-    assert_eq!(
-        lab.lv(&pool, "enc").map(|l| l.uuid),
-        Some(lv.uuid.clone()),
-        "the LV changed"
-    );
+    same_lv("import-replan.log");
     s.step("import: secret_uuid recorded, a passphrase refused, the existing secret a clean plan");
 
     // The import refreshed the pool, after which libvirt's logical backend no longer shows the
