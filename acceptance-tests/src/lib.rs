@@ -90,6 +90,7 @@
 //! - [`coverage`]: the coverage map's check (unit tests only).
 
 pub mod calibration;
+pub mod census;
 pub mod clients;
 #[cfg(test)]
 mod coverage;

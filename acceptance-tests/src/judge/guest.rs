@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::census;
 use crate::scenario::Scenario;
 use crate::xml::{attr_value, disk_blocks};
 
@@ -12,7 +13,7 @@ use crate::xml::{attr_value, disk_blocks};
 pub struct World {
     /// VG name → VG UUID.
     pub vgs: BTreeMap<String, String>,
-    /// "vg/lv" → (LV UUID, SHA-256 of the first MiB, or "inactive").
+    /// "vg/lv" → (LV UUID, SHA-256 of the first MiB, "inactive" or "unreadable").
     pub lvs: BTreeMap<String, (String, String)>,
     /// Pool name → "uuid state" for this scenario's pools.
     pub pools: BTreeMap<String, String>,
@@ -20,36 +21,20 @@ pub struct World {
     pub disks: BTreeMap<String, Vec<String>>,
 }
 
-/// Prints `vg,NAME,UUID` and `lv,VG/LV,UUID,SHA` (`inactive` for an LV without a device node,
-/// `unreadable` for one whose device cannot be read: an invalid snapshot).
-/// pipefail: an `lvs` or `vgs` that fails must fail the read, not yield an empty world that
-/// compares as "everything removed" or, worse, as equal to another empty one.
-const GUEST_SCRIPT: &str = r#"set -eo pipefail
-vgs --noheadings -o vg_name,vg_uuid --separator , | tr -d ' ' | sed 's/^/vg,/'
-lvs --noheadings -o vg_name,lv_name,lv_uuid --separator , | tr -d ' ' | while IFS=, read -r vg lv id; do
-  if [ ! -b "/dev/$vg/$lv" ]; then s=inactive
-  else s=$(head -c 1048576 "/dev/$vg/$lv" | sha256sum | cut -c1-64) || s=unreadable; fi
-  echo "lv,$vg/$lv,$id,$s"
-done
-"#;
-
 impl World {
-    /// The VGs and LVs in the output of [`GUEST_SCRIPT`]; a line that is neither is an error
-    /// quoting it.
+    /// The VGs and LVs in the output of [`census::script`]; a line that is not a census line is
+    /// an error quoting it.
     pub fn from_guest(out: &str) -> Result<World, String> {
-        let mut w = World::default();
-        for line in out.lines().filter(|l| !l.trim().is_empty()) {
-            let f: Vec<&str> = line.split(',').collect();
-            match f.as_slice() {
-                ["vg", name, uuid] => {
-                    w.vgs.insert(name.to_string(), uuid.to_string());
-                }
-                ["lv", name, uuid, sha] => {
-                    w.lvs
-                        .insert(name.to_string(), (uuid.to_string(), sha.to_string()));
-                }
-                _ => return Err(format!("the guest's VG and LV list has a line {line:?}")),
-            }
+        let c = census::parse(out)?;
+        let mut w = World {
+            vgs: c.vgs,
+            ..World::default()
+        };
+        for lv in c.lvs {
+            w.lvs.insert(
+                format!("{}/{}", lv.vg, lv.name),
+                (lv.uuid, lv.content.as_str().to_string()),
+            );
         }
         Ok(w)
     }
@@ -112,7 +97,7 @@ impl World {
 #[track_caller]
 pub fn world(s: &Scenario) -> World {
     let lab = s.lab();
-    let out = lab.ssh_ok(GUEST_SCRIPT);
+    let out = lab.ssh_ok(&census::script("*"));
     let mut w = World::from_guest(&out).unwrap_or_else(|e| panic!("{e}\n(the guest printed:\n{out})"));
     for p in lab.pool_names().into_iter().filter(|p| p.starts_with(s.prefix())) {
         let uuid = lab.virsh_ok(&["pool-uuid", &p]).trim().to_string();

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::census::{self, Content};
 use crate::lab::Lab;
 
 /// What an LV looked like: its UUID and the SHA-256 of its first MiB (`None` while inactive).
@@ -25,46 +26,31 @@ pub struct Probe {
 }
 
 impl Probe {
-    /// Reads the output of [`probe`]'s script; a line it does not know is an error quoting it.
+    /// Reads the output of [`probe`]'s script (a [`census::script`] of one VG); a line it does
+    /// not know is an error quoting it.
     pub fn parse(out: &str) -> Result<Probe, String> {
-        let mut p = Probe::default();
-        for line in out.lines().filter(|l| !l.trim().is_empty()) {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            match f.as_slice() {
-                ["vg", uuid] => p.vg_uuid = Some(uuid.to_string()),
-                ["lv", name, uuid, sha] => {
-                    p.lvs.insert(
-                        name.to_string(),
-                        Mark {
-                            uuid: uuid.to_string(),
-                            sha: (*sha != "inactive").then(|| sha.to_string()),
-                        },
-                    );
-                }
-                _ => return Err(format!("the guest's probe printed {line:?}")),
-            }
+        let c = census::parse(out)?;
+        if c.vgs.len() > 1 {
+            return Err(format!("the probe of one VG printed {} VGs:\n{out}", c.vgs.len()));
+        }
+        let mut p = Probe {
+            vg_uuid: c.vgs.into_values().next(),
+            ..Probe::default()
+        };
+        for lv in c.lvs {
+            let sha = (lv.content != Content::Inactive).then(|| lv.content.as_str().to_string());
+            p.lvs.insert(lv.name, Mark { uuid: lv.uuid, sha });
         }
         Ok(p)
     }
 }
 
-/// One ssh round trip: the VG's UUID and, per LV, its UUID and checksum. A VG that does not exist
-/// gives an empty probe; `lvs` failing for another reason fails the test (an empty answer would
+/// One ssh round trip: the VG's UUID and, per LV, its UUID and checksum ([`census::script`]). A
+/// VG that does not exist gives an empty probe; LVM failing fails the test (an empty answer would
 /// read as "every LV lost", or hide a loss behind an unreadable VG).
 #[track_caller]
 pub fn probe(lab: &Lab, vg: &str) -> Probe {
-    let out = lab.ssh_ok(&format!(
-        r#"set -eo pipefail
-vgs {vg} >/dev/null 2>&1 || exit 0
-u=$(vgs --noheadings -o vg_uuid {vg} | tr -d ' ')
-echo "vg $u"
-lvs --noheadings -o lv_name,lv_uuid --separator , {vg} | tr -d ' ' | while IFS=, read -r n id; do
-  if [ ! -b "/dev/{vg}/$n" ]; then s=inactive
-  else s=$(head -c 1048576 "/dev/{vg}/$n" | sha256sum | cut -c1-64) || s=unreadable; fi
-  echo "lv $n $id $s"
-done
-"#
-    ));
+    let out = lab.ssh_ok(&census::script(vg));
     Probe::parse(&out).unwrap_or_else(|e| panic!("{e}\n(the guest printed:\n{out})"))
 }
 

@@ -15,8 +15,8 @@ const SHA_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
 /// vg1, and a domain `d` using `vg1/keep` as `sdb` in both views.
 fn guest() -> World {
     let out = format!(
-        "vg,vg1,VG1-UUID\nvg,fvg,FVG-UUID\nlv,vg1/keep,K-UUID,{SHA_A}\nlv,vg1/managed,M-UUID,{SHA_B}\n\
-         lv,fvg/hand,H-UUID,{SHA_A}\n"
+        "vg,vg1,VG1-UUID\nvg,fvg,FVG-UUID\nlv,vg1/keep,K-UUID,,{SHA_A}\nlv,vg1/managed,M-UUID,,{SHA_B}\n\
+         lv,fvg/hand,H-UUID,,{SHA_A}\n"
     );
     let mut w = World::from_guest(&out).expect("parses");
     w.pools.insert("p".into(), "P-UUID running".into());
@@ -211,14 +211,20 @@ fn marks() -> (BTreeMap<String, Mark>, Probe) {
 
 #[test]
 fn the_probe_parses_what_the_guest_prints() {
-    let p = Probe::parse(&format!("vg U\nlv v1 U1 {SHA_A}\nlv v2 U2 inactive\n")).expect("parses");
+    let p = Probe::parse(&format!(
+        "vg,vg1,U\nlv,vg1/v1,U1,,{SHA_A}\nlv,vg1/v2,U2,,inactive\n"
+    ))
+    .expect("parses");
     assert_eq!(p.vg_uuid.as_deref(), Some("U"));
     assert_eq!(p.lvs["v1"], mark("U1", Some(SHA_A)));
     assert_eq!(p.lvs["v2"], mark("U2", None));
     assert_eq!(Probe::parse("").expect("no VG"), Probe::default());
-    assert!(Probe::parse("lv v1 U1\n")
+    assert!(Probe::parse("lv,vg1/v1,U1\n")
         .expect_err("short line")
-        .contains("lv v1 U1"));
+        .contains("lv,vg1/v1,U1"));
+    assert!(Probe::parse("vg,vg1,U\nvg,vg2,V\n")
+        .expect_err("two VGs")
+        .contains("2 VGs"));
 }
 
 #[test]

@@ -1,9 +1,9 @@
 //! The lab: real LVM through ssh, pools and domains through libvirt.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use super::{domain_xml, pattern_script, Backend, Libvirt};
+use crate::census::{self, Content};
 use crate::domain::DomainOpts;
 use crate::lab::Lab;
 use crate::scenario::Scenario;
@@ -149,43 +149,25 @@ impl Backend for LabBackend {
         let mut w = World::default();
         let prefix = self.layout.prefix.clone();
         self.libvirt()?.observe(&prefix, false, &mut w)?;
-        let out = self.ssh(&format!(
-            // pipefail and no 2>/dev/null: a vgs or lvs that fails must fail the observation (the
-            // seed stops, loudly), not read as a hypervisor without VGs.
-            r#"set -eo pipefail
-vgs --noheadings -o vg_uuid,vg_name --separator , | tr -d ' ' | while IFS=, read -r u n; do
-  case "$n" in {prefix}*) echo "vg,$u,$n";; esac
-done
-lvs --noheadings -o lv_uuid,vg_name,lv_name,origin --separator , | tr -d ' ' | while IFS=, read -r u vg n o; do
-  case "$vg" in {prefix}*) ;; *) continue;; esac
-  if [ ! -b "/dev/$vg/$n" ]; then s=-
-  else s=$(head -c 1048576 "/dev/$vg/$n" | sha256sum | cut -c1-64) || s=unreadable; fi
-  echo "lv,$u,$vg,$n,$s,$o"
-done"#
-        ))?;
-        let mut vg_uuid: BTreeMap<String, String> = BTreeMap::new();
-        for line in out.lines() {
-            let f: Vec<&str> = line.split(',').collect();
-            if let ["vg", uuid, name] = f.as_slice() {
-                w.vgs.insert(uuid.to_string(), name.to_string());
-                vg_uuid.insert(name.to_string(), uuid.to_string());
-            }
+        // One census of this run's VGs (pipefail, no 2>/dev/null): LVM failing must fail the
+        // observation (the seed stops, loudly), not read as a hypervisor without VGs.
+        let out = self.ssh(&census::script(&format!("{prefix}*")))?;
+        let c = census::parse(&out)?;
+        for (name, uuid) in &c.vgs {
+            w.vgs.insert(uuid.clone(), name.clone());
         }
-        for line in out.lines() {
-            let f: Vec<&str> = line.split(',').collect();
-            if let ["lv", uuid, vg, name, sha, origin] = f.as_slice() {
-                w.lvs.insert(
-                    uuid.to_string(),
-                    LvObs {
-                        vg: vg.to_string(),
-                        name: name.to_string(),
-                        vg_uuid: vg_uuid.get(*vg).cloned(),
-                        pool_uuid: None,
-                        sha: (*sha != "-").then(|| sha.to_string()),
-                        origin: (!origin.is_empty()).then(|| origin.to_string()),
-                    },
-                );
-            }
+        for lv in c.lvs {
+            w.lvs.insert(
+                lv.uuid,
+                LvObs {
+                    vg_uuid: c.vgs.get(&lv.vg).cloned(),
+                    vg: lv.vg,
+                    name: lv.name,
+                    pool_uuid: None,
+                    sha: (lv.content != Content::Inactive).then(|| lv.content.as_str().to_string()),
+                    origin: lv.origin,
+                },
+            );
         }
         Ok(w)
     }
