@@ -522,6 +522,95 @@ mod tests {
         assert!(msg(&header(2, 16, 1 << 20, 0)[..50]).contains("truncated"));
     }
 
+    /// Puts a header extension (type, length, data) at `pos`; returns where the next one starts
+    /// (the data padded to 8 bytes, as qemu writes it).
+    fn extension(h: &mut [u8], pos: usize, ty: u32, data: &[u8]) -> usize {
+        h[pos..pos + 4].copy_from_slice(&ty.to_be_bytes());
+        h[pos + 4..pos + 8].copy_from_slice(&(data.len() as u32).to_be_bytes());
+        h[pos + 8..pos + 8 + data.len()].copy_from_slice(data);
+        pos + 8 + data.len().div_ceil(8) * 8
+    }
+
+    /// A feature name table: (kind, bit, name) entries of 48 bytes.
+    fn name_table(entries: &[(u8, u8, &str)]) -> Vec<u8> {
+        let mut t = vec![0u8; 48 * entries.len()];
+        for (i, (kind, bit, name)) in entries.iter().enumerate() {
+            t[48 * i] = *kind;
+            t[48 * i + 1] = *bit;
+            t[48 * i + 2..48 * i + 2 + name.len()].copy_from_slice(name.as_bytes());
+        }
+        t
+    }
+
+    const FEATURE_NAMES: u32 = 0x6803_f857;
+
+    /// The name of an unknown incompatible bit comes from the feature name table wherever the
+    /// extensions put it: after another extension whose length is not a multiple of 8, past the
+    /// first eighth of the cluster, behind entries of another kind and of another bit. Nothing
+    /// past the header's cluster is an extension, even when the last one ends exactly there.
+    #[test]
+    fn feature_names_are_found_past_other_extensions_and_entries() {
+        let msg = |h: &[u8]| parse_header(h, "img").unwrap_err().to_string();
+        let mut h = header(3, 16, 1 << 20, 1 << 9);
+        // Another extension (a backing format name) of 8875 bytes, padded to 8880: the table
+        // starts at 112 + 8 + 8880 = 9000, past 65536 / 8.
+        let next = extension(&mut h, 112, 0xe279_2aca, &[b'x'; 8875]);
+        assert_eq!(next, 9000);
+        let table = name_table(&[(1, 9, "compatible"), (0, 3, "other"), (0, 9, "teleport")]);
+        extension(&mut h, next, FEATURE_NAMES, &table);
+        assert!(msg(&h).contains("bit 9 (teleport)"), "{}", msg(&h));
+
+        // The extensions fill the header's cluster exactly, without an end marker; a table-like
+        // block in the next cluster is not read.
+        let mut h = header(3, 16, 1 << 20, 1 << 9);
+        h.resize(2 << 16, 0);
+        let fill = (1 << 16) - 112 - 8;
+        assert_eq!(extension(&mut h, 112, 0xe279_2aca, &vec![b'x'; fill]), 1 << 16);
+        extension(&mut h, 1 << 16, FEATURE_NAMES, &name_table(&[(0, 9, "beyond")]));
+        assert!(msg(&h).contains("bit 9 (unnamed)"), "{}", msg(&h));
+    }
+
+    /// The version 3 header's length: 104 bytes up to one cluster, both ends included; a
+    /// compression type is read only from a header long enough to hold it.
+    #[test]
+    fn header_length_bounds_and_the_compression_type_field() {
+        let with_length = |len: u32, incompatible: u64| {
+            let mut h = header(3, 16, 1 << 20, incompatible);
+            h[100..104].copy_from_slice(&len.to_be_bytes());
+            h
+        };
+        for ok in [104, 1 << 16] {
+            assert!(parse_header(with_length(ok, 0).as_slice(), "x").is_ok(), "{ok}");
+        }
+        for bad in [103, (1 << 16) + 1] {
+            let e = parse_header(with_length(bad, 0).as_slice(), "x")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(&format!("header length {bad}")), "{e}");
+        }
+        // Byte 104 is past a 104-byte header: not a compression type (zstd's would be 1).
+        let mut short = with_length(104, 8);
+        short[104] = 1;
+        let e = parse_header(short.as_slice(), "x").unwrap_err().to_string();
+        assert!(e.contains("compression type 0"), "{e}");
+    }
+
+    /// The L1 table's bound: 32 MiB of entries is read, one entry more is refused.
+    #[test]
+    fn the_l1_table_may_be_32_mib_and_no_more() {
+        // 512-byte clusters: an L1 entry covers 64 clusters (32 KiB), so 128 GiB needs 4 Mi
+        // entries, 32 MiB.
+        let h = header(3, 9, 1 << 37, 0);
+        assert_eq!(
+            parse_header(h.as_slice(), "x").expect("32 MiB of L1").l1_needed(),
+            4 << 20
+        );
+        let e = parse_header(header(3, 9, (1 << 37) + 1, 0).as_slice(), "x")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("L1 table over 32 MiB"), "{e}");
+    }
+
     /// A hand-built image: L2 entries of every kind, checked cluster by cluster.
     #[test]
     fn mapping_by_hand() {
