@@ -331,6 +331,31 @@ impl Lab {
         self.virsh(args).expect_ok().stdout
     }
 
+    /// The provider block for this lab: libvirt over its TCP URI, LVM's tools (`lvm_tools`) over
+    /// its sshd with the lab's key and the host key checked against its known_hosts; `extra`
+    /// lines go inside the `lvm_tools` block.
+    pub fn provider_with_lvm_tools(&self, extra: &str) -> String {
+        crate::hcl::provider_block(&format!(
+            "uri = {}\n  lvm_tools {{\n    ssh_host        = \"127.0.0.1\"\n    ssh_port        = {}\n    \
+             ssh_user        = \"root\"\n    ssh_keyfile     = {}\n    ssh_known_hosts = {}\n    {extra}\n  }}",
+            crate::hcl::hcl_string(&self.uri),
+            self.env_var("LAB_SSH_PORT"),
+            crate::hcl::hcl_string(&self.env_var("LAB_SSH_KEY")),
+            crate::hcl::hcl_string(&self.env_var("LAB_KNOWN_HOSTS"))
+        ))
+    }
+
+    /// The capacity QEMU reports for the running domain's disk `target` (`virsh domblkinfo`):
+    /// what the guest sees.
+    #[track_caller]
+    pub fn live_capacity(&self, domain: &str, target: &str) -> u64 {
+        let out = self.virsh_ok(&["domblkinfo", domain, target]);
+        out.lines()
+            .find_map(|l| l.strip_prefix("Capacity:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no capacity in domblkinfo {domain} {target}: {out}"))
+    }
+
     /// All logical volumes.
     #[track_caller]
     pub fn lvs(&self) -> Vec<Lv> {

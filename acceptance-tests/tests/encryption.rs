@@ -2,13 +2,19 @@
 //! write-only argument (Terraform 1.11), opened by a running domain, imported (the secret that
 //! opens it recorded as the configuration's `secret_uuid`, which the destroy then leaves),
 //! attached again once libvirt has forgotten its `<encryption>` (the secret found by the volume's
-//! path), and the passphrase in no file Terraform wrote (state, plan, outputs, the `TF_LOG=trace`
-//! log that carries the provider's own lines).
+//! path), grown online through LVM's tools (the guest sees the payload: the LV less its header),
+//! and the passphrase in no file Terraform wrote (state, plan, outputs, the `TF_LOG=trace` log
+//! that carries the provider's own lines).
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use acceptance_tests::{DomainOpts, Run, Scenario, Workdir};
+
+const MIB: u64 = 1 << 20;
+/// The LUKS1 header and key material before the payload of a LUKS volume libvirt made
+/// (`cryptsetup luksDump`: payload offset 4096 sectors).
+const LUKS_HEADER: u64 = 2 * MIB;
 
 /// A passphrase no earlier run used, given to Terraform only through the environment
 /// (`TF_VAR_passphrase`), so no file holds it unless Terraform or the provider wrote it there.
@@ -294,6 +300,51 @@ resource "libvirt_disk_attachment" "d" {{
     );
     dom.assert_not_restarted(&before);
     s.step("attached again after the refresh: the live disk names the secret");
+
+    // Grown through LVM's tools while the running domain has it open: the LV gets room for the
+    // LUKS header besides the new capacity, and the guest is told the payload, the LV less its
+    // header (told the LV's own size, QEMU would have to grow the device past its end).
+    let grown = kept.replace("capacity = \"32MiB\"", "capacity = \"48MiB\"");
+    assert_ne!(grown, kept, "the configuration's capacity line moved");
+    wd.write_raw(&format!("{}\n{grown}", lab.provider_with_lvm_tools("")));
+    tf_logged(
+        &wd,
+        &["apply", "-auto-approve", "-input=false"],
+        &pass,
+        "grow.log",
+    )
+    .expect_ok();
+    let now = lab.lv(&pool, "enc").expect("the LV after the grow");
+    assert_eq!(now.uuid, lv.uuid, "the grow replaced the LV");
+    assert!(
+        now.size >= 48 * MIB + LUKS_HEADER,
+        "the LV ({} bytes) has no room for 48 MiB and the header",
+        now.size
+    );
+    assert_eq!(
+        lab.live_capacity(&dom.name, "sdb"),
+        now.size - LUKS_HEADER,
+        "the guest does not see the payload of the {}-byte LV",
+        now.size
+    );
+    dom.assert_not_restarted(&before);
+    let (code, _) = lab.ssh(&format!(
+        "printf %s '{pass}' | cryptsetup open --test-passphrase --key-file=- {dev}"
+    ));
+    assert_eq!(code, 0, "the grown volume no longer opens with its passphrase");
+    let replan = tf_logged(
+        &wd,
+        &["plan", "-input=false", "-detailed-exitcode"],
+        &pass,
+        "grow-replan.log",
+    );
+    assert_eq!(
+        replan.code,
+        Some(0),
+        "not a clean plan after the grow:\n{}",
+        replan.text()
+    );
+    s.step("grown online: the LV holds 48 MiB and the header, the guest sees the payload");
 
     tf_logged(
         &wd,

@@ -62,27 +62,6 @@ fn sha(lab: &Lab, dev: &str, bytes: u64) -> String {
         .to_string()
 }
 
-/// The capacity QEMU reports for the running domain's disk `target` (`virsh domblkinfo`).
-fn live_capacity(lab: &Lab, domain: &str, target: &str) -> u64 {
-    let out = lab.virsh_ok(&["domblkinfo", domain, target]);
-    out.lines()
-        .find_map(|l| l.strip_prefix("Capacity:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no capacity in domblkinfo {domain} {target}: {out}"))
-}
-
-/// The provider over the lab's `qemu+tcp://` URI, LVM's tools over ssh named only by the block.
-fn provider_tcp(lab: &Lab, extra: &str) -> String {
-    provider_block(&format!(
-        "uri = {}\n  lvm_tools {{\n    ssh_host        = \"127.0.0.1\"\n    ssh_port        = {}\n    \
-         ssh_user        = \"root\"\n    ssh_keyfile     = {}\n    ssh_known_hosts = {}\n    {extra}\n  }}",
-        hcl_string(&lab.uri),
-        lab.env_var("LAB_SSH_PORT"),
-        hcl_string(&lab.env_var("LAB_SSH_KEY")),
-        hcl_string(&lab.env_var("LAB_KNOWN_HOSTS"))
-    ))
-}
-
 fn write(wd: &Workdir, lab: &Lab, known_hosts: &str, extra: &str, body: &str) {
     wd.write_raw(&format!("{}\n{body}", provider(lab, known_hosts, extra)));
 }
@@ -113,7 +92,7 @@ fn lvm_tools_grow_online_vg_devices_timeout_and_host_key() {
     let data = sha(lab, &dev, 12 * MIB);
     let lv = lab.lv(&pool, "v").expect("LV v");
     assert_eq!(lv.size, 12 * MIB);
-    assert_eq!(live_capacity(lab, &dom.name, "sdb"), 12 * MIB);
+    assert_eq!(lab.live_capacity(&dom.name, "sdb"), 12 * MIB);
     let before = dom.runtime();
     s.step("pool, 12 MiB volume attached to a running domain, 12 MiB of data written");
 
@@ -129,7 +108,7 @@ fn lvm_tools_grow_online_vg_devices_timeout_and_host_key() {
         "not grown in place"
     );
     assert_eq!(
-        live_capacity(lab, &dom.name, "sdb"),
+        lab.live_capacity(&dom.name, "sdb"),
         40 * MIB,
         "the running domain was not told of the new size"
     );
@@ -210,7 +189,7 @@ fn lvm_tools_grow_online_vg_devices_timeout_and_host_key() {
     let over_tcp = |timeout: &str| {
         wd.write_raw(&format!(
             "{}\n{}",
-            provider_tcp(lab, &format!("command_timeout = \"{timeout}\"")),
+            lab.provider_with_lvm_tools(&format!("command_timeout = \"{timeout}\"")),
             body(&pool, &one, "48MiB", &dom.name)
         ))
     };
@@ -226,7 +205,7 @@ fn lvm_tools_grow_online_vg_devices_timeout_and_host_key() {
     over_tcp("90s");
     wd.apply();
     assert_eq!(lab.lv(&pool, "v").map(|l| l.size), Some(48 * MIB));
-    assert_eq!(live_capacity(lab, &dom.name, "sdb"), 48 * MIB);
+    assert_eq!(lab.live_capacity(&dom.name, "sdb"), 48 * MIB);
     wd.expect_plan(0);
     s.step("held VG lock: stopped at command_timeout, unchanged; grown once the lock is free");
 

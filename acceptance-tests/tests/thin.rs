@@ -4,7 +4,7 @@
 //! every step builds on the thin pool and volumes the one before made, and each outcome is read in
 //! the guest (`lvs`, the sha256 of the LV's first MiBs).
 
-use acceptance_tests::{hcl_string, provider_block, Lab, Scenario};
+use acceptance_tests::{Lab, Scenario};
 
 const MIB: u64 = 1 << 20;
 /// How much of each LV the patterns cover and the checksums read.
@@ -13,14 +13,7 @@ const HASHED_MIB: u64 = 8;
 /// The provider block: libvirt over the lab's TCP URI, LVM's tools over the lab's sshd with the
 /// host key verified.
 fn provider(s: &Scenario) -> String {
-    let lab = s.lab();
-    provider_block(&format!(
-        "uri = {}\n  lvm_tools {{\n    ssh_host        = \"127.0.0.1\"\n    ssh_port        = {}\n    ssh_user        = \"root\"\n    ssh_keyfile     = {}\n    ssh_known_hosts = {}\n  }}",
-        hcl_string(&lab.uri),
-        lab.env_var("LAB_SSH_PORT"),
-        hcl_string(&lab.env_var("LAB_SSH_KEY")),
-        hcl_string(&lab.env_var("LAB_KNOWN_HOSTS")),
-    ))
+    s.lab().provider_with_lvm_tools("")
 }
 
 fn pool_and_thin_pool(pool: &str, devices: &str) -> String {

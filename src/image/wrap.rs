@@ -277,6 +277,59 @@ mod tests {
         assert_eq!(detect(b""), Wrapper::None);
     }
 
+    fn xz(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = liblzma::write::XzEncoder::new(Vec::new(), 1);
+        e.write_all(data).expect("compress");
+        e.finish().expect("compress")
+    }
+
+    fn file_of(bytes: &[u8]) -> File {
+        use std::io::Write;
+        let mut f = tempfile::tempfile().expect("tempfile");
+        f.write_all(bytes).expect("write");
+        f
+    }
+
+    /// xz's size comes from the indexes, without decompressing: over two streams, with stream
+    /// padding (groups of four zero bytes) between and after them. gzip records none.
+    #[test]
+    fn xz_sizes_are_read_from_the_indexes_across_streams_and_padding() {
+        let mut two = xz(&[7u8; 100_000]);
+        two.extend([0u8; 8]);
+        two.extend(xz(&[9u8; 30_000]));
+        two.extend([0u8; 4]);
+        let f = file_of(&two);
+        assert_eq!(recorded_size(&f, Wrapper::Xz).expect("read"), Some(130_000));
+        // The decoder agrees (it is what decoded_size falls back to when nothing is recorded).
+        assert_eq!(
+            io::copy(
+                &mut Decoder::new(Wrapper::Xz, BufReader::new(FromStart::new(&f))).expect("decoder"),
+                &mut io::sink()
+            )
+            .expect("decompress"),
+            130_000
+        );
+        assert_eq!(recorded_size(&f, Wrapper::Gzip).expect("read"), None);
+        assert_eq!(
+            recorded_size(&f, Wrapper::None).expect("read"),
+            Some(two.len() as u64)
+        );
+    }
+
+    /// Under 24 bytes (a stream's header and footer) is too short for xz; 24 bytes is read, and
+    /// refused for what it holds.
+    #[test]
+    fn xz_files_too_short_for_a_stream_are_refused_as_such() {
+        let err = |len: usize| {
+            xz_size(&file_of(&vec![1u8; len]), len as u64)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err(20).contains("too short for a stream"), "{}", err(20));
+        assert!(err(24).contains("no xz stream footer"), "{}", err(24));
+    }
+
     #[test]
     fn varints() {
         let mut at = 0;

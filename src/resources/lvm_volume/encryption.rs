@@ -19,6 +19,19 @@ use crate::libvirt::Connection;
 /// has `qemu-img` write before the payload (`cryptsetup luksDump`: payload offset 4096 sectors).
 pub(super) const LUKS_HEADER: u64 = 2 << 20;
 
+/// What the volume's LV must hold for a guest to see `capacity` bytes: the LUKS header besides
+/// the payload when it is encrypted.
+pub(super) fn lv_bytes(capacity: u64, encrypted: bool) -> u64 {
+    capacity + if encrypted { LUKS_HEADER } else { 0 }
+}
+
+/// What a guest sees of an LV of `lv` bytes: the LUKS payload (the LV less its header) when it is
+/// encrypted. `virDomainBlockResize` sizes the disk's format layer, which for a LUKS volume is
+/// the payload: told the LV's own size, QEMU would have to grow the device past its end.
+pub(super) fn guest_bytes(lv: u64, encrypted: bool) -> u64 {
+    lv.saturating_sub(if encrypted { LUKS_HEADER } else { 0 })
+}
+
 /// The `encryption` block.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(super) struct Encryption {
@@ -65,7 +78,9 @@ pub(super) fn encryption_block() -> Block {
             (its data is lost), except that a new `passphrase_wo_version`, or a `passphrase_wo` for a volume \
             opened with an existing secret (made with `secret_uuid`, or imported: import records \
             `secret_uuid`), is refused. The LV is larger than `capacity` by the LUKS header (2 MiB, rounded up to an \
-            extent); `capacity` is what the guest sees. Cannot be combined with `source` or `clone_from`."
+            extent); `capacity` is what the guest sees, and a grow (with `lvm_tools`) grows the LV to the new capacity \
+            and the header and tells running domains the new capacity. Cannot be combined with `source` or \
+            `clone_from`."
             .into(),
         attributes: vec![
             Attribute::string("format")

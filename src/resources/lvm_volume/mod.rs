@@ -150,7 +150,7 @@ const EXTENT_ROUNDING: u64 = 4 << 20;
 /// what the guest sees). Without the header, an imported LUKS volume configured with the capacity
 /// it was made with planned a shrink of its header's size.
 fn already_holds(wanted: u64, current: u64, encrypted: bool) -> bool {
-    let lv = wanted + if encrypted { encryption::LUKS_HEADER } else { 0 };
+    let lv = encryption::lv_bytes(wanted, encrypted);
     lv <= current && current - lv < EXTENT_ROUNDING
 }
 

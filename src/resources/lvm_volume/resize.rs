@@ -19,6 +19,7 @@ use crate::lvm::Channel;
 use crate::units::human;
 
 use super::diag::vanished;
+use super::encryption::{guest_bytes, lv_bytes};
 use super::State;
 
 /// Resizes the volume `prior` records to `wanted` bytes through LVM's tools; `planned` is the new
@@ -37,13 +38,16 @@ pub(super) async fn resize(
     };
     let lv = lv_of(lvm, &id, &v).await?;
     let (vg, name) = (lv.vg.clone(), lv.name.clone());
-    if wanted < lv.size {
-        shrink(conn, lvm, &v, &lv, wanted).await?;
-    } else if wanted > lv.size {
+    // An encrypted volume's LV holds the LUKS header besides the `capacity` the guest sees.
+    let encrypted = prior.encryption.is_some();
+    let lv_wanted = lv_bytes(wanted, encrypted);
+    if lv_wanted < lv.size {
+        shrink(conn, lvm, &v, &lv, lv_wanted).await?;
+    } else if lv_wanted > lv.size {
         let cmd = Command::Extend {
             vg: vg.clone(),
             lv: name.clone(),
-            bytes: wanted,
+            bytes: lv_wanted,
         };
         lvm.call(move |c| c.run(&cmd).map(drop))
             .await
@@ -58,7 +62,8 @@ pub(super) async fn resize(
     };
     planned.fill(now.clone());
     planned.pending_guest_resize = Some(false);
-    if now.xml.capacity <= v.xml.capacity && wanted > v.xml.capacity {
+    // LVM's own figure for the size before: libvirt's may be a LUKS volume's payload.
+    if now.xml.capacity <= lv.size && lv_wanted > lv.size {
         return Err(Diagnostic::error(
             "Volume Not Grown",
             format!(
@@ -69,13 +74,12 @@ pub(super) async fn resize(
         )
         .into());
     }
-    if now.xml.capacity < v.xml.capacity {
+    if now.xml.capacity < lv.size {
         // A shrink: no domain uses the LV (checked right before), so none is told.
         return Ok(planned);
     }
-    let told = conn
-        .tell_domains_volume_size(&VolumeNames::of(&now), now.xml.capacity)
-        .await;
+    let guest = guest_bytes(now.xml.capacity, encrypted);
+    let told = conn.tell_domains_volume_size(&VolumeNames::of(&now), guest).await;
     let failures: Vec<String> = match told {
         Ok(told) => told
             .into_iter()
@@ -94,10 +98,10 @@ pub(super) async fn resize(
              new size and data. It is recorded as grown with the guests not yet told (pending_guest_resize): the next \
              apply tells them again. The guest can also be told by hand: `virsh blockresize <domain> <target> {}B`.",
             now.describe(),
-            human(now.xml.capacity),
-            now.xml.capacity,
+            human(guest),
+            guest,
             failures.join("\n  - "),
-            now.xml.capacity
+            guest
         ),
     );
     Err(Failed::with_partial(d, planned))

@@ -966,3 +966,20 @@ fn an_lv_already_holds_what_rounds_up_to_it_and_a_luks_header() {
     );
     assert!(!already_holds(28 * M, 36 * M, true), "a shrink");
 }
+
+/// A resize of an encrypted volume sizes its LV for the payload and the header, and tells the
+/// guests the payload: grown to 40 MiB, the LV is 42 MiB (44 after LVM's rounding) and a guest is
+/// told 42 MiB, never the LV's own size (QEMU would have to grow the device past its end).
+#[test]
+fn an_encrypted_resize_counts_the_luks_header_once_each_way() {
+    use super::encryption::{guest_bytes, lv_bytes};
+    const M: u64 = 1 << 20;
+    assert_eq!(lv_bytes(40 * M, true), 42 * M);
+    assert_eq!(lv_bytes(40 * M, false), 40 * M);
+    assert_eq!(guest_bytes(44 * M, true), 42 * M);
+    assert_eq!(guest_bytes(44 * M, false), 44 * M);
+    assert_eq!(guest_bytes(M, true), 0, "never below zero");
+    for c in [M, 32 * M, 1 << 40] {
+        assert_eq!(guest_bytes(lv_bytes(c, true), true), c);
+    }
+}
