@@ -330,6 +330,50 @@ mod tests {
         assert!(err(24).contains("no xz stream footer"), "{}", err(24));
     }
 
+    /// An xz footer whose index would be bigger than 16 MiB is not read (the size is then found by
+    /// decompressing); one of 16 MiB exactly is, and here it would start before the file.
+    #[test]
+    fn xz_indexes_over_16_mib_are_not_read() {
+        let footer_claiming = |field: u32| {
+            let mut f = vec![1u8; 20];
+            f.extend([0, 0, 0, 0]);
+            f.extend(field.to_le_bytes());
+            f.extend([0, 0, b'Y', b'Z']);
+            f
+        };
+        let huge = footer_claiming(u32::MAX);
+        assert_eq!(
+            xz_size(&file_of(&huge), huge.len() as u64).expect("not read"),
+            None
+        );
+        let at_bound = footer_claiming(((XZ_INDEX_MAX / 4) - 1) as u32);
+        let e = xz_size(&file_of(&at_bound), at_bound.len() as u64)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("would start before the file"), "{e}");
+    }
+
+    /// zstd's size comes from the frames' headers, summed over frames and past skippable frames
+    /// (one-shot compression records it; a stream's does not, and then nothing is recorded).
+    #[test]
+    fn zstd_sizes_are_read_from_the_frame_headers() {
+        let mut two = zstd::bulk::compress(&[5u8; 70_000], 1).expect("compress");
+        // A skippable frame between them (magic 0x184D2A5?, a length, that many bytes): no data.
+        two.extend(0x184d_2a53u32.to_le_bytes());
+        two.extend(5u32.to_le_bytes());
+        two.extend(b"skip!");
+        two.extend(zstd::bulk::compress(&[6u8; 300], 1).expect("compress"));
+        assert_eq!(
+            recorded_size(&file_of(&two), Wrapper::Zstd).expect("read"),
+            Some(70_300)
+        );
+        let streamed = zstd::encode_all(&[5u8; 70_000][..], 1).expect("compress");
+        assert_eq!(
+            recorded_size(&file_of(&streamed), Wrapper::Zstd).expect("read"),
+            None
+        );
+    }
+
     #[test]
     fn varints() {
         let mut at = 0;

@@ -16,7 +16,8 @@ use crate::framework::{AttrPath, Diagnostic, Diagnostics, Value};
 use crate::libvirt::Connection;
 
 /// What a LUKS volume's LV holds besides its capacity: the LUKS1 header and key material libvirt
-/// has `qemu-img` write before the payload (`cryptsetup luksDump`: payload offset 4096 sectors).
+/// has `qemu-img` write before the payload, rounded up (`cryptsetup luksDump` on the lab: payload
+/// offset 4040 sectors, 28 KiB under 2 MiB; QEMU shows the guest all of the LV past it).
 pub(super) const LUKS_HEADER: u64 = 2 << 20;
 
 /// What the volume's LV must hold for a guest to see `capacity` bytes: the LUKS header besides
@@ -25,9 +26,11 @@ pub(super) fn lv_bytes(capacity: u64, encrypted: bool) -> u64 {
     capacity + if encrypted { LUKS_HEADER } else { 0 }
 }
 
-/// What a guest sees of an LV of `lv` bytes: the LUKS payload (the LV less its header) when it is
-/// encrypted. `virDomainBlockResize` sizes the disk's format layer, which for a LUKS volume is
-/// the payload: told the LV's own size, QEMU would have to grow the device past its end.
+/// The size running domains are told for an LV of `lv` bytes: the LUKS payload (the LV less its
+/// header) when it is encrypted. `virDomainBlockResize` sizes the disk's format layer, which for a
+/// LUKS volume is the payload: told the LV's own size, QEMU would have to grow the device past its
+/// end and the resize fails. (QEMU then shows the guest all of the LV past the real payload
+/// offset, a few KiB more than this.)
 pub(super) fn guest_bytes(lv: u64, encrypted: bool) -> u64 {
     lv.saturating_sub(if encrypted { LUKS_HEADER } else { 0 })
 }
