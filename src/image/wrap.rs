@@ -367,6 +367,22 @@ mod tests {
             recorded_size(&file_of(&two), Wrapper::Zstd).expect("read"),
             Some(70_300)
         );
+        // Frames built by hand (raw blocks), for the header fields the library's frames above do
+        // not have: a one-byte content size (single segment, under 256 bytes) and a dictionary ID.
+        let raw_frame = |fhd: u8, after_fhd: &[u8], n: usize| {
+            let mut f = 0xfd2f_b528u32.to_le_bytes().to_vec();
+            f.push(fhd);
+            f.extend(after_fhd);
+            f.extend((((n as u32) << 3) | 1).to_le_bytes()[..3].iter());
+            f.extend(vec![b'r'; n]);
+            f
+        };
+        // Single segment, no content-size flag: one byte of size.
+        let one_byte = raw_frame(0x20, &[200], 200);
+        // Single segment, a 2-byte size (stored less 256) after a 1-byte dictionary ID.
+        let with_dict = raw_frame(0x61, &[7, 44, 0], 300);
+        let f = file_of(&[one_byte, with_dict].concat());
+        assert_eq!(recorded_size(&f, Wrapper::Zstd).expect("read"), Some(500));
         let streamed = zstd::encode_all(&[5u8; 70_000][..], 1).expect("compress");
         assert_eq!(
             recorded_size(&file_of(&streamed), Wrapper::Zstd).expect("read"),
