@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use acceptance_tests::{DomainOpts, Run, Scenario, Workdir};
+use acceptance_tests::{DomainOpts, Lab, Run, Scenario, Workdir};
 
 const MIB: u64 = 1 << 20;
 /// What the provider counts for the LUKS1 header and key material before the payload of a LUKS
@@ -42,6 +42,21 @@ fn tf_logged(wd: &Workdir<'_>, args: &[&str], pass: &str, log: &str) -> Run {
     let out = wd.path().join(format!("{log}.out"));
     std::fs::write(&out, r.text()).expect("keep the command's output");
     r
+}
+
+/// Whether the LUKS header of `dev` opens with `pass` (`cryptsetup open --test-passphrase`).
+fn opens_with(lab: &Lab, dev: &str, pass: &str) -> bool {
+    lab.ssh(&format!(
+        "printf %s '{pass}' | cryptsetup open --test-passphrase --key-file=- {dev}"
+    ))
+    .0 == 0
+}
+
+/// `terraform plan -detailed-exitcode` (logged as `log`) says there is nothing to change.
+#[track_caller]
+fn assert_clean_plan(wd: &Workdir<'_>, pass: &str, log: &str) {
+    let r = tf_logged(wd, &["plan", "-input=false", "-detailed-exitcode"], pass, log);
+    assert_eq!(r.code, Some(0), "not a clean plan ({log}):\n{}", r.text());
 }
 
 /// Every regular file under `dir` whose content holds `needle`.
@@ -125,17 +140,14 @@ resource "libvirt_disk_attachment" "d" {{
     let dev = format!("/dev/{pool}/enc");
     let dump = lab.ssh_ok(&format!("cryptsetup luksDump {dev}"));
     assert!(dump.contains("LUKS header information"), "{dump}");
-    let (code, _) = lab.ssh(&format!(
-        "printf %s '{pass}' | cryptsetup open --test-passphrase --key-file=- {dev}"
-    ));
-    assert_eq!(
-        code, 0,
+    assert!(
+        opens_with(lab, &dev, &pass),
         "the LUKS header does not open with the configured passphrase"
     );
-    let (code, _) = lab.ssh(&format!(
-        "printf %s 'not-{pass}' | cryptsetup open --test-passphrase --key-file=- {dev}"
-    ));
-    assert_ne!(code, 0, "the LUKS header opens with a wrong passphrase");
+    assert!(
+        !opens_with(lab, &dev, &format!("not-{pass}")),
+        "the LUKS header opens with a wrong passphrase"
+    );
 
     // State: the provider's secret, no passphrase.
     let enc = wd.state_attr("libvirt_lvm_volume.enc", "encryption");
@@ -158,13 +170,7 @@ resource "libvirt_disk_attachment" "d" {{
         "no LUKS encryption with secret {uuid} in the live disk:\n{disk}"
     );
     dom.assert_not_restarted(&before);
-    let replan = tf_logged(
-        &wd,
-        &["plan", "-input=false", "-detailed-exitcode"],
-        &pass,
-        "replan.log",
-    );
-    assert_eq!(replan.code, Some(0), "not a clean plan:\n{}", replan.text());
+    assert_clean_plan(&wd, &pass, "replan.log");
     s.step("checked in the guest and the domain");
 
     // A new passphrase with a new version: libvirt cannot re-key the LUKS header, so the apply
@@ -192,11 +198,8 @@ resource "libvirt_disk_attachment" "d" {{
         same_lv(log);
     };
     refused_apply(&pass2, "rotate.log", "Passphrase Cannot Be Rotated In Place");
-    let (code, _) = lab.ssh(&format!(
-        "printf %s '{pass}' | cryptsetup open --test-passphrase --key-file=- {dev}"
-    ));
-    assert_eq!(
-        code, 0,
+    assert!(
+        opens_with(lab, &dev, &pass),
         "the volume no longer opens with its passphrase after the refusal"
     );
     assert!(
@@ -257,18 +260,7 @@ resource "libvirt_disk_attachment" "d" {{
     );
     assert_ne!(kept, body, "the configuration's passphrase lines moved");
     wd.write(&kept);
-    let replan = tf_logged(
-        &wd,
-        &["plan", "-input=false", "-detailed-exitcode"],
-        &pass,
-        "import-replan.log",
-    );
-    assert_eq!(
-        replan.code,
-        Some(0),
-        "not a clean plan after the import:\n{}",
-        replan.text()
-    );
+    assert_clean_plan(&wd, &pass, "import-replan.log");
     same_lv("import-replan.log");
     s.step("import: secret_uuid recorded, a passphrase refused, the existing secret a clean plan");
 
@@ -340,22 +332,11 @@ resource "libvirt_disk_attachment" "d" {{
         now.size
     );
     dom.assert_not_restarted(&before);
-    let (code, _) = lab.ssh(&format!(
-        "printf %s '{pass}' | cryptsetup open --test-passphrase --key-file=- {dev}"
-    ));
-    assert_eq!(code, 0, "the grown volume no longer opens with its passphrase");
-    let replan = tf_logged(
-        &wd,
-        &["plan", "-input=false", "-detailed-exitcode"],
-        &pass,
-        "grow-replan.log",
+    assert!(
+        opens_with(lab, &dev, &pass),
+        "the grown volume no longer opens with its passphrase"
     );
-    assert_eq!(
-        replan.code,
-        Some(0),
-        "not a clean plan after the grow:\n{}",
-        replan.text()
-    );
+    assert_clean_plan(&wd, &pass, "grow-replan.log");
     s.step("grown online: the LV holds 48 MiB and the header, the guest sees the payload");
 
     tf_logged(
