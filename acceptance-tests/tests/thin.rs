@@ -2,7 +2,8 @@
 //! `libvirt_lvm_thin_pool`, `libvirt_lvm_thin_volume` (a fast clone with `origin`) and
 //! `libvirt_lvm_snapshot` (a thin snapshot and its merge back). One scenario shares its set-up:
 //! every step builds on the thin pool and volumes the one before made, and each outcome is read in
-//! the guest (`lvs`, the sha256 of the LV's first MiBs).
+//! the guest (`lvs`, the sha256 of the LV's first MiBs). A second provider configuration without
+//! `lvm_tools` makes a thick snapshot through libvirt alone (`<backingStore>`).
 
 use acceptance_tests::{Lab, Scenario};
 
@@ -10,10 +11,16 @@ const MIB: u64 = 1 << 20;
 /// How much of each LV the patterns cover and the checksums read.
 const HASHED_MIB: u64 = 8;
 
-/// The provider block: libvirt over the lab's TCP URI, LVM's tools over the lab's sshd with the
-/// host key verified.
+/// The provider blocks: libvirt over the lab's TCP URI, LVM's tools over the lab's sshd with the
+/// host key verified; and `libvirt.libvirt_only`, the same URI without LVM's tools (a qemu+tcp
+/// URI carries no ssh for them), for what libvirt alone does.
 fn provider(s: &Scenario) -> String {
-    s.lab().provider_with_lvm_tools("")
+    let lab = s.lab();
+    format!(
+        "{}\nprovider \"libvirt\" {{\n  alias = \"libvirt_only\"\n  uri   = {}\n}}\n",
+        lab.provider_with_lvm_tools(""),
+        acceptance_tests::hcl::hcl_string(&lab.uri)
+    )
 }
 
 fn pool_and_thin_pool(pool: &str, devices: &str) -> String {
@@ -42,7 +49,8 @@ resource "libvirt_lvm_thin_pool" "tp" {{
     )
 }
 
-/// A plain 16 MiB volume and a thick snapshot of it with 8 MiB for its changes.
+/// A plain 16 MiB volume and two thick snapshots of it: `ts` made with LVM's tools, with 8 MiB for
+/// the blocks that change, and `lts` by libvirt alone, with 16 MiB.
 fn thick() -> &'static str {
     r#"
 resource "libvirt_lvm_volume" "plain" {
@@ -56,6 +64,14 @@ resource "libvirt_lvm_snapshot" "ts" {
   origin = libvirt_lvm_volume.plain.name
   name   = "ts"
   size   = "8MiB"
+}
+
+resource "libvirt_lvm_snapshot" "lts" {
+  provider = libvirt.libvirt_only
+  pool     = libvirt_lvm_pool.p.name
+  origin   = libvirt_lvm_volume.plain.name
+  name     = "lts"
+  size     = "16MiB"
 }
 "#
 }
@@ -217,6 +233,27 @@ fn thin_pool_volumes_clone_snapshot_merge_and_refused_destroy() {
     assert_eq!(row(&rows, "ts").map(|r| r[3].as_str()), Some("plain"), "{rows:?}");
     let ts_attr = lab.lv(&pool, "ts").map(|l| l.attr).unwrap_or_default();
     assert!(ts_attr.starts_with('s'), "ts is no thick snapshot: {ts_attr}");
+    // The snapshot libvirt made alone: a thick snapshot of plain in lvs, its UUID the id, and
+    // what LVM alone can say (how full it is) null.
+    assert_eq!(
+        row(&rows, "lts").map(|r| r[3].as_str()),
+        Some("plain"),
+        "{rows:?}"
+    );
+    let lts = lab.lv(&pool, "lts").expect("lts in lvs");
+    assert!(
+        lts.attr.starts_with('s'),
+        "lts is no thick snapshot: {}",
+        lts.attr
+    );
+    assert_eq!(lts.size, 16 * MIB, "lts copy-on-write size");
+    assert_eq!(wd.state_str("libvirt_lvm_snapshot.lts", "id"), lts.uuid);
+    assert_eq!(wd.state_str("libvirt_lvm_snapshot.lts", "kind"), "thick");
+    assert_eq!(
+        st("libvirt_lvm_snapshot.lts", "size_bytes").as_u64(),
+        Some(16 * MIB)
+    );
+    assert!(st("libvirt_lvm_snapshot.lts", "data_percent").is_null());
     assert_eq!(
         wd.state_attr("libvirt_lvm_thin_pool.tp", "virtual_size_total")
             .as_u64(),
@@ -224,8 +261,41 @@ fn thin_pool_volumes_clone_snapshot_merge_and_refused_destroy() {
         "the refresh before this apply read the three thin volumes' sizes"
     );
     assert_eq!(sha(lab, &pool, "c1"), sha_a, "the fast clone reads as its origin");
-    wd.expect_plan(0);
-    s.step("thin snapshot and fast clone made; the clone reads as t1");
+    // 10 MiB of pattern P over plain: lts (16 MiB for changes) keeps reading plain as it was;
+    // ts (8 MiB) overflows, and LVM drops it (read back as invalid below).
+    let sha_plain_then = sha(lab, &pool, "plain");
+    lab.ssh_ok(&format!(
+        "yes P | tr -d '\\n' | head -c {} | dd of=/dev/{pool}/plain bs=1M oflag=direct status=none",
+        10 * MIB
+    ));
+    assert_ne!(sha(lab, &pool, "plain"), sha_plain_then, "pattern P was written");
+    assert_eq!(
+        sha(lab, &pool, "lts"),
+        sha_plain_then,
+        "lts reads plain as it was"
+    );
+    let ts_attr = lab.lv(&pool, "ts").map(|l| l.attr).unwrap_or_default();
+    assert_eq!(
+        ts_attr.chars().nth(4),
+        Some('I'),
+        "ts did not overflow: {ts_attr}"
+    );
+    // libvirt lists no LV whose state is not active (`I` included), as the docs say: without
+    // LVM's tools an overflowed snapshot reads as gone.
+    let listed = lab.virsh_ok(&["vol-list", "--pool", &pool]);
+    let paths: Vec<&str> = listed
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
+    assert!(
+        !paths.contains(&format!("/dev/{pool}/ts").as_str()),
+        "libvirt lists the overflowed ts: {listed}"
+    );
+    assert!(
+        paths.contains(&format!("/dev/{pool}/lts").as_str()),
+        "libvirt lists lts: {listed}"
+    );
+    s.step("thin snapshot, fast clone and thick snapshots with and without LVM's tools made; the clone and lts read as their origins did");
 
     // Pattern B over t1, then the rollback: t1 reads as pattern A again and s1 is gone.
     // The refresh of the apply above read what pattern A used of the thin pool and of t1.
@@ -234,6 +304,15 @@ fn thin_pool_volumes_clone_snapshot_merge_and_refused_destroy() {
     assert_eq!(
         st("libvirt_lvm_thin_pool.tp", "size_bytes").as_u64(),
         Some(256 * MIB)
+    );
+    assert_eq!(
+        st("libvirt_lvm_snapshot.ts", "invalid").as_bool(),
+        Some(true),
+        "ts overflowed"
+    );
+    assert_eq!(
+        st("libvirt_lvm_snapshot.lts", "size_bytes").as_u64(),
+        Some(16 * MIB)
     );
     let used = st("libvirt_lvm_thin_pool.tp", "data_percent")
         .as_f64()
@@ -289,6 +368,8 @@ fn thin_pool_volumes_clone_snapshot_merge_and_refused_destroy() {
     );
     wd.write_raw(&merge_cfg);
     wd.apply().expect_mentions(&[
+        "Snapshot Is Invalid",
+        "Thick snapshot \"ts\" overflowed",
         "Writes Since The Snapshot Are Lost",
         "Everything written to \"t1\" since is lost",
         "disappears",
@@ -324,7 +405,7 @@ fn thin_pool_volumes_clone_snapshot_merge_and_refused_destroy() {
         .expect_mentions(&["Thin Pool Holds Thin Volumes", "op"]);
     let rows = lvs_rows(lab, &pool);
     assert!(row(&rows, "tp").is_some(), "the thin pool was removed: {rows:?}");
-    for gone in ["t1", "t2", "t3", "c1", "ts", "plain"] {
+    for gone in ["t1", "t2", "t3", "c1", "ts", "lts", "plain"] {
         assert!(
             row(&rows, gone).is_none(),
             "{gone} outlived its destroy: {rows:?}"

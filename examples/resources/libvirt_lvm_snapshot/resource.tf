@@ -27,7 +27,9 @@ resource "libvirt_lvm_snapshot" "before_upgrade" {
 }
 
 # A thick (copy-on-write) snapshot of a plain volume needs space for the
-# blocks that change; it becomes invalid when they outgrow it.
+# blocks that change; it becomes invalid when they outgrow it. This kind is
+# also made without lvm_tools, through libvirt alone (then data_percent and
+# invalid are null, and growing or merging it needs the tools).
 resource "libvirt_lvm_volume" "db" {
   pool     = libvirt_lvm_pool.data.name
   name     = "db"

@@ -66,6 +66,20 @@ pub fn volume_xml(name: &str, capacity: u64, allocation: u64) -> Result<String, 
     ))
 }
 
+/// The XML to create a thick LVM snapshot of the LV at `origin_path` with `bytes` of copy-on-write
+/// space: libvirt's logical backend runs `lvcreate -L <bytes> -s <origin_path>` for a volume with a
+/// `<backingStore>` whose capacity equals its allocation (a smaller allocation would make it one of
+/// libvirt's sparse volumes, `--virtualsize`, instead).
+pub fn snapshot_volume_xml(name: &str, bytes: u64, origin_path: &str) -> Result<String, XmlError> {
+    Ok(format!(
+        "<volume>\n  <name>{}</name>\n  <capacity unit='bytes'>{bytes}</capacity>\n  \
+         <allocation unit='bytes'>{bytes}</allocation>\n  <backingStore>\n    <path>{}</path>\n  \
+         </backingStore>\n</volume>\n",
+        esc(VOLUME, "volume name", name)?,
+        esc(VOLUME, "origin path", origin_path)?
+    ))
+}
+
 /// The XML to create a LUKS-encrypted volume whose passphrase is libvirt secret `secret_uuid`:
 /// libvirt formats it with `qemu-img create -f luks` on the hypervisor, so the volume's first
 /// bytes are a LUKS header and its capacity is what the guest sees inside it.
@@ -124,6 +138,22 @@ mod tests {
         );
         let file = "<volume type='file'><name>a.qcow2</name><target><format type='qcow2'/></target></volume>";
         assert_eq!(VolumeXml::parse(file).unwrap().format.as_deref(), Some("qcow2"));
+    }
+
+    #[test]
+    fn a_snapshot_volume_names_its_origin_and_allocates_its_size() {
+        let xml = snapshot_volume_xml("before-upgrade", 64 << 20, "/dev/vg/vm&1").unwrap();
+        let vol = VolumeXml::parse(&xml).unwrap();
+        assert_eq!(
+            (
+                vol.name.as_str(),
+                vol.capacity,
+                vol.allocation,
+                vol.backing_path.as_deref()
+            ),
+            ("before-upgrade", 64 << 20, 64 << 20, Some("/dev/vg/vm&1"))
+        );
+        assert!(xml.contains("<path>/dev/vg/vm&amp;1</path>"), "{xml}");
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //! refused while a running domain uses the origin or the origin is open (LVM would defer the merge
 //! to the origin's next activation). Once merged, the resource stays in the state as a record of
 //! the rollback and destroying it removes nothing.
+//!
+//! Without LVM's tools a thick snapshot goes through libvirt alone ([`through_libvirt`]).
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -26,12 +28,14 @@ use crate::provider::Ctx;
 use crate::units::Size;
 use std::sync::Arc;
 
-use super::lv_common::{
-    channel, find, lvs, merge_refusal, names_of, needs_lvm_tools, read_lv, require_vg, run, shrink_refused,
-    size_at, size_change, size_kept, validate_size, vg_of, Found, Read, SizeChange,
-};
 use super::lv_common::{claim, grow_to, pool_and_name_identity, pool_and_name_identity_schema};
+use super::lv_common::{
+    find, lvs, merge_refusal, names_of, read_lv, require_vg, run, shrink_refused, size_at, size_change,
+    size_kept, validate_size, vg_of, Found, Read, SizeChange,
+};
 use super::lvm_thin_volume::remove_lv;
+
+mod through_libvirt;
 
 /// The resource type.
 pub struct LvmSnapshot;
@@ -110,6 +114,15 @@ fn kind_for(origin: &Lv, size_set: bool) -> Result<&'static str, Diagnostic> {
     }
 }
 
+fn nothing_to_merge_yet() -> Diagnostic {
+    Diagnostic::error(
+        "Nothing To Merge Yet",
+        "merge_into_origin = true on a snapshot not made yet would roll its origin back to itself. Valid: false at \
+         creation; set it to true on an existing snapshot to roll back.",
+    )
+    .at_attr("merge_into_origin")
+}
+
 fn merge_warning(origin: &str, name: &str) -> Diagnostic {
     Diagnostic::warning(
         "Rollback: The Origin's Writes Since The Snapshot Are Lost",
@@ -146,6 +159,10 @@ impl Resource for LvmSnapshot {
             "An LVM snapshot of an LV in a `logical` storage pool's volume group: a thin snapshot of a thin volume \
              (instant, no size), or a thick copy-on-write snapshot of a plain LV (`size` for the blocks that \
              change). Made and read with LVM's own tools (see the provider's `lvm_tools` block).\n\n\
+             Without those tools, a thick snapshot of a plain LV is made, read and removed through libvirt alone (a \
+             volume with a `<backingStore>`; libvirt runs `lvcreate -s`). Then `data_percent` and `invalid` are \
+             null (libvirt does not report them), a snapshot that overflowed disappears from libvirt's listing and \
+             reads as gone, and a thin snapshot, a grow or a merge is refused at plan: they need the tools.\n\n\
              Rolling the origin back is explicit: set `merge_into_origin = true` and apply (`lvconvert --merge`). The \
              plan says what is lost (the origin's writes since the snapshot); the apply is refused while a running \
              domain uses the origin, or the origin is open. Destroying the resource removes only the snapshot, \
@@ -212,10 +229,7 @@ impl Resource for LvmSnapshot {
         };
         let lvm = match ctx.lvm().await {
             Ok(Some(lvm)) => lvm,
-            Ok(None) => {
-                plan.warn_refusal(needs_lvm_tools(TYPE, &ctx.lvm_unavailable().await).at_attr("pool"));
-                return Ok(());
-            }
+            Ok(None) => return through_libvirt::plan(ctx, plan, (&pool, &origin, &name)).await,
             Err(d) => {
                 plan.warn_refusal(d);
                 return Ok(());
@@ -224,14 +238,7 @@ impl Resource for LvmSnapshot {
         let merge_now = plan.planned("merge_into_origin").as_bool() == Some(true);
         if plan.is_create() {
             if merge_now {
-                plan.warn_refusal(
-                    Diagnostic::error(
-                        "Nothing To Merge Yet",
-                        "merge_into_origin = true on a snapshot not made yet would roll its origin back to itself. \
-                         Valid: false at creation; set it to true on an existing snapshot to roll back.",
-                    )
-                    .at_attr("merge_into_origin"),
-                );
+                plan.warn_refusal(nothing_to_merge_yet());
             }
             let Some(vg) = vg_of(ctx, &pool).await? else {
                 return Ok(());
@@ -299,7 +306,6 @@ impl Resource for LvmSnapshot {
     }
 
     async fn create(&self, ctx: &Ctx, planned: State) -> Outcome<State> {
-        let lvm = channel(ctx, TYPE).await?;
         if planned.merge_into_origin == Some(true) {
             return Err(Diagnostic::error(
                 "Nothing To Merge Yet",
@@ -308,6 +314,9 @@ impl Resource for LvmSnapshot {
             .at_attr("merge_into_origin")
             .into());
         }
+        let Some(lvm) = ctx.lvm().await? else {
+            return through_libvirt::create(ctx, planned).await;
+        };
         let vg = require_vg(ctx, &planned.pool).await?;
         let before = lvs(&lvm, &vg).await?;
         if let Some(l) = before.iter().find(|l| l.name == planned.name) {
@@ -370,6 +379,9 @@ impl Resource for LvmSnapshot {
             // The snapshot was consumed by the rollback this resource records.
             return Ok(Some(s));
         }
+        if ctx.lvm().await?.is_none() {
+            return through_libvirt::read(ctx, s, notes).await;
+        }
         match read_lv(ctx, "Snapshot", TYPE, (&s.pool, &uuid, &s.name), notes).await? {
             Read::Unread => Ok(Some(s)),
             Read::Gone => Ok(None),
@@ -388,8 +400,10 @@ impl Resource for LvmSnapshot {
                 ..prior
             });
         }
+        let Some(lvm) = ctx.lvm().await? else {
+            return through_libvirt::update(ctx, prior, planned).await;
+        };
         let mut s = planned;
-        let lvm = channel(ctx, TYPE).await?;
         let vg = require_vg(ctx, &prior.pool).await?;
         let uuid = prior.id.clone().unwrap_or_default();
         let report = lvs(&lvm, &vg).await?;
@@ -418,7 +432,9 @@ impl Resource for LvmSnapshot {
         if prior.merged == Some(true) {
             return Ok(());
         }
-        let lvm = channel(ctx, TYPE).await?;
+        let Some(lvm) = ctx.lvm().await? else {
+            return through_libvirt::delete(ctx, &prior, notes).await;
+        };
         let Some(vg) = vg_of(ctx, &prior.pool).await? else {
             notes.push(Diagnostic::warning(
                 "Snapshot Not Deleted",
@@ -440,7 +456,9 @@ impl Resource for LvmSnapshot {
             )
             .into());
         };
-        let lvm = channel(ctx, TYPE).await?;
+        let Some(lvm) = ctx.lvm().await? else {
+            return through_libvirt::import(ctx, pool, name).await;
+        };
         let vg = require_vg(ctx, pool).await?;
         let report = lvs(&lvm, &vg).await?;
         let Some(lv) = report.iter().find(|l| l.name == name && l.origin.is_some()) else {
