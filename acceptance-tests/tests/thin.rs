@@ -49,16 +49,21 @@ resource "libvirt_lvm_thin_pool" "tp" {{
     )
 }
 
-/// A plain 16 MiB volume and two thick snapshots of it: `ts` made with LVM's tools, with 8 MiB for
-/// the blocks that change, and `lts` by libvirt alone, with 16 MiB.
-fn thick() -> &'static str {
+/// A plain 16 MiB volume.
+fn plain() -> &'static str {
     r#"
 resource "libvirt_lvm_volume" "plain" {
   pool     = libvirt_lvm_pool.p.name
   name     = "plain"
   capacity = "16MiB"
 }
+"#
+}
 
+/// Two thick snapshots of the plain volume: `ts` made with LVM's tools, with 8 MiB for the blocks
+/// that change, and `lts` by libvirt alone, with 12 MiB.
+fn thick() -> &'static str {
+    r#"
 resource "libvirt_lvm_snapshot" "ts" {
   pool   = libvirt_lvm_pool.p.name
   origin = libvirt_lvm_volume.plain.name
@@ -71,7 +76,7 @@ resource "libvirt_lvm_snapshot" "lts" {
   pool     = libvirt_lvm_pool.p.name
   origin   = libvirt_lvm_volume.plain.name
   name     = "lts"
-  size     = "16MiB"
+  size     = "12MiB"
 }
 "#
 }
@@ -152,6 +157,7 @@ fn thin_pool_volumes_clone_snapshot_merge_and_refused_destroy() {
         thin_volume("t1", ""),
         thin_volume("t2", ""),
         thin_volume("t3", ""),
+        plain().to_string(),
     ]
     .concat();
     let wd = s.workdir_raw(&format!("{base}{three}"));
@@ -178,9 +184,11 @@ fn thin_pool_volumes_clone_snapshot_merge_and_refused_destroy() {
     wd.expect_plan(0);
     s.step("apply: thin pool and three thin volumes in lvs, plan clean");
 
-    // Pattern A, then a thin snapshot and a fast clone of t1.
+    // Pattern A, then a thin snapshot and a fast clone of t1; pattern O on plain, then its thick
+    // snapshots.
     write_pattern(lab, &pool, "t1", 'A');
     let sha_a = sha(lab, &pool, "t1");
+    write_pattern(lab, &pool, "plain", 'O');
     wd.write_raw(&format!(
         "{base}{three}{}{}{}",
         snapshot(false),
@@ -246,12 +254,12 @@ fn thin_pool_volumes_clone_snapshot_merge_and_refused_destroy() {
         "lts is no thick snapshot: {}",
         lts.attr
     );
-    assert_eq!(lts.size, 16 * MIB, "lts copy-on-write size");
+    assert_eq!(lts.size, 12 * MIB, "lts copy-on-write size");
     assert_eq!(wd.state_str("libvirt_lvm_snapshot.lts", "id"), lts.uuid);
     assert_eq!(wd.state_str("libvirt_lvm_snapshot.lts", "kind"), "thick");
     assert_eq!(
         st("libvirt_lvm_snapshot.lts", "size_bytes").as_u64(),
-        Some(16 * MIB)
+        Some(12 * MIB)
     );
     assert!(st("libvirt_lvm_snapshot.lts", "data_percent").is_null());
     assert_eq!(
@@ -261,7 +269,7 @@ fn thin_pool_volumes_clone_snapshot_merge_and_refused_destroy() {
         "the refresh before this apply read the three thin volumes' sizes"
     );
     assert_eq!(sha(lab, &pool, "c1"), sha_a, "the fast clone reads as its origin");
-    // 10 MiB of pattern P over plain: lts (16 MiB for changes) keeps reading plain as it was;
+    // 10 MiB of pattern P over plain: lts (12 MiB for changes) keeps reading plain as it was;
     // ts (8 MiB) overflows, and LVM drops it (read back as invalid below).
     let sha_plain_then = sha(lab, &pool, "plain");
     lab.ssh_ok(&format!(
@@ -312,7 +320,7 @@ fn thin_pool_volumes_clone_snapshot_merge_and_refused_destroy() {
     );
     assert_eq!(
         st("libvirt_lvm_snapshot.lts", "size_bytes").as_u64(),
-        Some(16 * MIB)
+        Some(12 * MIB)
     );
     let used = st("libvirt_lvm_thin_pool.tp", "data_percent")
         .as_f64()
@@ -357,14 +365,24 @@ fn thin_pool_volumes_clone_snapshot_merge_and_refused_destroy() {
     assert_ne!(sha(lab, &pool, "t1"), sha_a, "pattern B was written");
     // The same apply grows the thin pool and t2 in place.
     let merge_cfg = format!(
-        "{head}{}{}{}{}{}{}{}",
+        "{head}{}{}{}{}{}{}{}{}{}",
         thin_pool("320MiB"),
         thin_volume("t1", ""),
         thin_volume_of("t2", "2GiB", ""),
         thin_volume("t3", ""),
         snapshot(true),
         thin_volume("c1", "origin = libvirt_lvm_thin_volume.t1.name"),
-        thick()
+        plain(),
+        thick(),
+        // A snapshot as a clone source: a copy of what lts reads (plain before pattern P).
+        r#"
+resource "libvirt_lvm_volume" "from_lts" {
+  pool       = libvirt_lvm_pool.p.name
+  name       = "from_lts"
+  capacity   = "16MiB"
+  clone_from = libvirt_lvm_snapshot.lts.id
+}
+"#
     );
     wd.write_raw(&merge_cfg);
     wd.apply().expect_mentions(&[
@@ -383,6 +401,11 @@ fn thin_pool_volumes_clone_snapshot_merge_and_refused_destroy() {
     );
     assert_eq!(lab.lv(&pool, "t2").map(|l| l.size), Some(2 << 30), "t2 grown");
     assert_eq!(sha(lab, &pool, "c1"), sha_a, "the clone kept its content");
+    assert_eq!(
+        sha(lab, &pool, "from_lts"),
+        sha_plain_then,
+        "the clone of lts reads as plain did when lts was taken (pattern O), not as plain now"
+    );
     assert!(
         row(&lvs_rows(lab, &pool), "s1").is_none(),
         "the merged snapshot is gone"
@@ -405,7 +428,7 @@ fn thin_pool_volumes_clone_snapshot_merge_and_refused_destroy() {
         .expect_mentions(&["Thin Pool Holds Thin Volumes", "op"]);
     let rows = lvs_rows(lab, &pool);
     assert!(row(&rows, "tp").is_some(), "the thin pool was removed: {rows:?}");
-    for gone in ["t1", "t2", "t3", "c1", "ts", "lts", "plain"] {
+    for gone in ["t1", "t2", "t3", "c1", "ts", "lts", "plain", "from_lts"] {
         assert!(
             row(&rows, gone).is_none(),
             "{gone} outlived its destroy: {rows:?}"

@@ -22,6 +22,7 @@ use super::facts::volume::{
     lookup_by_key, no_such_volume, pool_of, vol_info, Lookup, VolInfo, VolumeIdentity,
 };
 use super::rules::broken::{off, Guard};
+use super::rules::clone::clone_source_problem;
 use super::rules::usage::{Use, VolumeNames};
 use super::rules::vg::{dependants, snapshots_of, Held};
 use super::xml::PoolXml;
@@ -295,31 +296,26 @@ const CLONE_HEAD: usize = 64 << 10;
 /// Why a clone source must not be copied, if it must not: libvirt copies a raw volume block by
 /// block, but converts any other format with `qemu-img` running as root on the hypervisor, which
 /// opens whatever the image names (a backing file such as `/etc/shadow` or another tenant's LV, an
-/// external data file). So a source with a backing store in libvirt's XML is refused, a qcow2 is
-/// refused when its header (read here, in the copy's piece of work) names another file, and
-/// other formats (vmdk, qed, vdi, ...) are refused outright.
+/// external data file). So a file with a backing store in libvirt's XML is refused (a thick LVM
+/// snapshot's, its origin, is not: [`clone_source_problem`]), a qcow2 is refused when its header
+/// (read here, in the copy's piece of work) names another file, and other formats (vmdk, qed, vdi,
+/// ...) are refused outright.
 fn refuse_clone_source(
     c: &Connect,
     src: &StorageVol,
     info: &VolInfo,
     object: &str,
 ) -> Result<Option<String>> {
-    if let Some(backing) = &info.xml.backing_path {
-        return Ok(Some(format!("it has a backing store, {backing}")));
+    if let Some(why) = clone_source_problem(&info.xml) {
+        return Ok(Some(why));
     }
-    match info.xml.format.as_deref() {
-        None | Some("raw") => Ok(None),
-        Some("qcow2") => {
-            let head = download_head(c, src, CLONE_HEAD, object)?;
-            Ok(crate::image::check_qcow2_head(&head, &info.path())
-                .err()
-                .map(|e| e.to_string()))
-        }
-        Some(other) => Ok(Some(format!(
-            "it is a {other} image, which only qcow2 and raw sources may be: libvirt would convert it with \
-             qemu-img on the hypervisor without a check of the files it names"
-        ))),
+    if info.xml.format.as_deref() != Some("qcow2") {
+        return Ok(None);
     }
+    let head = download_head(c, src, CLONE_HEAD, object)?;
+    Ok(crate::image::check_qcow2_head(&head, &info.path())
+        .err()
+        .map(|e| e.to_string()))
 }
 
 /// The first `len` bytes of `v` (fewer when it is smaller), read over a libvirt stream.

@@ -75,12 +75,16 @@ fn identity(s: &State) -> Option<VolumeIdentity> {
 impl State {
     /// What libvirt says of the snapshot: its key, name, copy-on-write size and path. How full
     /// it is and whether it overflowed are LVM's to say (`null` here).
+    ///
+    /// The copy-on-write size is libvirt's allocation: its logical backend takes a volume's
+    /// allocation from LVM's `lv_size` (for a snapshot, its copy-on-write space) and its capacity
+    /// from the device, which for a snapshot reads as large as its origin.
     pub(super) fn fill_from_volume(&mut self, v: &VolInfo) {
         self.id = Some(v.key());
         self.name = v.xml.name.clone();
         self.kind = Some("thick".to_string());
-        self.size = Some(size_kept(self.size.as_ref(), v.xml.capacity));
-        self.size_bytes = Some(v.xml.capacity);
+        self.size = Some(size_kept(self.size.as_ref(), v.xml.allocation));
+        self.size_bytes = Some(v.xml.allocation);
         self.data_percent = None;
         self.invalid = None;
         self.merged = Some(false);

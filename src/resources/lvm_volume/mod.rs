@@ -225,7 +225,9 @@ impl Resource for LvmVolume {
                     .describe(
                         "Create the volume as a copy of another volume on the same hypervisor, named by its key \
                          (for example `libvirt_lvm_volume.golden.id`): any active pool, a directory pool's qcow2 \
-                         included (libvirt converts it to raw on the hypervisor). `capacity` must be at least the \
+                         included (libvirt converts it to raw on the hypervisor), or a thick snapshot \
+                         (`libvirt_lvm_snapshot.x.id`: the copy reads as the origin did when the snapshot was \
+                         taken). `capacity` must be at least the \
                          source's size (checked at plan); the rest of the volume reads as zeros. Written at creation \
                          only: changing it later writes nothing (see `source`). Conflicts with `source`.",
                     ),
@@ -881,14 +883,7 @@ async fn plan_create(ctx: &Ctx, plan: &mut Plan, wanted: u64) -> Result<(), Diag
             )),
             Some(v) => {
                 // What libvirt's XML already tells; the create reads the header too.
-                let why = match (&v.xml.backing_path, v.xml.format.as_deref()) {
-                    (Some(b), _) => Some(format!("it has a backing store, {b}")),
-                    (None, None | Some("raw" | "qcow2")) => None,
-                    (None, Some(f)) => Some(format!(
-                        "it is a {f} image, which only qcow2 and raw sources may be"
-                    )),
-                };
-                if let Some(why) = why {
+                if let Some(why) = crate::libvirt::rules::clone::clone_source_problem(&v.xml) {
                     plan.warn_refusal(clone_source_refused(&v, &why));
                 }
             }
