@@ -492,6 +492,174 @@ pub fn grow_b(runs: usize) {
     );
 }
 
+/// A command run in the lab over its sshd, as an operator would by hand; the time it took.
+fn lab_ssh(args: &[&str]) -> Duration {
+    let t = std::time::Instant::now();
+    let out = std::process::Command::new("ssh")
+        .args(["-i", &env("LAB_SSH_KEY"), "-p", &env("LAB_SSH_PORT")])
+        .args(["-o", &format!("UserKnownHostsFile={}", env("LAB_KNOWN_HOSTS"))])
+        .args(["-o", "BatchMode=yes", "root@127.0.0.1"])
+        .args(args)
+        .output()
+        .expect("ssh runs");
+    assert!(out.status.success(), "{args:?} by hand: {out:?}");
+    t.elapsed()
+}
+
+/// Thin provisioning on the lab (issue 25's benchmark row): a 1 GiB thin volume, a thin snapshot of
+/// a 1 GiB golden thin volume and a fast clone of it (a `libvirt_lvm_thin_volume` with `origin`),
+/// each made by one `terraform apply` through the provider (LVM's tools over ssh) against the same
+/// `lvcreate` by hand over ssh (the floor: what LVM itself takes on this hypervisor). Medians of
+/// `runs`; each run adds one of each to the configuration.
+pub fn thin_b(runs: usize) {
+    let uri = env("LIBVIRT_URI");
+    let devices: Vec<String> = env("LAB_PV_DEVICES")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let head = format!(
+        r#"terraform {{
+  required_providers {{
+    libvirt = {{ source = "libvirt-lvm/libvirt" }}
+  }}
+}}
+provider "libvirt" {{
+  uri = {uri:?}{tools}
+}}
+resource "libvirt_lvm_pool" "p" {{
+  name           = "thinvg"
+  source_devices = {devices}
+  on_destroy     = "delete"
+}}
+resource "libvirt_lvm_thin_pool" "tp" {{
+  pool = libvirt_lvm_pool.p.name
+  name = "tp"
+  size = "256MiB"
+}}
+resource "libvirt_lvm_thin_volume" "golden" {{
+  pool      = libvirt_lvm_pool.p.name
+  thin_pool = libvirt_lvm_thin_pool.tp.name
+  name      = "golden"
+  capacity  = "1GiB"
+}}
+"#,
+        tools = lab_lvm_tools(),
+        devices = hcl_list(&devices),
+    );
+    let thin = |label: &str, extra: &str| {
+        format!(
+            "resource \"libvirt_lvm_thin_volume\" \"{label}\" {{\n  pool      = libvirt_lvm_pool.p.name\n  \
+             thin_pool = libvirt_lvm_thin_pool.tp.name\n  name      = \"{label}\"\n  capacity  = \"1GiB\"\n  {extra}\n}}\n"
+        )
+    };
+    let snap = |label: &str| {
+        format!(
+            "resource \"libvirt_lvm_snapshot\" \"{label}\" {{\n  pool   = libvirt_lvm_pool.p.name\n  \
+             origin = libvirt_lvm_thin_volume.golden.name\n  name   = \"{label}\"\n}}\n"
+        )
+    };
+    let mut config = head.clone();
+    let wd = Workdir::new(&config);
+    wd.apply(10);
+    let mut rows: Vec<(&str, Vec<Duration>, Vec<Duration>)> = vec![
+        ("thin volume, 1 GiB", Vec::new(), Vec::new()),
+        ("thin snapshot of a 1 GiB thin volume", Vec::new(), Vec::new()),
+        (
+            "fast clone of a 1 GiB thin volume (origin)",
+            Vec::new(),
+            Vec::new(),
+        ),
+    ];
+    for r in 0..runs {
+        let steps = [
+            thin(&format!("t{r}"), ""),
+            snap(&format!("s{r}")),
+            thin(&format!("c{r}"), "origin = libvirt_lvm_thin_volume.golden.name"),
+        ];
+        let by_hand: [Vec<String>; 3] = [
+            [
+                "lvm",
+                "lvcreate",
+                "-q",
+                "--type",
+                "thin",
+                "--virtualsize",
+                "1g",
+                "--thinpool",
+                "tp",
+            ]
+            .iter()
+            .map(|a| a.to_string())
+            .chain(["--name".to_string(), format!("ht{r}"), "thinvg".to_string()])
+            .collect(),
+            [
+                "lvm",
+                "lvcreate",
+                "-q",
+                "--snapshot",
+                "--setactivationskip",
+                "n",
+                "--activate",
+                "y",
+            ]
+            .iter()
+            .map(|a| a.to_string())
+            .chain([
+                "--name".to_string(),
+                format!("hs{r}"),
+                "thinvg/golden".to_string(),
+            ])
+            .collect(),
+            [
+                "lvm",
+                "lvcreate",
+                "-q",
+                "--snapshot",
+                "--setactivationskip",
+                "n",
+                "--activate",
+                "y",
+            ]
+            .iter()
+            .map(|a| a.to_string())
+            .chain([
+                "--name".to_string(),
+                format!("hc{r}"),
+                "thinvg/golden".to_string(),
+            ])
+            .collect(),
+        ];
+        for (i, (step, hand)) in steps.iter().zip(by_hand.iter()).enumerate() {
+            config.push_str(step);
+            wd.write(&config);
+            rows[i].1.push(wd.apply(10).wall);
+            let argv: Vec<&str> = hand.iter().map(String::as_str).collect();
+            rows[i].2.push(lab_ssh(&argv));
+        }
+    }
+    // The LVs made by hand first (the thin pool's removal refuses while they exist), then the rest.
+    for r in 0..runs {
+        for prefix in ["hs", "hc", "ht"] {
+            lab_ssh(&["lvm", "lvremove", "-q", "-f", &format!("thinvg/{prefix}{r}")]);
+        }
+    }
+    wd.destroy(10);
+    println!("\n### Bed B: thin provisioning, medians of {runs}\n");
+    println!(
+        "| operation | provider (terraform apply adding it, LVM's tools over ssh) | by hand (ssh lvcreate) | provider / by hand |"
+    );
+    println!("|---|---:|---:|---:|");
+    for (what, ours, hand) in rows {
+        let (o, f) = (median(ours), median(hand));
+        println!(
+            "| {what} | {} | {} | {:.2} |",
+            ms(o),
+            ms(f),
+            o.as_secs_f64() / f.as_secs_f64()
+        );
+    }
+}
+
 /// Applies then destroys `n` volumes at each parallelism; prints wall times and errors, and checks
 /// through libvirt that all `n` volumes existed.
 fn concurrency(uri: &str, l: &Layout, capacity: &str, parallelisms: &[u32]) {

@@ -10,6 +10,7 @@
 //!   bench bed-b [runs] [sizes]           provider vs libvirt's floor on real LVM (the lab:
 //!                                        LIBVIRT_URI, LAB_PV_DEVICES)
 //!   bench grow-b [runs]                  a 1 GiB volume grown through LVM's tools vs ssh lvextend
+//!   bench thin-b [runs]                  thin volume, thin snapshot and fast clone: provider vs ssh lvcreate
 //!   bench concurrency-a / concurrency-b  many volumes at -parallelism 10 and 32: errors, wall
 //!   bench protocol [runs] [n]            what driving a plugin costs Terraform: terraform_data vs
 //!                                        the plugin floor with a minimal schema and with the
@@ -51,6 +52,7 @@ fn main() {
         ),
         Some("bed-b") => beds::bed_b(runs(3), &list(args.get(2), &[1, 10, 20])),
         Some("grow-b") => beds::grow_b(runs(3)),
+        Some("thin-b") => beds::thin_b(runs(3)),
         Some("concurrency-a") => beds::concurrency_a(&list(args.get(1), &[10, 32])),
         Some("concurrency-b") => beds::concurrency_b(),
         Some("protocol") => beds::protocol(runs(5), &list(args.get(2), &[200, 1000])),
