@@ -78,6 +78,14 @@ pub(super) async fn resize(
         // A shrink: no domain uses the LV (checked right before), so none is told.
         return Ok(planned);
     }
+    if !tell_domains(
+        lv_wanted,
+        lv.size,
+        prior.pending_guest_resize == Some(true),
+        encrypted,
+    ) {
+        return Ok(planned);
+    }
     let guest = guest_bytes(now.xml.capacity, encrypted);
     let told = conn.tell_domains_volume_size(&VolumeNames::of(&now), guest).await;
     let failures: Vec<String> = match told {
@@ -105,6 +113,16 @@ pub(super) async fn resize(
         ),
     );
     Err(Failed::with_partial(d, planned))
+}
+
+/// Whether running domains are told the volume's size after a resize to `lv_wanted` bytes of an
+/// LV that had `lv_before`. A plain volume's domains are told the LV's size every time (it is what
+/// they see, and it takes in a grow made by hand). An encrypted volume's are told only when the LV
+/// grew now or an earlier notice is still pending: the figure they are told is the LV less the
+/// LUKS header bound, a little under what QEMU shows them (the real payload offset is smaller), so
+/// telling it for an LV that did not change could shrink their disk.
+fn tell_domains(lv_wanted: u64, lv_before: u64, pending: bool, encrypted: bool) -> bool {
+    !encrypted || lv_wanted > lv_before || pending
 }
 
 /// The LV LVM reports under the recorded UUID and name.
@@ -174,4 +192,30 @@ async fn shrink(
     lvm.call(move |c| c.run(&cmd).map(drop))
         .await
         .map_err(|e| Diagnostic::error("Volume Not Shrunk", e.to_string()).at_attr("capacity"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tell_domains;
+
+    #[test]
+    fn an_encrypted_volumes_domains_are_told_only_of_a_grow_or_a_pending_notice() {
+        const MIB: u64 = 1 << 20;
+        let encrypted = true;
+        assert!(tell_domains(48 * MIB, 32 * MIB, false, encrypted), "grown now");
+        assert!(
+            !tell_domains(32 * MIB, 32 * MIB, false, encrypted),
+            "fits the LV as it is"
+        );
+        assert!(
+            tell_domains(32 * MIB, 32 * MIB, true, encrypted),
+            "an earlier notice failed"
+        );
+        assert!(
+            !tell_domains(30 * MIB, 32 * MIB, false, encrypted),
+            "within the extents"
+        );
+        // A plain volume's domains are told the LV's own size, which is what they see.
+        assert!(tell_domains(32 * MIB, 32 * MIB, false, !encrypted));
+    }
 }
