@@ -30,8 +30,8 @@ use std::sync::Arc;
 
 use super::lv_common::{claim, grow_to, pool_and_name_identity, pool_and_name_identity_schema};
 use super::lv_common::{
-    find, lvs, merge_refusal, names_of, read_lv, require_vg, run, shrink_refused, size_at, size_change,
-    size_kept, validate_size, vg_of, Found, Read, SizeChange,
+    find, lvs, merge_refusal, names_of, needs_lvm_tools, read_lv, require_vg, run, shrink_refused, size_at,
+    size_change, size_kept, validate_size, vg_of, Found, Read, SizeChange,
 };
 use super::lvm_thin_volume::remove_lv;
 
@@ -112,6 +112,12 @@ fn kind_for(origin: &Lv, size_set: bool) -> Result<&'static str, Diagnostic> {
         )
         .at_attr("origin")),
     }
+}
+
+/// A thin snapshot is invisible to libvirt (it lists no thin LV): without LVM's tools it is neither
+/// read (the state is kept, with a warning) nor changed nor removed, never taken for gone.
+fn is_thin(kind: Option<&str>) -> bool {
+    kind == Some("thin")
 }
 
 fn nothing_to_merge_yet() -> Diagnostic {
@@ -229,7 +235,13 @@ impl Resource for LvmSnapshot {
         };
         let lvm = match ctx.lvm().await {
             Ok(Some(lvm)) => lvm,
-            Ok(None) => return through_libvirt::plan(ctx, plan, (&pool, &origin, &name)).await,
+            Ok(None) if !is_thin(plan.prior("kind").as_str()) => {
+                return through_libvirt::plan(ctx, plan, (&pool, &origin, &name)).await
+            }
+            Ok(None) => {
+                plan.warn_refusal(needs_lvm_tools(TYPE, &ctx.lvm_unavailable().await).at_attr("pool"));
+                return Ok(());
+            }
             Err(d) => {
                 plan.warn_refusal(d);
                 return Ok(());
@@ -379,7 +391,7 @@ impl Resource for LvmSnapshot {
             // The snapshot was consumed by the rollback this resource records.
             return Ok(Some(s));
         }
-        if ctx.lvm().await?.is_none() {
+        if ctx.lvm().await?.is_none() && !is_thin(s.kind.as_deref()) {
             return through_libvirt::read(ctx, s, notes).await;
         }
         match read_lv(ctx, "Snapshot", TYPE, (&s.pool, &uuid, &s.name), notes).await? {
@@ -400,8 +412,12 @@ impl Resource for LvmSnapshot {
                 ..prior
             });
         }
-        let Some(lvm) = ctx.lvm().await? else {
-            return through_libvirt::update(ctx, prior, planned).await;
+        let lvm = match ctx.lvm().await? {
+            Some(lvm) => lvm,
+            None if !is_thin(prior.kind.as_deref()) => {
+                return through_libvirt::update(ctx, prior, planned).await
+            }
+            None => return Err(needs_lvm_tools(TYPE, &ctx.lvm_unavailable().await).into()),
         };
         let mut s = planned;
         let vg = require_vg(ctx, &prior.pool).await?;
@@ -432,8 +448,12 @@ impl Resource for LvmSnapshot {
         if prior.merged == Some(true) {
             return Ok(());
         }
-        let Some(lvm) = ctx.lvm().await? else {
-            return through_libvirt::delete(ctx, &prior, notes).await;
+        let lvm = match ctx.lvm().await? {
+            Some(lvm) => lvm,
+            None if !is_thin(prior.kind.as_deref()) => {
+                return through_libvirt::delete(ctx, &prior, notes).await
+            }
+            None => return Err(needs_lvm_tools(TYPE, &ctx.lvm_unavailable().await).into()),
         };
         let Some(vg) = vg_of(ctx, &prior.pool).await? else {
             notes.push(Diagnostic::warning(

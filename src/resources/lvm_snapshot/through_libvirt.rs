@@ -533,6 +533,35 @@ mod tests {
         assert_eq!(after.xml.capacity, 4 << 20, "not grown");
     }
 
+    /// A thin snapshot recorded in the state is invisible to libvirt: without the tools it is kept
+    /// unread (with a warning), and its removal is refused, never taken for done.
+    #[tokio::test]
+    async fn a_thin_snapshot_is_never_taken_for_gone_without_the_tools() {
+        let (_driver, ctx) = with_origin().await;
+        let thin = State {
+            id: Some("tHiN00-0000-0000-0000-0000-0000-000000".into()),
+            kind: Some("thin".into()),
+            path: Some("/default-pool/thin-snap".into()),
+            merged: Some(false),
+            ..snapshot("origin", "thin-snap", None)
+        };
+        let mut notes = Diagnostics::new();
+        let kept = LvmSnapshot
+            .read(&ctx, thin.clone(), &mut notes)
+            .await
+            .expect("read");
+        assert_eq!(kept.and_then(|k| k.id), thin.id, "kept in the state");
+        assert_eq!(
+            notes.0.first().map(|n| n.summary.as_str()),
+            Some("Snapshot Not Read")
+        );
+        let e = LvmSnapshot
+            .delete(&ctx, thin.clone(), &mut Diagnostics::new())
+            .await
+            .expect_err("refused");
+        assert_eq!(e.0[0].summary, "LVM Tools Needed");
+    }
+
     /// The plan says what the apply would refuse: a thin snapshot (no size), a merge and a grow.
     #[tokio::test]
     async fn the_plan_warns_of_what_needs_the_tools() {
