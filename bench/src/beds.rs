@@ -458,23 +458,7 @@ pub fn grow_b(runs: usize) {
         wd.write(&config(1024 + 16 * r + 8));
         ours.push(wd.apply(10).wall);
         let t = std::time::Instant::now();
-        let out = std::process::Command::new("ssh")
-            .args(["-i", &env("LAB_SSH_KEY"), "-p", &env("LAB_SSH_PORT")])
-            .args(["-o", &format!("UserKnownHostsFile={}", env("LAB_KNOWN_HOSTS"))])
-            .args([
-                "-o",
-                "BatchMode=yes",
-                "root@127.0.0.1",
-                "lvm",
-                "lvextend",
-                "-q",
-                "-L",
-                "+8m",
-                "growvg/v0",
-            ])
-            .output()
-            .expect("ssh runs");
-        assert!(out.status.success(), "lvextend by hand: {out:?}");
+        lab_ssh(&["lvm", "lvextend", "-q", "-L", "+8m", "growvg/v0"]);
         floor.refresh_pool(&l.pool);
         by_hand.push(t.elapsed());
         // Terraform's state follows the size made by hand in the next apply's refresh.
@@ -576,58 +560,25 @@ resource "libvirt_lvm_thin_volume" "golden" {{
             snap(&format!("s{r}")),
             thin(&format!("c{r}"), "origin = libvirt_lvm_thin_volume.golden.name"),
         ];
+        // The same lvcreate the provider runs: a thin volume, then two thin snapshots of golden
+        // (a snapshot and a fast clone are one command to LVM).
+        let lvcreate = |head: &[&str], tail: [String; 3]| -> Vec<String> {
+            ["lvm", "lvcreate", "-q"]
+                .iter()
+                .chain(head)
+                .map(|a| a.to_string())
+                .chain(tail)
+                .collect()
+        };
+        let snapshot = ["--snapshot", "--setactivationskip", "n", "--activate", "y"];
+        let named = |name: String, of: &str| ["--name".to_string(), name, of.to_string()];
         let by_hand: [Vec<String>; 3] = [
-            [
-                "lvm",
-                "lvcreate",
-                "-q",
-                "--type",
-                "thin",
-                "--virtualsize",
-                "1g",
-                "--thinpool",
-                "tp",
-            ]
-            .iter()
-            .map(|a| a.to_string())
-            .chain(["--name".to_string(), format!("ht{r}"), "thinvg".to_string()])
-            .collect(),
-            [
-                "lvm",
-                "lvcreate",
-                "-q",
-                "--snapshot",
-                "--setactivationskip",
-                "n",
-                "--activate",
-                "y",
-            ]
-            .iter()
-            .map(|a| a.to_string())
-            .chain([
-                "--name".to_string(),
-                format!("hs{r}"),
-                "thinvg/golden".to_string(),
-            ])
-            .collect(),
-            [
-                "lvm",
-                "lvcreate",
-                "-q",
-                "--snapshot",
-                "--setactivationskip",
-                "n",
-                "--activate",
-                "y",
-            ]
-            .iter()
-            .map(|a| a.to_string())
-            .chain([
-                "--name".to_string(),
-                format!("hc{r}"),
-                "thinvg/golden".to_string(),
-            ])
-            .collect(),
+            lvcreate(
+                &["--type", "thin", "--virtualsize", "1g", "--thinpool", "tp"],
+                named(format!("ht{r}"), "thinvg"),
+            ),
+            lvcreate(&snapshot, named(format!("hs{r}"), "thinvg/golden")),
+            lvcreate(&snapshot, named(format!("hc{r}"), "thinvg/golden")),
         ];
         for (i, (step, hand)) in steps.iter().zip(by_hand.iter()).enumerate() {
             config.push_str(step);
